@@ -1,0 +1,166 @@
+# Execution role of the API Lambda, and policy documents for other principals
+# (workers, CI jobs, operators) that use the s3opstore library directly.
+#
+# Least privilege: the Lambda may read and write objects under the registry prefix and
+# list only that prefix. It cannot delete: garbage collection is an operator task with
+# its own policy (gc_policy_json).
+
+data "aws_iam_policy_document" "lambda_assume_role" {
+  statement {
+    sid     = "LambdaAssumeRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name               = "${local.function_name}-role"
+  description        = "Execution role of the s3opstore API Lambda ${local.function_name}."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "lambda" {
+  statement {
+    sid       = "RegistryObjects"
+    effect    = "Allow"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [local.object_arn_pattern]
+  }
+
+  statement {
+    sid       = "RegistryList"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.this.arn]
+
+    # Only listings inside the registry prefix. Absent when the registry is at the bucket
+    # root, where the whole bucket is the registry.
+    dynamic "condition" {
+      for_each = var.prefix == "" ? [] : [local.list_prefixes]
+      content {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = condition.value
+      }
+    }
+  }
+
+  statement {
+    sid       = "OwnLogGroup"
+    effect    = "Allow"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [var.kms_key_arn] : []
+    content {
+      sid       = "RegistryKey"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    # X-Ray does not support resource-level permissions: "*" is the only valid resource.
+    for_each = var.tracing_mode == "Active" ? [1] : []
+    content {
+      sid       = "XRayWrite"
+      effect    = "Allow"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name   = "s3opstore-registry-access"
+  role   = aws_iam_role.lambda.id
+  policy = data.aws_iam_policy_document.lambda.json
+}
+
+# ---------------------------------------------------------------------------
+# Policy documents for principals outside this module. Attach them to the roles of
+# workers that use the library directly (they are outputs, not resources, so the
+# caller decides where they go).
+# ---------------------------------------------------------------------------
+
+# Read-only: fetch manifests and blobs, list the registry.
+data "aws_iam_policy_document" "read_only" {
+  statement {
+    sid       = "RegistryRead"
+    effect    = "Allow"
+    actions   = ["s3:GetObject"]
+    resources = [local.object_arn_pattern]
+  }
+
+  statement {
+    sid       = "RegistryList"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.this.arn]
+
+    dynamic "condition" {
+      for_each = var.prefix == "" ? [] : [local.list_prefixes]
+      content {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = condition.value
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [var.kms_key_arn] : []
+    content {
+      sid       = "RegistryKeyDecrypt"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+# Read-write: read-only plus registering ops (conditional PutObject).
+data "aws_iam_policy_document" "read_write" {
+  source_policy_documents = [data.aws_iam_policy_document.read_only.json]
+
+  statement {
+    sid       = "RegistryWrite"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = [local.object_arn_pattern]
+  }
+
+  dynamic "statement" {
+    for_each = local.use_kms ? [var.kms_key_arn] : []
+    content {
+      sid       = "RegistryKeyEncrypt"
+      effect    = "Allow"
+      actions   = ["kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+# Garbage collection / admin: read-write plus DeleteObject. On this versioned bucket a
+# delete only adds a delete marker; the lifecycle rule removes the old version after
+# var.noncurrent_version_expiration_days, so a mistaken GC can be undone until then.
+data "aws_iam_policy_document" "gc" {
+  source_policy_documents = [data.aws_iam_policy_document.read_write.json]
+
+  statement {
+    sid       = "RegistryDelete"
+    effect    = "Allow"
+    actions   = ["s3:DeleteObject"]
+    resources = [local.object_arn_pattern]
+  }
+}
