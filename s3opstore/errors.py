@@ -1,0 +1,217 @@
+"""The one exception hierarchy of s3opstore.
+
+Errors are grouped by what a caller does next, not by where they were raised.
+Each class carries a stable ``kind`` code (also the HTTP API's ``error.type``)
+and an HTTP status, so every face (Python, HTTP, CLI) reports the same thing::
+
+    S3OpStoreError                      kind            status
+    ├── InvalidInputError               invalid_input   400   fix the request
+    │   ├── InvalidNameError            invalid_name
+    │   ├── InvalidVersionError         invalid_version
+    │   └── InvalidKeyError             invalid_key     (a key that would leave the prefix)
+    ├── NotFoundError                   not_found       404   nothing to act on
+    │   ├── OpNotFoundError             op_not_found
+    │   ├── VersionNotFoundError        version_not_found
+    │   ├── BytesNotFoundError          bytes_not_found
+    │   ├── PipelineNotFoundError       pipeline_not_found
+    │   ├── AliasNotFoundError          alias_not_found
+    │   └── ObjectNotFoundError         object_not_found (store layer)
+    ├── ConflictError                   conflict        409   re-read and decide again
+    │   ├── AlreadyExistsError          already_exists
+    │   ├── PreconditionFailedError     precondition_failed (store layer)
+    │   └── ConcurrentWriteError        concurrent_write    (store layer, 409 from S3)
+    ├── IntegrityError                  integrity       500   stored data is wrong: run fsck
+    │   └── CorruptManifestError        corrupt_manifest
+    ├── StorageError                    storage         502   the object store misbehaved
+    │   ├── StorageUnavailableError     storage_unavailable 503   retry later
+    │   ├── StorageAccessError          storage_access      502   credentials / bucket
+    │   └── UnsafeStoreError            unsafe_store        502   store ignores conditional writes
+    └── OutcomeUnknownError             outcome_unknown 503   a write may or may not have landed
+
+botocore exceptions never cross the store layer: ``stores/s3.py`` translates
+them into these classes with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AliasNotFoundError",
+    "AlreadyExistsError",
+    "BytesNotFoundError",
+    "ConcurrentWriteError",
+    "ConflictError",
+    "CorruptManifestError",
+    "IntegrityError",
+    "InvalidInputError",
+    "InvalidKeyError",
+    "InvalidNameError",
+    "InvalidVersionError",
+    "NotFoundError",
+    "ObjectNotFoundError",
+    "OpNotFoundError",
+    "OutcomeUnknownError",
+    "PipelineNotFoundError",
+    "PreconditionFailedError",
+    "S3OpStoreError",
+    "StorageAccessError",
+    "StorageError",
+    "StorageUnavailableError",
+    "UnsafeStoreError",
+    "VersionNotFoundError",
+]
+
+
+class S3OpStoreError(Exception):
+    """Root of every error this package raises on purpose."""
+
+    kind: str = "error"
+    status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInputError(S3OpStoreError, ValueError):
+    """The caller's input is malformed; nothing was read or written."""
+
+    kind = "invalid_input"
+    status = 400
+
+
+class InvalidNameError(InvalidInputError):
+    kind = "invalid_name"
+
+
+class InvalidVersionError(InvalidInputError):
+    kind = "invalid_version"
+
+
+class InvalidKeyError(InvalidInputError):
+    """A store key that is malformed or would escape the configured prefix."""
+
+    kind = "invalid_key"
+
+
+class NotFoundError(S3OpStoreError, LookupError):
+    kind = "not_found"
+    status = 404
+
+
+class OpNotFoundError(NotFoundError):
+    kind = "op_not_found"
+
+
+class VersionNotFoundError(NotFoundError):
+    kind = "version_not_found"
+
+
+class BytesNotFoundError(NotFoundError):
+    """The version is registered but no bytes were ever saved for it."""
+
+    kind = "bytes_not_found"
+
+
+class PipelineNotFoundError(NotFoundError):
+    kind = "pipeline_not_found"
+
+
+class AliasNotFoundError(NotFoundError):
+    kind = "alias_not_found"
+
+
+class ObjectNotFoundError(NotFoundError):
+    """Store layer: no object at that key."""
+
+    kind = "object_not_found"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no object at key {key!r}")
+        self.key = key
+
+
+class ConflictError(S3OpStoreError):
+    """Concurrent writers kept winning; the operation was not applied."""
+
+    kind = "conflict"
+    status = 409
+
+
+class AlreadyExistsError(ConflictError):
+    kind = "already_exists"
+
+
+class PreconditionFailedError(ConflictError):
+    """Store layer: an If-None-Match / If-Match condition did not hold (HTTP 412)."""
+
+    kind = "precondition_failed"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"precondition failed for key {key!r}")
+        self.key = key
+
+
+class ConcurrentWriteError(ConflictError):
+    """Store layer: another conditional write to the key was in flight (HTTP 409).
+
+    The write was not applied and may be retried as is.
+    """
+
+    kind = "concurrent_write"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"a concurrent conditional write to key {key!r} was in flight")
+        self.key = key
+
+
+class IntegrityError(S3OpStoreError):
+    """Stored data does not match what its metadata promises."""
+
+    kind = "integrity"
+    status = 500
+
+
+class CorruptManifestError(IntegrityError):
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"manifest at key {key!r} is corrupt: {reason}")
+        self.key = key
+
+
+class StorageError(S3OpStoreError):
+    kind = "storage"
+    status = 502
+
+
+class StorageUnavailableError(StorageError):
+    """Throttling, a 5xx, a timeout or a dropped connection, after the SDK's own retries.
+
+    ``maybe_applied`` is True when the failed request was a write whose effect
+    cannot be ruled out (the request may have reached the store).
+    """
+
+    kind = "storage_unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, maybe_applied: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_applied = maybe_applied
+
+
+class StorageAccessError(StorageError):
+    kind = "storage_access"
+
+
+class UnsafeStoreError(StorageError):
+    """The store accepted a second create-only write to one key: it ignores conditions."""
+
+    kind = "unsafe_store"
+
+
+class OutcomeUnknownError(S3OpStoreError):
+    """A write may or may not have been applied, and reading back could not tell.
+
+    Retrying the same call (with the same idempotency key) is safe; cleaning up is not.
+    """
+
+    kind = "outcome_unknown"
+    status = 503

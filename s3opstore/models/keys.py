@@ -1,0 +1,184 @@
+"""The bucket's shape, on one page. All keys are relative to the store prefix.
+
+::
+
+    ops/<op>/head.json                         CAS    latest version + small state
+    ops/<op>/op.json                           create op known before its versions
+    ops/<op>/versions/<vid>/<entry>.json       create one per version that left the head
+    ops/<op>/bytes/<vid>/<inv-seq>.json        create byte bindings, newest first
+    ops/<op>/blobs/sha256/<hex>                put    content-addressed op bytes
+    links/<downstream>/<upstream>/<vid>_<ctime>.json   create  validated links
+    pipelines/<name>.json                      create
+    aliases/<op>/<alias>/<inv-seq>.json        create alias positions, newest first
+    _s3opstore/probe/<uuid>                    create the conditional-write probe
+
+``<vid>`` is ``major.minor.patch`` (three 40-hex digests). A version entry's
+file name encodes the whole :class:`VersionRecord`
+(``<seq>_<M.m.p>_<ctime>_<registered-ms>_<host>_<pid>.json``) and a link's
+encodes its version, so ``get_versions`` and ``get_validated_links`` are
+answered from LIST pages alone. Sequences written as ``10**20 - 1 - seq``
+sort newest first, so the head of such a log is one ``LIST MaxKeys=1``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from s3opstore.models.manifests import VersionRecord
+from s3opstore.models.version import Version
+
+__all__ = [
+    "alias_key",
+    "alias_prefix",
+    "blob_key",
+    "blob_prefix",
+    "bytes_key",
+    "bytes_prefix",
+    "decode_ctime",
+    "encode_ctime",
+    "link_key",
+    "link_prefix",
+    "op_head_key",
+    "op_marker_key",
+    "parse_inverted",
+    "parse_link_key",
+    "parse_version_entry",
+    "pipeline_key",
+    "probe_key",
+    "version_dir",
+    "version_entry_key",
+    "versions_prefix",
+]
+
+_INVERT = 10**20 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_HOST = re.compile(r"[^A-Za-z0-9.-]")
+_CTIME = re.compile(r"^(\d{8}T\d{6})(?:\.(\d{6}))?(Z?)$")
+_ENTRY = re.compile(
+    r"^(?P<seq>\d{20})_(?P<M>\d+)\.(?P<m>\d+)\.(?P<p>\d+)_(?P<ctime>[0-9T.Z]+)_"
+    r"(?P<reg>\d+)_(?P<host>[A-Za-z0-9.-]+)_(?P<pid>\d+)\.json$")
+_LINK = re.compile(r"^(?P<vid>[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40})_(?P<ctime>[0-9T.Z]+)\.json$")
+
+
+def clean_host(host: str) -> str:
+    """Host names as they can appear in a key: safe characters, at most 63."""
+    return (_HOST.sub("-", host)[:63].strip(".-")) or "unknown"
+
+
+def inverted(seq: int) -> str:
+    return f"{_INVERT - seq:020d}"
+
+
+def parse_inverted(name: str) -> int:
+    return _INVERT - int(name.split(".", 1)[0])
+
+
+def encode_ctime(moment: datetime) -> str:
+    """Creation time in a key: exact (microseconds, naive or UTC) and sortable."""
+    text = moment.strftime("%Y%m%dT%H%M%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}"
+    return text + ("Z" if moment.tzinfo is not None else "")
+
+
+def decode_ctime(text: str) -> datetime:
+    match = _CTIME.match(text)
+    if not match:
+        raise ValueError(f"bad encoded creation time {text!r}")
+    moment = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S")
+    if match.group(2):
+        moment = moment.replace(microsecond=int(match.group(2)))
+    return moment.replace(tzinfo=UTC) if match.group(3) else moment
+
+
+def op_head_key(op: str) -> str:
+    return f"ops/{op}/head.json"
+
+
+def op_marker_key(op: str) -> str:
+    return f"ops/{op}/op.json"
+
+
+def versions_prefix(op: str) -> str:
+    return f"ops/{op}/versions/"
+
+
+def version_dir(op: str, version: Version) -> str:
+    return f"ops/{op}/versions/{version.vid}/"
+
+
+def version_entry_key(record: VersionRecord) -> str:
+    major, minor, patch = record.number
+    reg_ms = (record.registered_at - _EPOCH) // _MS
+    name = (f"{record.seq:020d}_{major}.{minor}.{patch}_"
+            f"{encode_ctime(record.version.creation_time)}_{reg_ms}_"
+            f"{clean_host(record.registered_host)}_{record.registered_pid}.json")
+    return version_dir(record.op_name, record.version) + name
+
+
+def parse_version_entry(op: str, key: str) -> VersionRecord:
+    """Rebuild a record from its listing key (raises ValueError when malformed)."""
+    rest = key[len(versions_prefix(op)):]
+    vid, _, name = rest.partition("/")
+    match = _ENTRY.match(name)
+    parts = vid.split(".")
+    if not match or len(parts) != 3:
+        raise ValueError(f"not a version entry key: {key!r}")
+    version = Version(parts[0], parts[1], parts[2], decode_ctime(match["ctime"]))
+    return VersionRecord(
+        op_name=op, version=version,
+        number=(int(match["M"]), int(match["m"]), int(match["p"])),
+        seq=int(match["seq"]),
+        registered_at=_EPOCH + int(match["reg"]) * _MS,
+        registered_host=match["host"], registered_pid=int(match["pid"]),
+    )
+
+
+def bytes_prefix(op: str, version: Version) -> str:
+    return f"ops/{op}/bytes/{version.vid}/"
+
+
+def bytes_key(op: str, version: Version, seq: int) -> str:
+    return f"{bytes_prefix(op, version)}{inverted(seq)}.json"
+
+
+def blob_prefix(op: str) -> str:
+    return f"ops/{op}/blobs/sha256/"
+
+
+def blob_key(op: str, sha256: str) -> str:
+    return f"{blob_prefix(op)}{sha256}"
+
+
+def link_prefix(downstream: str, upstream: str) -> str:
+    return f"links/{downstream}/{upstream}/"
+
+
+def link_key(downstream: str, upstream: str, version: Version) -> str:
+    return f"{link_prefix(downstream, upstream)}{version.vid}_{encode_ctime(version.creation_time)}.json"
+
+
+def parse_link_key(key: str) -> Version:
+    match = _LINK.match(key.rsplit("/", 1)[-1])
+    if not match:
+        raise ValueError(f"not a link key: {key!r}")
+    major, minor, patch = match["vid"].split(".")
+    return Version(major, minor, patch, decode_ctime(match["ctime"]))
+
+
+def pipeline_key(name: str) -> str:
+    return f"pipelines/{name}.json"
+
+
+def alias_prefix(op: str, alias: str) -> str:
+    return f"aliases/{op}/{alias}/"
+
+
+def alias_key(op: str, alias: str, seq: int) -> str:
+    return f"{alias_prefix(op, alias)}{inverted(seq)}.json"
+
+
+def probe_key(token: str) -> str:
+    return f"_s3opstore/probe/{token}"

@@ -1,0 +1,88 @@
+"""Aliases: named, movable pointers to versions of an op (``production``...).
+
+Each alias is a create-only log ``aliases/<op>/<alias>/<inv-seq>.json``;
+moving it appends the next position, so the history is kept and concurrent
+moves are serialised by the create-only write of the next sequence number.
+``expected`` turns a move into a compare-and-swap on the alias's target.
+"""
+
+from __future__ import annotations
+
+from s3opstore.errors import AliasNotFoundError, ConflictError
+from s3opstore.models.keys import alias_key, alias_prefix
+from s3opstore.models.manifests import AliasManifest, utc_now_ms
+from s3opstore.models.version import Version
+from s3opstore.registry.commit import Done, Put, Snapshot, new_token
+from s3opstore.registry.context import Context
+from s3opstore.registry.versions import require_version
+
+__all__ = ["UNSET", "alias_history", "get_alias", "list_aliases", "set_alias"]
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = _Unset()
+
+
+def _read(ctx: Context, key: str) -> AliasManifest:
+    snapshot = ctx.committer.read(key, AliasManifest)
+    if snapshot is None:
+        raise AliasNotFoundError(f"alias position {key!r} vanished after being listed")
+    return snapshot.value
+
+
+def get_alias(ctx: Context, op: str, alias: str) -> AliasManifest:
+    for info in ctx.store.list(alias_prefix(op, alias), limit=1):
+        return _read(ctx, info.key)
+    raise AliasNotFoundError(f"op {op!r} has no alias {alias!r}")
+
+
+def alias_history(ctx: Context, op: str, alias: str) -> list[AliasManifest]:
+    """Every position the alias took, oldest first."""
+    entries = [_read(ctx, info.key) for info in ctx.store.list(alias_prefix(op, alias))]
+    return sorted(entries, key=lambda entry: entry.seq)
+
+
+def list_aliases(ctx: Context, op: str) -> list[str]:
+    return ctx.store.list_dirs(f"aliases/{op}/")
+
+
+def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
+              expected: Version | None | _Unset = UNSET,
+              idempotency_key: str | None = None) -> AliasManifest:
+    """Point ``alias`` at ``version`` (which must be registered).
+
+    ``expected``: the version the alias must point at now (None: must not
+    exist yet); anything else raises :class:`ConflictError` and changes nothing.
+    """
+    record = require_version(ctx, op, version)
+    token = new_token(idempotency_key, scope=f"alias\0{op}\0{alias}")
+    identity = ctx.identity
+
+    def decide(newest: Snapshot[AliasManifest] | None,
+               seq: int) -> Done[AliasManifest] | Put[AliasManifest, AliasManifest]:
+        current = newest.value if newest is not None else None
+        if current is not None and current.token == token:
+            return Done(current)
+        if idempotency_key is not None and current is not None:
+            for entry in alias_history(ctx, op, alias):
+                if entry.token == token:
+                    return Done(entry)
+        if not isinstance(expected, _Unset):
+            now = current.version if current is not None else None
+            if now != expected:
+                raise ConflictError(
+                    f"alias {alias!r} of op {op!r} points at {now}, not the expected {expected}")
+        if current is not None and current.version == record.version:
+            return Done(current)
+        entry = AliasManifest(
+            op_name=op, alias=alias, seq=seq, version=record.version, token=token,
+            idempotency_key=idempotency_key, registered_at=utc_now_ms(),
+            registered_host=identity.host, registered_pid=identity.pid)
+        return Put(entry, entry)
+
+    return ctx.committer.append(alias_prefix(op, alias), lambda seq: alias_key(op, alias, seq),
+                                AliasManifest, decide)

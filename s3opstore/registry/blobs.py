@@ -1,0 +1,264 @@
+"""Op bytes: content-addressed blobs plus a per-version log of bindings.
+
+Saving: the SHA-256 is computed first (files and seekable streams are read
+twice, unseekable streams are spooled to a temporary file), the blob is
+uploaded to ``ops/<op>/blobs/sha256/<hex>`` unless an identical one is there,
+and only then is a binding ``version -> digest`` appended. A reader therefore
+never finds a binding whose blob was never uploaded; a writer that dies
+before binding leaves only an unreferenced blob, which ``gc`` removes after a
+grace period. Saving bytes equal to the newest binding's is a no-op.
+
+Loading: LIST the newest binding, GET it, fetch the blob and verify its
+digest; a mismatch is an :class:`IntegrityError`. Memory stays bounded for
+the file and stream forms: blobs travel through the store's streaming
+primitives (s3transfer on S3) and are hashed as they pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from s3opstore.errors import (
+    BytesNotFoundError,
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    ObjectNotFoundError,
+)
+from s3opstore.models.keys import blob_key, bytes_key, bytes_prefix
+from s3opstore.models.manifests import BytesBinding, VersionRecord, utc_now_ms
+from s3opstore.models.version import Version
+from s3opstore.registry.commit import Done, Put, Snapshot, new_token
+from s3opstore.registry.context import Context
+from s3opstore.registry.versions import require_version
+
+__all__ = ["BlobSource", "OpBytes", "load_bytes", "load_to", "newest_binding", "save_bytes"]
+
+BlobSource = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str]
+_CHUNK = 1024 * 1024
+_SPOOL = 16 * 1024 * 1024
+# Blobs up to this size are fetched with one GET into memory by load_bytes.
+SINGLE_GET_LIMIT = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OpBytes:
+    """Where the bytes of one op version live."""
+
+    op_name: str
+    version: Version
+    sha256: str
+    size: int
+    key: str
+
+
+def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := stream.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@contextlib.contextmanager
+def _prepared(data: BlobSource) -> Iterator[tuple[BinaryIO, str, int]]:
+    """Yield (a rewound readable, sha256, size) for any accepted source."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+        yield io.BytesIO(raw), hashlib.sha256(raw).hexdigest(), len(raw)
+        return
+    if isinstance(data, str | os.PathLike):
+        path = Path(data)
+        if not path.is_file():
+            raise InvalidInputError(f"no file at {str(path)!r} to save")
+        with open(path, "rb") as fh:
+            sha, size = _hash_stream(fh)
+            fh.seek(0)
+            yield fh, sha, size
+        return
+    if not hasattr(data, "read"):
+        raise InvalidInputError(
+            f"cannot save {type(data).__name__}: pass bytes, a binary file object or a path")
+    seekable = getattr(data, "seekable", lambda: False)()
+    if seekable:
+        start = data.tell()
+        sha, size = _hash_stream(data)
+        data.seek(start)
+        yield data, sha, size
+        return
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
+        digest, size = hashlib.sha256(), 0
+        while chunk := data.read(_CHUNK):
+            if not isinstance(chunk, bytes | bytearray):
+                raise InvalidInputError("the stream to save must yield bytes")
+            digest.update(chunk)
+            spool.write(chunk)
+            size += len(chunk)
+        spool.seek(0)
+        yield spool, digest.hexdigest(), size  # type: ignore[misc]
+
+
+def _read_binding(ctx: Context, key: str) -> BytesBinding:
+    snapshot = ctx.committer.read(key, BytesBinding)
+    if snapshot is None:  # listed a moment ago; bindings are never deleted
+        raise IntegrityError(f"byte binding {key!r} vanished after being listed")
+    return snapshot.value
+
+
+def newest_binding(ctx: Context, op: str, version: Version) -> BytesBinding | None:
+    for info in ctx.store.list(bytes_prefix(op, version), limit=1):
+        return _read_binding(ctx, info.key)
+    return None
+
+
+def save_bytes(ctx: Context, op: str, version: Version, data: BlobSource,
+               idempotency_key: str | None = None) -> OpBytes:
+    record = require_version(ctx, op, version)
+    with _prepared(data) as (stream, sha, size):
+        key = blob_key(op, sha)
+        ctx.ensure_safe()
+        existing = ctx.store.head(key)
+        reused = existing is not None and existing.size == size
+        if not reused:
+            ctx.store.upload(key, stream, size=size)
+        _bind(ctx, record, sha, size, idempotency_key)
+        if reused and ctx.store.head(key) is None:
+            # A garbage collector removed the old blob we relied on: put it back.
+            stream.seek(0)
+            ctx.store.upload(key, stream, size=size)
+    return OpBytes(op, record.version, sha, size, key)
+
+
+def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
+          idempotency_key: str | None) -> BytesBinding:
+    op, version = record.op_name, record.version
+    token = new_token(idempotency_key, scope=f"bytes\0{op}\0{version.vid}")
+    identity = ctx.identity
+
+    def decide(newest: Snapshot[BytesBinding] | None,
+               seq: int) -> Done[BytesBinding] | Put[BytesBinding, BytesBinding]:
+        if newest is not None:
+            if newest.value.token == token or (
+                    idempotency_key is None and newest.value.sha256 == sha):
+                return Done(newest.value)
+            if idempotency_key is not None:
+                earlier = _binding_with_token(ctx, op, version, token)
+                if earlier is not None:
+                    if earlier.sha256 != sha:
+                        raise ConflictError(
+                            f"idempotency key {idempotency_key!r} was already used to save "
+                            f"other bytes for version {version} of op {op!r}")
+                    return Done(earlier)
+                if newest.value.sha256 == sha:
+                    return Done(newest.value)
+        binding = BytesBinding(
+            op_name=op, version=record.version, seq=seq, sha256=sha, size=size,
+            token=token, registered_at=utc_now_ms(), registered_host=identity.host,
+            registered_pid=identity.pid)
+        return Put(binding, binding)
+
+    return ctx.committer.append(bytes_prefix(op, version),
+                                lambda seq: bytes_key(op, version, seq), BytesBinding, decide)
+
+
+def _binding_with_token(ctx: Context, op: str, version: Version,
+                        token: str) -> BytesBinding | None:
+    for info in ctx.store.list(bytes_prefix(op, version)):
+        binding = _read_binding(ctx, info.key)
+        if binding.token == token:
+            return binding
+    return None
+
+
+def locate(ctx: Context, op: str, version: Version) -> OpBytes:
+    binding = newest_binding(ctx, op, version)
+    if binding is None:
+        require_version(ctx, op, version)  # raises OpNotFound / VersionNotFound
+        raise BytesNotFoundError(f"no bytes were saved for version {version} of op {op!r}")
+    return OpBytes(op, binding.version, binding.sha256, binding.size,
+                   blob_key(op, binding.sha256))
+
+
+def _missing_blob(where: OpBytes) -> IntegrityError:
+    return IntegrityError(f"blob {where.key!r} for version {where.version} of op "
+                          f"{where.op_name!r} is missing")
+
+
+def _check(where: OpBytes, sha: str, size: int) -> None:
+    if sha != where.sha256 or size != where.size:
+        raise IntegrityError(
+            f"blob {where.key!r} is corrupt: expected sha256 {where.sha256} ({where.size} "
+            f"bytes), read sha256 {sha} ({size} bytes)")
+
+
+def load_bytes(ctx: Context, op: str, version: Version) -> bytes:
+    where = locate(ctx, op, version)
+    try:
+        if where.size <= SINGLE_GET_LIMIT:
+            data = ctx.store.get(where.key).data
+        else:
+            buffer = io.BytesIO()
+            ctx.store.download(where.key, buffer)
+            data = buffer.getvalue()
+    except ObjectNotFoundError as exc:
+        raise _missing_blob(where) from exc
+    _check(where, hashlib.sha256(data).hexdigest(), len(data))
+    return data
+
+
+class _HashingSink:
+    """Writes through to ``sink`` while hashing; has no seek, so writes arrive in order."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self._sink = sink
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._sink.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+def load_to(ctx: Context, op: str, version: Version,
+            target: BinaryIO | str | os.PathLike[str]) -> OpBytes:
+    """Stream the bytes into a file object or a path, verifying the digest.
+
+    A path is written through a temporary file in the same directory and
+    renamed into place only once the digest matched. A file object receives
+    the bytes as they arrive; on an IntegrityError its content must be discarded.
+    """
+    where = locate(ctx, op, version)
+    if isinstance(target, str | os.PathLike):
+        path = Path(target)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                sink = _HashingSink(fh)  # type: ignore[arg-type]
+                _download(ctx, where, sink)
+            _check(where, sink.digest.hexdigest(), sink.size)
+            os.replace(tmp_name, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+        return where
+    sink = _HashingSink(target)
+    _download(ctx, where, sink)
+    _check(where, sink.digest.hexdigest(), sink.size)
+    return where
+
+
+def _download(ctx: Context, where: OpBytes, sink: _HashingSink) -> None:
+    try:
+        ctx.store.download(where.key, sink)  # type: ignore[arg-type]
+    except ObjectNotFoundError as exc:
+        raise _missing_blob(where) from exc

@@ -1,0 +1,208 @@
+"""The conditional-write helper: the only code that handles conflicts and lost responses.
+
+Three shapes of write cover the whole registry:
+
+- :meth:`Committer.create`: a create-only object (``If-None-Match: *``);
+- :meth:`Committer.update`: a compare-and-swap loop on one mutable object;
+- :meth:`Committer.append`: the next record of a create-only log whose keys
+  sort newest first (aliases, byte bindings).
+
+Business rules are plain ``decide`` functions that look at the current state
+and answer :class:`Done` (nothing to write, here is the result) or
+:class:`Put` (write this, then the result is that). They never see a retry.
+
+Lost responses: every manifest carries the writer's token. After a 412, a
+409 or a transport failure that may have applied the write, the helper reads
+the key back; our token there means our write landed. If reading back fails
+too, :class:`OutcomeUnknownError` is raised and nothing is cleaned up. Tokens
+derive from the caller's idempotency key when one is given, so a retry in a
+new process recognises the first attempt's write as its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from s3opstore.errors import (
+    ConcurrentWriteError,
+    ConflictError,
+    ObjectNotFoundError,
+    OutcomeUnknownError,
+    PreconditionFailedError,
+    StorageError,
+    StorageUnavailableError,
+)
+from s3opstore.models.codec import decode, encode
+from s3opstore.stores.base import IfMatch, ObjectStore
+
+__all__ = ["Committer", "Done", "Put", "RetryPolicy", "Snapshot", "new_token"]
+
+
+class _Tokened(Protocol):
+    @property
+    def token(self) -> str: ...
+
+
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded, jittered exponential backoff for lost compare-and-swap races."""
+
+    max_attempts: int = 40
+    base_delay: float = 0.01
+    max_delay: float = 0.5
+
+    def sleep(self, attempt: int) -> None:
+        ceiling = min(self.max_delay, self.base_delay * (2 ** min(attempt, 16)))
+        time.sleep(random.uniform(0, ceiling))
+
+
+def new_token(idempotency_key: str | None = None, *, scope: str = "") -> str:
+    """A write token: random, or derived from (scope, idempotency key)."""
+    if idempotency_key is None:
+        return uuid.uuid4().hex
+    return hashlib.sha256(f"{scope}\0{idempotency_key}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot(Generic[M]):
+    key: str
+    value: M
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done(Generic[R]):
+    result: R
+
+
+@dataclass(frozen=True, slots=True)
+class Put(Generic[M, R]):
+    value: M
+    result: R
+    before: Callable[[], None] | None = None  # prerequisite writes, run each attempt
+
+
+Decision = Done[R] | Put[M, R]
+
+
+def _token(value: BaseModel) -> str:
+    token = getattr(value, "token", None)
+    assert isinstance(token, str), f"{type(value).__name__} has no token"
+    return token
+
+
+class Committer:
+    def __init__(self, store: ObjectStore, retry: RetryPolicy,
+                 before_write: Callable[[], None]) -> None:
+        self.store = store
+        self.retry = retry
+        self._before_write = before_write  # the one-time conditional-write probe
+
+    # -- reads ---------------------------------------------------------------
+    def read(self, key: str, model: type[M]) -> Snapshot[M] | None:
+        try:
+            got = self.store.get(key)
+        except ObjectNotFoundError:
+            return None
+        return Snapshot(key, decode(model, got.data, key), got.etag)
+
+    def _read_back(self, key: str, model: type[M]) -> Snapshot[M] | None:
+        try:
+            return self.read(key, model)
+        except StorageError as exc:
+            raise OutcomeUnknownError(
+                f"write to key {key!r} may or may not have landed, and reading it back "
+                f"failed ({exc.message}); retry the same call") from exc
+
+    # -- writes --------------------------------------------------------------
+    def create(self, key: str, value: M) -> tuple[M, bool]:
+        """Create ``key`` once. Returns (the stored value, whether we created it)."""
+        self._before_write()
+        data, token = encode(value), _token(value)
+        for attempt in range(self.retry.max_attempts):
+            try:
+                self.store.put(key, data, mode="create")
+                return value, True
+            except ConcurrentWriteError:
+                self.retry.sleep(attempt)
+                continue
+            except PreconditionFailedError:
+                pass
+            except StorageUnavailableError as exc:
+                if not exc.maybe_applied:
+                    raise
+            current = self._read_back(key, type(value))
+            if current is not None:
+                return current.value, _token(current.value) == token
+            self.retry.sleep(attempt)  # not applied: try again
+        raise ConflictError(f"could not create key {key!r} after "
+                            f"{self.retry.max_attempts} attempts")
+
+    def update(self, key: str, model: type[M],
+               decide: Callable[[Snapshot[M] | None], Decision[R, M]]) -> R:
+        """Compare-and-swap loop on ``key`` until ``decide`` is applied or says Done."""
+        for attempt in range(self.retry.max_attempts):
+            snapshot = self.read(key, model)
+            decision = decide(snapshot)
+            if isinstance(decision, Done):
+                return decision.result
+            self._before_write()
+            if decision.before is not None:
+                decision.before()
+            mode = "create" if snapshot is None else IfMatch(snapshot.etag)
+            try:
+                self.store.put(key, encode(decision.value), mode=mode)
+                return decision.result
+            except (PreconditionFailedError, ConcurrentWriteError):
+                pass
+            except StorageUnavailableError as exc:
+                if not exc.maybe_applied:
+                    raise
+            current = self._read_back(key, model)
+            if current is not None and _token(current.value) == _token(decision.value):
+                return decision.result
+            # Lost the race, or our write did not land: decide again on fresh state.
+            # A write of ours that landed and was then superseded is found by
+            # ``decide`` itself, which recognises already-applied work.
+            self.retry.sleep(attempt)
+        raise ConflictError(f"gave up updating key {key!r} after {self.retry.max_attempts} "
+                            "attempts: too many concurrent writers")
+
+    def append(self, prefix: str, key_for: Callable[[int], str], model: type[M],
+               decide: Callable[[Snapshot[M] | None, int], Decision[R, M]]) -> R:
+        """Add the next record of a newest-first create-only log under ``prefix``.
+
+        ``decide(newest, next_seq)`` sees the newest record (or None) and the
+        sequence number the new record would take.
+        """
+        for attempt in range(self.retry.max_attempts):
+            newest_key = next((info.key for info in self.store.list(prefix, limit=1)), None)
+            newest = self.read(newest_key, model) if newest_key is not None else None
+            seq = 0 if newest is None else _seq_of(newest.value) + 1
+            decision = decide(newest, seq)
+            if isinstance(decision, Done):
+                return decision.result
+            stored, created = self.create(key_for(seq), decision.value)
+            if created:
+                return decision.result
+            self.retry.sleep(attempt)  # someone else took that sequence number
+        raise ConflictError(f"gave up appending under {prefix!r} after "
+                            f"{self.retry.max_attempts} attempts: too many concurrent writers")
+
+
+def _seq_of(value: BaseModel) -> int:
+    seq = getattr(value, "seq", None)
+    assert isinstance(seq, int), f"{type(value).__name__} has no seq"
+    return seq

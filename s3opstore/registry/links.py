@@ -1,0 +1,44 @@
+"""Validated links: "version V of upstream op U is valid input for downstream op D".
+
+One create-only object per (D, U, V) whose key encodes V with its first
+registered creation time, so the same link registered twice is one object and
+``get_validated_links`` is answered by LIST alone.
+"""
+
+from __future__ import annotations
+
+from s3opstore.errors import CorruptManifestError
+from s3opstore.models.keys import link_key, link_prefix, parse_link_key
+from s3opstore.models.manifests import LinkManifest, VersionRecord, utc_now_ms
+from s3opstore.models.version import Version
+from s3opstore.registry.commit import new_token
+from s3opstore.registry.context import Context
+from s3opstore.registry.versions import register_version
+
+__all__ = ["get_validated_links", "register_valid_link"]
+
+
+def register_valid_link(ctx: Context, downstream: str | None, upstream: str, version: Version,
+                        idempotency_key: str | None = None) -> VersionRecord:
+    """Register ``version`` of ``upstream`` if needed, then the link (unless D is None)."""
+    record = register_version(ctx, upstream, version, idempotency_key)
+    if downstream is None:
+        return record
+    canonical = record.version  # the first registered creation time, byte for byte
+    identity = ctx.identity
+    manifest = LinkManifest(
+        downstream_op_name=downstream, upstream_op_name=upstream, upstream_version=canonical,
+        token=new_token(idempotency_key, scope=f"link\0{downstream}\0{upstream}\0{canonical.vid}"),
+        registered_at=utc_now_ms(), registered_host=identity.host, registered_pid=identity.pid)
+    ctx.committer.create(link_key(downstream, upstream, canonical), manifest)
+    return record
+
+
+def get_validated_links(ctx: Context, downstream: str, upstream: str) -> set[Version]:
+    found: set[Version] = set()
+    for info in ctx.store.list(link_prefix(downstream, upstream)):
+        try:
+            found.add(parse_link_key(info.key))
+        except ValueError as exc:
+            raise CorruptManifestError(info.key, str(exc)) from exc
+    return found

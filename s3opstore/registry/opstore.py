@@ -1,0 +1,192 @@
+"""``OpStore``: the registry's public face over one store.
+
+Validates every name and version before any request (bad input never
+reaches the bucket), then delegates to one module per entity. Every write
+accepts an ``idempotency_key``: the same key twice applies once and returns
+the first result, even from another process (a retried Lambda invocation).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from s3opstore.errors import InvalidInputError, InvalidVersionError
+from s3opstore.models.manifests import AliasManifest, PipelineManifest, VersionRecord
+from s3opstore.models.names import check_name
+from s3opstore.models.version import Version
+from s3opstore.registry import aliases as _aliases
+from s3opstore.registry import blobs as _blobs
+from s3opstore.registry import links as _links
+from s3opstore.registry import pipelines as _pipelines
+from s3opstore.registry import versions as _versions
+from s3opstore.registry.blobs import BlobSource, OpBytes
+from s3opstore.registry.commit import RetryPolicy
+from s3opstore.registry.context import Context
+from s3opstore.stores import ObjectStore, open_store
+
+__all__ = ["DEFAULT_STORE_DIR", "OpStore"]
+
+DEFAULT_STORE_DIR = ".s3opstore"
+_IDEMPOTENCY_MAX = 200
+
+
+def _version(value: Version | str) -> Version:
+    if isinstance(value, Version):
+        return value
+    if isinstance(value, str):
+        return Version.parse(value)
+    raise InvalidVersionError(f"version {value!r} is neither a Version nor a version string")
+
+
+def _key(idempotency_key: str | None) -> str | None:
+    if idempotency_key is not None and (
+            not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= _IDEMPOTENCY_MAX):
+        raise InvalidInputError(
+            f"idempotency key {idempotency_key!r} must be a string of 1-{_IDEMPOTENCY_MAX} "
+            "characters")
+    return idempotency_key
+
+
+class OpStore:
+    """The op registry over an object store (S3 bucket prefix or local directory)."""
+
+    def __init__(self, store: ObjectStore, *, single_writer: bool = False,
+                 retry: RetryPolicy | None = None) -> None:
+        self.store = store
+        self._ctx = Context(store, retry or RetryPolicy(), single_writer)
+
+    @classmethod
+    def from_url(cls, url: str | None = None, *, client: Any = None,
+                 single_writer: bool = False, retry: RetryPolicy | None = None) -> OpStore:
+        """Open ``s3://bucket/prefix``, ``file:///path``, or the embedded default.
+
+        With no URL, ``S3OPSTORE_URL`` is used, else the local directory
+        ``./.s3opstore``. ``client`` is an optional boto3 S3 client.
+        """
+        if url is None:
+            url = os.environ.get("S3OPSTORE_URL") or Path(DEFAULT_STORE_DIR).resolve().as_uri()
+        return cls(open_store(url, client=client), single_writer=single_writer, retry=retry)
+
+    @property
+    def url(self) -> str:
+        return self.store.url
+
+    def __repr__(self) -> str:
+        return f"OpStore({self.url!r})"
+
+    def check_store(self) -> None:
+        """Run the conditional-write probe now (it otherwise runs before the first write)."""
+        self._ctx.ensure_safe()
+
+    # -- versions ------------------------------------------------------------
+    def register_version(self, op_name: str, version: Version | str, *,
+                         idempotency_key: str | None = None) -> VersionRecord:
+        """Register a version (idempotent: the same hashes return the first record)."""
+        return _versions.register_version(self._ctx, check_name(op_name), _version(version),
+                                          _key(idempotency_key))
+
+    def get_versions(self, op_name: str) -> list[VersionRecord]:
+        """All versions in registration order; ``[]`` for an unknown op."""
+        return _versions.get_versions(self._ctx, check_name(op_name))
+
+    def latest_version(self, op_name: str) -> VersionRecord | None:
+        return _versions.latest_version(self._ctx, check_name(op_name))
+
+    def get_version(self, op_name: str, version: Version | str) -> VersionRecord:
+        """The registered record of ``version``; raises VersionNotFoundError."""
+        return _versions.require_version(self._ctx, check_name(op_name), _version(version))
+
+    def list_ops(self) -> list[str]:
+        return _pipelines.list_ops(self._ctx)
+
+    # -- bytes ---------------------------------------------------------------
+    def save_op_bytes(self, op_name: str, version: Version | str, data: BlobSource, *,
+                      idempotency_key: str | None = None) -> OpBytes:
+        """Save the serialized op (bytes, binary file object, or path) for a registered version."""
+        return _blobs.save_bytes(self._ctx, check_name(op_name), _version(version), data,
+                                 _key(idempotency_key))
+
+    def load_op_bytes(self, op_name: str, version: Version | str) -> bytes:
+        return _blobs.load_bytes(self._ctx, check_name(op_name), _version(version))
+
+    def load_op_bytes_to(self, op_name: str, version: Version | str,
+                         target: BinaryIO | str | os.PathLike[str]) -> OpBytes:
+        """Stream the bytes to a path or binary file object, digest verified."""
+        return _blobs.load_to(self._ctx, check_name(op_name), _version(version), target)
+
+    def op_bytes_info(self, op_name: str, version: Version | str) -> OpBytes:
+        """Digest, size and blob key of the newest bytes saved for a version."""
+        return _blobs.locate(self._ctx, check_name(op_name), _version(version))
+
+    # -- links ---------------------------------------------------------------
+    def register_valid_link(self, downstream_op_name: str | None, upstream_op_name: str,
+                            upstream_version: Version | str, *,
+                            idempotency_key: str | None = None) -> VersionRecord:
+        """Record that ``upstream_version`` is valid input for the downstream op.
+
+        Registers the upstream op and version when needed; a ``None``
+        downstream means "end of pipeline": only the version is registered.
+        """
+        downstream = None if downstream_op_name is None else check_name(
+            downstream_op_name, "downstream op name")
+        return _links.register_valid_link(
+            self._ctx, downstream, check_name(upstream_op_name, "upstream op name"),
+            _version(upstream_version), _key(idempotency_key))
+
+    def get_validated_links(self, downstream_op_name: str, upstream_op_name: str) -> set[Version]:
+        return _links.get_validated_links(
+            self._ctx, check_name(downstream_op_name, "downstream op name"),
+            check_name(upstream_op_name, "upstream op name"))
+
+    # -- pipelines -----------------------------------------------------------
+    def register_pipeline(self, pipeline_name: str, last_op_name: str, *,
+                          idempotency_key: str | None = None) -> PipelineManifest:
+        return _pipelines.register_pipeline(
+            self._ctx, check_name(pipeline_name, "pipeline name"),
+            check_name(last_op_name, "last op name"), _key(idempotency_key))
+
+    def pipeline_exists(self, pipeline_name: str) -> bool:
+        return _pipelines.pipeline_exists(self._ctx, check_name(pipeline_name, "pipeline name"))
+
+    def get_pipeline(self, pipeline_name: str) -> PipelineManifest:
+        return _pipelines.get_pipeline(self._ctx, check_name(pipeline_name, "pipeline name"))
+
+    def list_pipelines(self) -> list[str]:
+        return _pipelines.list_pipelines(self._ctx)
+
+    # -- aliases -------------------------------------------------------------
+    def set_alias(self, op_name: str, alias: str, version: Version | str, *,
+                  expected: Version | str | None | _aliases._Unset = _aliases.UNSET,
+                  idempotency_key: str | None = None) -> AliasManifest:
+        """Point ``alias`` at a registered version; ``expected`` makes it a compare-and-swap."""
+        if isinstance(expected, str):
+            expected = _version(expected)
+        return _aliases.set_alias(self._ctx, check_name(op_name), check_name(alias, "alias"),
+                                  _version(version), expected=expected,
+                                  idempotency_key=_key(idempotency_key))
+
+    def get_alias(self, op_name: str, alias: str) -> VersionRecord:
+        entry = _aliases.get_alias(self._ctx, check_name(op_name), check_name(alias, "alias"))
+        return _versions.require_version(self._ctx, op_name, entry.version)
+
+    def alias_history(self, op_name: str, alias: str) -> list[AliasManifest]:
+        return _aliases.alias_history(self._ctx, check_name(op_name), check_name(alias, "alias"))
+
+    def list_aliases(self, op_name: str) -> list[str]:
+        return _aliases.list_aliases(self._ctx, check_name(op_name))
+
+    def resolve(self, op_name: str, ref: Version | str = "latest") -> VersionRecord:
+        """A version record from a Version, a version string, an alias, or "latest"."""
+        check_name(op_name)
+        if isinstance(ref, Version) or (isinstance(ref, str) and "_" in ref and "." in ref):
+            return self.get_version(op_name, ref)
+        if ref == "latest":
+            record = self.latest_version(op_name)
+            if record is None:
+                from s3opstore.errors import OpNotFoundError
+
+                raise OpNotFoundError(f"op {op_name!r} has no registered versions")
+            return record
+        return self.get_alias(op_name, ref)

@@ -1,0 +1,56 @@
+"""Pipelines and ops known before their first version.
+
+A pipeline is one create-only manifest naming its last op; Chariots registers
+a pipeline before any of its ops, so the last op gets a create-only marker.
+Registering an existing pipeline with the same last op is a no-op; with a
+different last op it is an :class:`AlreadyExistsError` (never a duplicate).
+"""
+
+from __future__ import annotations
+
+from s3opstore.errors import AlreadyExistsError, PipelineNotFoundError
+from s3opstore.models.keys import op_marker_key, pipeline_key
+from s3opstore.models.manifests import OpMarker, PipelineManifest, utc_now_ms
+from s3opstore.registry.commit import new_token
+from s3opstore.registry.context import Context
+
+__all__ = ["get_pipeline", "list_ops", "list_pipelines", "pipeline_exists", "register_pipeline"]
+
+
+def register_pipeline(ctx: Context, name: str, last_op: str,
+                      idempotency_key: str | None = None) -> PipelineManifest:
+    marker = OpMarker(op_name=last_op, registered_at=utc_now_ms(),
+                      token=new_token(idempotency_key, scope=f"op\0{last_op}"))
+    ctx.committer.create(op_marker_key(last_op), marker)
+    identity = ctx.identity
+    manifest = PipelineManifest(
+        pipeline_name=name, last_op_name=last_op,
+        token=new_token(idempotency_key, scope=f"pipeline\0{name}"),
+        registered_at=utc_now_ms(), registered_host=identity.host, registered_pid=identity.pid)
+    stored, _created = ctx.committer.create(pipeline_key(name), manifest)
+    if stored.last_op_name != last_op:
+        raise AlreadyExistsError(
+            f"pipeline {name!r} is already registered with last op {stored.last_op_name!r}, "
+            f"not {last_op!r}")
+    return stored
+
+
+def pipeline_exists(ctx: Context, name: str) -> bool:
+    return ctx.store.head(pipeline_key(name)) is not None
+
+
+def get_pipeline(ctx: Context, name: str) -> PipelineManifest:
+    snapshot = ctx.committer.read(pipeline_key(name), PipelineManifest)
+    if snapshot is None:
+        raise PipelineNotFoundError(f"pipeline {name!r} is not registered")
+    return snapshot.value
+
+
+def list_pipelines(ctx: Context) -> list[str]:
+    return sorted(info.key[len("pipelines/"):-len(".json")]
+                  for info in ctx.store.list("pipelines/") if info.key.endswith(".json"))
+
+
+def list_ops(ctx: Context) -> list[str]:
+    """Ops with versions or a marker, plus ops known only as a link's downstream."""
+    return sorted(set(ctx.store.list_dirs("ops/")) | set(ctx.store.list_dirs("links/")))

@@ -1,0 +1,168 @@
+"""Registering and reading versions of an op.
+
+The op's head (``ops/<op>/head.json``) holds its latest version and is moved
+only by compare-and-swap. Before a writer moves it past version L, it writes
+L's listing entry (create-only; the entry's key encodes the whole record).
+So at every instant each committed version is either the head's latest or
+has a listing entry, and:
+
+- ``latest_version``: GET head (1 request);
+- ``get_versions``: GET head, then LIST the entries (1 + ceil(N/1000));
+- registering a new version: GET head, LIST the version's entry prefix (is it
+  an older version?), PUT the old latest's entry, CAS the head (4 requests);
+- numbers are computed against the latest version under the CAS, so
+  concurrent writers get exactly the numbers sequential registration in the
+  final order gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from s3opstore.errors import (
+    ConflictError,
+    CorruptManifestError,
+    OpNotFoundError,
+    VersionNotFoundError,
+)
+from s3opstore.models.keys import op_head_key, parse_version_entry, version_dir, version_entry_key
+from s3opstore.models.keys import versions_prefix as _versions_prefix
+from s3opstore.models.manifests import (
+    OpHead,
+    VersionManifest,
+    VersionNumber,
+    VersionRecord,
+    utc_now_ms,
+)
+from s3opstore.models.version import Version
+from s3opstore.registry.commit import Done, Put, Snapshot, new_token
+from s3opstore.registry.context import Context
+
+__all__ = [
+    "find_version",
+    "get_versions",
+    "latest_version",
+    "next_number",
+    "read_head",
+    "register_version",
+    "require_version",
+]
+
+MAX_IDEMPOTENCY_KEYS = 64
+
+
+def next_number(latest: VersionRecord, version: Version) -> VersionNumber:
+    """Number a new version against the op's latest registered version."""
+    major, minor, patch = latest.number
+    if version.major != latest.version.major:
+        return (major + 1, 0, 0)
+    if version.minor != latest.version.minor:
+        return (major, minor + 1, 0)
+    if version.patch != latest.version.patch:
+        return (major, minor, patch + 1)
+    return latest.number
+
+
+def _key_digest(idempotency_key: str) -> str:
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+def read_head(ctx: Context, op: str) -> Snapshot[OpHead] | None:
+    return ctx.committer.read(op_head_key(op), OpHead)
+
+
+def _entry_record(op: str, key: str) -> VersionRecord:
+    try:
+        return parse_version_entry(op, key)
+    except ValueError as exc:
+        raise CorruptManifestError(key, str(exc)) from exc
+
+
+def _listed(ctx: Context, op: str, version: Version) -> VersionRecord | None:
+    for info in ctx.store.list(version_dir(op, version), limit=1):
+        return _entry_record(op, info.key)
+    return None
+
+
+def find_version(ctx: Context, op: str, version: Version,
+                 head: OpHead | None = None) -> VersionRecord | None:
+    """The registered record with ``version``'s hashes, or None (GET head + LIST)."""
+    if head is None:
+        snapshot = read_head(ctx, op)
+        if snapshot is None:
+            return None
+        head = snapshot.value
+    if head.latest.version == version:
+        return head.latest
+    return _listed(ctx, op, version)
+
+
+def require_version(ctx: Context, op: str, version: Version) -> VersionRecord:
+    snapshot = read_head(ctx, op)
+    if snapshot is None:
+        raise OpNotFoundError(f"op {op!r} has no registered versions")
+    record = find_version(ctx, op, version, snapshot.value)
+    if record is None:
+        raise VersionNotFoundError(f"version {version} of op {op!r} is not registered")
+    return record
+
+
+def latest_version(ctx: Context, op: str) -> VersionRecord | None:
+    snapshot = read_head(ctx, op)
+    return None if snapshot is None else snapshot.value.latest
+
+
+def get_versions(ctx: Context, op: str) -> list[VersionRecord]:
+    # Head first, then LIST: every version committed before the head was read
+    # is either that head's latest or already listed.
+    snapshot = read_head(ctx, op)
+    if snapshot is None:
+        return []
+    by_seq = {snapshot.value.latest.seq: snapshot.value.latest}
+    for info in ctx.store.list(_versions_prefix(op)):
+        record = _entry_record(op, info.key)
+        by_seq.setdefault(record.seq, record)
+    return [by_seq[seq] for seq in sorted(by_seq)]
+
+
+def register_version(ctx: Context, op: str, version: Version,
+                     idempotency_key: str | None = None) -> VersionRecord:
+    token = new_token(idempotency_key, scope=f"version\0{op}\0{version.vid}")
+    digest = _key_digest(idempotency_key) if idempotency_key is not None else None
+    identity = ctx.identity
+
+    def decide(snapshot: Snapshot[OpHead] | None) -> Done[VersionRecord] | Put[OpHead,
+                                                                               VersionRecord]:
+        if snapshot is None:
+            record = VersionRecord(
+                op_name=op, version=version, number=(1, 0, 0), seq=0,
+                registered_at=utc_now_ms(), registered_host=identity.host,
+                registered_pid=identity.pid)
+            keys = [(digest, version.vid)] if digest else []
+            return Put(OpHead(op_name=op, latest=record, token=token, idempotency=keys), record)
+        head = snapshot.value
+        used = dict(head.idempotency).get(digest) if digest is not None else None
+        if used is not None and used != version.vid:
+            raise ConflictError(
+                f"idempotency key {idempotency_key!r} was already used to register "
+                f"another version of op {op!r} ({used})")
+        existing = find_version(ctx, op, version, head)
+        if existing is not None:
+            return Done(existing)
+        latest = head.latest
+        record = VersionRecord(
+            op_name=op, version=version, number=next_number(latest, version),
+            seq=latest.seq + 1, registered_at=utc_now_ms(), registered_host=identity.host,
+            registered_pid=identity.pid)
+        keys = list(head.idempotency)
+        if digest is not None:
+            keys = [*keys, (digest, version.vid)][-MAX_IDEMPOTENCY_KEYS:]
+        new_head = OpHead(op_name=op, latest=record, token=token, idempotency=keys)
+
+        def list_previous_latest() -> None:
+            ctx.committer.create(version_entry_key(latest),
+                                 VersionManifest(record=latest, token=head.token))
+
+        return Put(new_head, record, before=list_previous_latest)
+
+    return ctx.committer.update(op_head_key(op), OpHead, decide)

@@ -1,0 +1,124 @@
+"""The object-store seam: the few primitives the registry needs, nothing more.
+
+Invariants every backend keeps (the conformance suite in
+``s3opstore.testing.store_suite`` checks them):
+
+- ``put(mode="create")`` succeeds for exactly one of any number of concurrent
+  callers; the others get :class:`PreconditionFailedError`.
+- ``put(mode=IfMatch(etag))`` succeeds only while the object's current ETag is
+  ``etag``; ETags are opaque and are sent back exactly as returned.
+- ``list`` yields keys in ascending (byte) order and never yields a key
+  outside ``prefix``.
+- Keys are relative to the backend's root or bucket prefix; a key that could
+  escape it is rejected with :class:`InvalidKeyError` before any I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Literal, Protocol, runtime_checkable
+
+from s3opstore.errors import InvalidKeyError
+
+__all__ = [
+    "GetResult",
+    "IfMatch",
+    "ObjectInfo",
+    "ObjectStore",
+    "PutMode",
+    "check_key",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class IfMatch:
+    """Write only if the object's ETag is still ``etag`` (compare-and-swap)."""
+
+    etag: str
+
+
+PutMode = Literal["create", "overwrite"] | IfMatch
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str | None
+    last_modified: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class GetResult:
+    data: bytes
+    etag: str
+    last_modified: datetime | None
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Synchronous primitives over one bucket prefix or directory."""
+
+    @property
+    def url(self) -> str:
+        """A URL that reopens this store in another process (``s3://``, ``file://``)."""
+        ...
+
+    def get(self, key: str) -> GetResult:
+        """Whole object; raises ObjectNotFoundError."""
+        ...
+
+    def head(self, key: str) -> ObjectInfo | None: ...
+
+    def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
+        """Write ``data``; return the new ETag. Raises PreconditionFailedError."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; deleting an absent key is not an error."""
+        ...
+
+    def list(
+        self, prefix: str, *, start_after: str | None = None, limit: int | None = None
+    ) -> Iterator[ObjectInfo]: ...
+
+    def list_dirs(self, prefix: str) -> list[str]:
+        """Immediate 'sub-directory' names below ``prefix`` (which ends with '/')."""
+        ...
+
+    def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
+        """Stream ``size`` bytes from ``source`` to ``key`` (overwrite semantics)."""
+        ...
+
+    def download(self, key: str, sink: BinaryIO) -> int:
+        """Stream the object into ``sink``; return the number of bytes written."""
+        ...
+
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9._~=+-]+$")
+
+
+def check_key(key: str) -> str:
+    """Refuse any key that is not a plain relative path of safe segments.
+
+    The registry only builds keys from validated names, so a failure here is a
+    bug or an attack; either way nothing may be written outside the prefix.
+    """
+    if not key or len(key) > 900:
+        raise InvalidKeyError(f"invalid store key {key!r}: empty or longer than 900 characters")
+    for segment in key.split("/"):
+        if segment in ("", ".", "..") or not _SEGMENT.match(segment):
+            raise InvalidKeyError(f"invalid store key {key!r}: bad segment {segment!r}")
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """A listing prefix may end with '/' or in the middle of a segment."""
+    if prefix == "":
+        return prefix
+    body = prefix[:-1] if prefix.endswith("/") else prefix
+    check_key(body)
+    return prefix

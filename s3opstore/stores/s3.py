@@ -1,0 +1,275 @@
+"""The S3 backend: the only module in s3opstore that knows botocore.
+
+Every botocore exception is translated here, once, into the package's own
+hierarchy (``raise ... from exc``). Conditional writes map to
+``If-None-Match: *`` (create) and ``If-Match: <etag>`` (compare-and-swap).
+Large objects go through s3transfer's managed transfers (multipart with
+per-part SHA-256 checksums) so memory stays bounded whatever the size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from s3opstore.errors import (
+    ConcurrentWriteError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+    S3OpStoreError,
+    StorageAccessError,
+    StorageError,
+    StorageUnavailableError,
+)
+from s3opstore.stores.base import GetResult, IfMatch, ObjectInfo, PutMode, check_key, check_prefix
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["S3Store", "default_client"]
+
+_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+_PRECONDITION = {"PreconditionFailed", "412"}
+_CONFLICT = {"ConditionalRequestConflict", "409", "OperationAborted"}
+_THROTTLE = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "503", "500",
+             "InternalError", "ServiceUnavailable", "RequestTimeTooSkewed"}
+_ACCESS = {"AccessDenied", "403", "NoSuchBucket", "InvalidAccessKeyId",
+           "SignatureDoesNotMatch", "AllAccessDisabled", "ExpiredToken"}
+_TRANSPORT = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError,
+              ConnectTimeoutError)
+
+# Below this size a blob moves in one request; above it s3transfer splits it.
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
+
+
+def default_client(*, endpoint_url: str | None = None) -> S3Client:
+    """A client from the default credential chain and standard AWS settings.
+
+    ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` are honoured by boto3 itself;
+    a custom endpoint gets path-style addressing, which S3-compatible servers
+    (SeaweedFS, MinIO, moto server) expect.
+    """
+    import os
+
+    custom = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get(
+        "AWS_ENDPOINT_URL"
+    )
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        s3={"addressing_style": "path"} if custom else {},
+        connect_timeout=10,
+        read_timeout=60,
+        max_pool_connections=32,
+    )
+    session = boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint_url, config=config)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+class S3Store:
+    """Objects under ``s3://bucket/prefix``."""
+
+    def __init__(self, bucket: str, prefix: str = "", *, client: S3Client | None = None,
+                 transfer_config: TransferConfig | None = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        if self.prefix:
+            check_key(self.prefix)
+        self.client: S3Client = client if client is not None else default_client()
+        self.transfer_config = transfer_config or TransferConfig(
+            multipart_threshold=MULTIPART_THRESHOLD,
+            multipart_chunksize=MULTIPART_CHUNKSIZE,
+            max_concurrency=8,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.url!r})"
+
+    def _full(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _rel(self, full: str) -> str:
+        return full[len(self.prefix) + 1:] if self.prefix else full
+
+    def _translate(self, exc: Exception, key: str, *, write: bool) -> S3OpStoreError:
+        """Map one botocore failure to our hierarchy (the single translation table)."""
+        if isinstance(exc, ClientError):
+            code, status = _code(exc), _status(exc)
+            if code in _NOT_FOUND or status == 404:
+                # If-Match on a missing key answers 404: for a CAS that is a failed condition.
+                return PreconditionFailedError(key) if write else ObjectNotFoundError(key)
+            if code in _PRECONDITION or status == 412:
+                return PreconditionFailedError(key)
+            if code in _CONFLICT or status == 409:
+                return ConcurrentWriteError(key)
+            if code in _ACCESS or status == 403:
+                return StorageAccessError(
+                    f"S3 refused access to s3://{self.bucket}/{self._full(key)}: {code} {exc}")
+            if code in _THROTTLE or status >= 500:
+                return StorageUnavailableError(
+                    f"S3 unavailable for key {key!r}: {code or status}", maybe_applied=write)
+            return StorageError(f"S3 error for key {key!r}: {code or status}: {exc}")
+        if isinstance(exc, _TRANSPORT):
+            return StorageUnavailableError(
+                f"S3 unreachable for key {key!r}: {type(exc).__name__}", maybe_applied=write)
+        return StorageError(f"S3 client error for key {key!r}: {exc}")
+
+    def get(self, key: str) -> GetResult:
+        full = self._full(key)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=full)
+            data = response["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, key, write=False) from exc
+        return GetResult(data=data, etag=response["ETag"],
+                         last_modified=response.get("LastModified"))
+
+    def head(self, key: str) -> ObjectInfo | None:
+        full = self._full(key)
+        try:
+            response = self.client.head_object(Bucket=self.bucket, Key=full)
+        except (ClientError, BotoCoreError) as exc:
+            err = self._translate(exc, key, write=False)
+            if isinstance(err, ObjectNotFoundError):
+                return None
+            raise err from exc
+        return ObjectInfo(key=key, size=response["ContentLength"], etag=response["ETag"],
+                          last_modified=response.get("LastModified"))
+
+    def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
+        full = self._full(key)
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": full, "Body": data}
+        if mode == "create":
+            kwargs["IfNoneMatch"] = "*"
+        elif isinstance(mode, IfMatch):
+            kwargs["IfMatch"] = mode.etag
+        try:
+            response = self.client.put_object(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, key, write=True) from exc
+        return response["ETag"]
+
+    def delete(self, key: str) -> None:
+        full = self._full(key)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=full)
+        except (ClientError, BotoCoreError) as exc:
+            err = self._translate(exc, key, write=True)
+            if isinstance(err, PreconditionFailedError):  # 404 on delete: already gone
+                return
+            raise err from exc
+
+    def list(self, prefix: str, *, start_after: str | None = None,
+             limit: int | None = None) -> Iterator[ObjectInfo]:
+        check_prefix(prefix)
+        full_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix}
+        if start_after is not None:
+            kwargs["StartAfter"] = self._full(start_after)
+        remaining = limit
+        while True:
+            if remaining is not None:
+                kwargs["MaxKeys"] = min(1000, remaining)
+            try:
+                page = self.client.list_objects_v2(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                raise self._translate(exc, prefix, write=False) from exc
+            for item in page.get("Contents", []):
+                yield ObjectInfo(key=self._rel(item["Key"]), size=item["Size"],
+                                 etag=item.get("ETag"), last_modified=item.get("LastModified"))
+                if remaining is not None:
+                    remaining -= 1
+            if not page.get("IsTruncated") or (remaining is not None and remaining <= 0):
+                return
+            kwargs["ContinuationToken"] = page["NextContinuationToken"]
+            kwargs.pop("StartAfter", None)
+
+    def list_dirs(self, prefix: str) -> list[str]:
+        check_prefix(prefix)
+        full_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        names: list[str] = []
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix, "Delimiter": "/"}
+        while True:
+            try:
+                page = self.client.list_objects_v2(**kwargs)
+            except (ClientError, BotoCoreError) as exc:
+                raise self._translate(exc, prefix, write=False) from exc
+            for common in page.get("CommonPrefixes", []):
+                names.append(common["Prefix"][len(full_prefix):].rstrip("/"))
+            if not page.get("IsTruncated"):
+                return names
+            kwargs["ContinuationToken"] = page["NextContinuationToken"]
+
+    def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
+        full = self._full(key)
+        try:
+            self.client.upload_fileobj(
+                source, self.bucket, full,
+                ExtraArgs={"ChecksumAlgorithm": "SHA256",
+                           "ContentType": "application/octet-stream"},
+                Config=self.transfer_config,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, key, write=True) from exc
+        except S3OpStoreError:
+            raise
+        except Exception as exc:  # s3transfer wraps failures in its own exception types
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ClientError | BotoCoreError):
+                raise self._translate(cause, key, write=True) from exc
+            raise StorageError(f"upload of key {key!r} failed: {exc}") from exc
+
+    def download(self, key: str, sink: BinaryIO) -> int:
+        full = self._full(key)
+        counter = _CountingSink(sink)
+        try:
+            self.client.download_fileobj(self.bucket, full, counter,
+                                         Config=self.transfer_config)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, key, write=False) from exc
+        except S3OpStoreError:
+            raise
+        except Exception as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ClientError | BotoCoreError):
+                raise self._translate(cause, key, write=False) from exc
+            raise StorageError(f"download of key {key!r} failed: {exc}") from exc
+        return counter.written
+
+
+class _CountingSink:
+    """Pass-through writer that counts bytes; s3transfer writes in order to non-seekables."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self._sink = sink
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        self._sink.write(data)
+        self.written += len(data)
+        return len(data)
