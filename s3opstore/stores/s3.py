@@ -96,6 +96,7 @@ class S3Store:
         if self.prefix:
             check_key(self.prefix)
         self.client: S3Client = client if client is not None else default_client()
+        self.page_size = 1000  # LIST page size; tests lower it to exercise pagination
         self.transfer_config = transfer_config or TransferConfig(
             multipart_threshold=MULTIPART_THRESHOLD,
             multipart_chunksize=MULTIPART_CHUNKSIZE,
@@ -193,8 +194,8 @@ class S3Store:
             kwargs["StartAfter"] = self._full(start_after)
         remaining = limit
         while True:
-            if remaining is not None:
-                kwargs["MaxKeys"] = min(1000, remaining)
+            kwargs["MaxKeys"] = self.page_size if remaining is None else min(
+                self.page_size, remaining)
             try:
                 page = self.client.list_objects_v2(**kwargs)
             except (ClientError, BotoCoreError) as exc:
@@ -213,7 +214,8 @@ class S3Store:
         check_prefix(prefix)
         full_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
         names: list[str] = []
-        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix, "Delimiter": "/"}
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix, "Delimiter": "/",
+                                  "MaxKeys": self.page_size}
         while True:
             try:
                 page = self.client.list_objects_v2(**kwargs)

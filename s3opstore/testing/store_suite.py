@@ -1,0 +1,197 @@
+"""The store conformance suite, shipped with the package.
+
+Subclass :class:`StoreSuite` and provide a ``store`` fixture (a fresh, empty
+store per test); subclass :class:`ProcessRaceSuite` too when the backend can
+be opened from a URL in other processes (``store_url`` and ``store_env``
+fixtures). Every backend of s3opstore runs the same bodies, so the registry
+can rely on the invariants stated in ``s3opstore.stores.base``.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import threading
+import uuid
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import pytest
+
+from s3opstore.errors import InvalidKeyError, ObjectNotFoundError, PreconditionFailedError
+from s3opstore.stores.base import IfMatch, ObjectStore
+from s3opstore.testing import workers
+
+__all__ = ["ProcessRaceSuite", "StoreSuite"]
+
+BAD_KEYS = ["", "/abs", "../up", "a/../../b", "a//b", "a/./b", "a b", "a/b/", "nul\x00",
+            "tab\tkey", "é", "a\\b", "x" * 901, "%2e%2e/x"]
+
+
+class StoreSuite:
+    """Behaviour every ObjectStore backend must have."""
+
+    #: size of the streamed object; backends set a small multipart threshold to cross it
+    stream_size = 5 * 1024 * 1024 + 12345
+
+    def test_is_an_object_store(self, store: ObjectStore) -> None:
+        assert isinstance(store, ObjectStore)
+        assert store.url
+
+    def test_put_get_roundtrip(self, store: ObjectStore) -> None:
+        etag = store.put("a/b.json", b'{"x": 1}')
+        got = store.get("a/b.json")
+        assert got.data == b'{"x": 1}'
+        assert got.etag == etag
+
+    def test_missing_key(self, store: ObjectStore) -> None:
+        with pytest.raises(ObjectNotFoundError) as info:
+            store.get("missing/key")
+        assert "missing/key" in str(info.value)
+        assert store.head("missing/key") is None
+
+    def test_head(self, store: ObjectStore) -> None:
+        etag = store.put("h/obj", b"12345")
+        info = store.head("h/obj")
+        assert info is not None
+        assert (info.key, info.size, info.etag) == ("h/obj", 5, etag)
+        assert info.last_modified is not None
+
+    def test_create_only_once(self, store: ObjectStore) -> None:
+        store.put("c/key", b"first", mode="create")
+        with pytest.raises(PreconditionFailedError) as info:
+            store.put("c/key", b"second", mode="create")
+        assert "c/key" in str(info.value)
+        assert store.get("c/key").data == b"first"
+
+    def test_compare_and_swap(self, store: ObjectStore) -> None:
+        first = store.put("cas/key", b"one", mode="create")
+        second = store.put("cas/key", b"two", mode=IfMatch(first))
+        assert second != first
+        with pytest.raises(PreconditionFailedError):
+            store.put("cas/key", b"stale", mode=IfMatch(first))
+        assert store.get("cas/key").data == b"two"
+        store.put("cas/key", b"three", mode=IfMatch(second))
+        assert store.get("cas/key").data == b"three"
+
+    def test_compare_and_swap_on_missing_key_fails(self, store: ObjectStore) -> None:
+        with pytest.raises(PreconditionFailedError):
+            store.put("cas/absent", b"x", mode=IfMatch('"d41d8cd98f00b204e9800998ecf8427e"'))
+        assert store.head("cas/absent") is None
+
+    def test_overwrite(self, store: ObjectStore) -> None:
+        store.put("o/key", b"one")
+        store.put("o/key", b"two", mode="overwrite")
+        assert store.get("o/key").data == b"two"
+
+    def test_delete(self, store: ObjectStore) -> None:
+        store.put("d/key", b"x")
+        store.delete("d/key")
+        assert store.head("d/key") is None
+        store.delete("d/key")  # absent: not an error
+        store.put("d/key", b"again", mode="create")  # a deleted key can be created again
+
+    def test_list_order_prefix_and_bounds(self, store: ObjectStore) -> None:
+        keys = ["p/b/2", "p/a/1", "p/a/10", "p/a2", "q/x", "pz"]
+        for key in keys:
+            store.put(key, key.encode())
+        assert [i.key for i in store.list("p/")] == ["p/a/1", "p/a/10", "p/a2", "p/b/2"]
+        assert [i.key for i in store.list("p/a")] == ["p/a/1", "p/a/10", "p/a2"]
+        assert [i.key for i in store.list("p/", limit=2)] == ["p/a/1", "p/a/10"]
+        assert [i.key for i in store.list("p/", start_after="p/a2")] == ["p/b/2"]
+        assert [i.key for i in store.list("nothing/")] == []
+        sizes = {i.key: i.size for i in store.list("p/")}
+        assert sizes["p/a/10"] == len(b"p/a/10")
+
+    def test_list_dirs(self, store: ObjectStore) -> None:
+        for key in ["ops/alpha/head.json", "ops/beta/versions/x/y.json", "ops/gamma.json"]:
+            store.put(key, b"{}")
+        assert store.list_dirs("ops/") == ["alpha", "beta"]
+        assert store.list_dirs("none/") == []
+
+    def test_list_paginates(self, store: ObjectStore) -> None:
+        # S3 backends get a tiny page size so the continuation loop runs cheaply;
+        # the others list past 1000 keys for real.
+        count = 1005
+        if hasattr(store, "page_size"):
+            store.page_size = 4
+            count = 23
+        with ThreadPoolExecutor(4 if count < 100 else 1) as pool:
+            list(pool.map(lambda i: store.put(f"many/{i:05d}", b""), range(count)))
+        listed = [i.key for i in store.list("many/")]
+        assert listed == [f"many/{i:05d}" for i in range(count)]
+        assert len(list(store.list("many/", limit=count - 2))) == count - 2
+        assert [i.key for i in store.list("many/", start_after="many/00005", limit=6)] == [
+            f"many/{i:05d}" for i in range(6, 12)]
+
+    def test_stream_upload_download(self, store: ObjectStore) -> None:
+        data = os.urandom(self.stream_size)
+        store.upload("blob/big", io.BytesIO(data), size=len(data))
+        info = store.head("blob/big")
+        assert info is not None and info.size == len(data)
+        sink = io.BytesIO()
+        assert store.download("blob/big", sink) == len(data)
+        assert sink.getvalue() == data
+        assert store.get("blob/big").data == data
+
+    def test_download_missing(self, store: ObjectStore) -> None:
+        with pytest.raises(ObjectNotFoundError):
+            store.download("blob/none", io.BytesIO())
+
+    @pytest.mark.parametrize("key", BAD_KEYS)
+    def test_bad_keys_rejected_before_io(self, store: ObjectStore, key: str) -> None:
+        with pytest.raises(InvalidKeyError):
+            store.put(key, b"x")
+        with pytest.raises(InvalidKeyError):
+            store.get(key)
+        with pytest.raises(InvalidKeyError):
+            store.put(key, b"x", mode="create")
+
+
+class ThreadRaceSuite:
+    """Races with threads: for backends that are thread-safe in one process."""
+
+    def test_threads_create_once(self, store: ObjectStore) -> None:
+        key = f"race/{uuid.uuid4().hex}"
+        barrier = threading.Barrier(8)
+
+        def attempt(i: int) -> bool:
+            barrier.wait()
+            try:
+                store.put(key, str(i).encode(), mode="create")
+                return True
+            except PreconditionFailedError:
+                return False
+
+        with ThreadPoolExecutor(8) as pool:
+            wins = list(pool.map(attempt, range(8)))
+        assert wins.count(True) == 1
+
+
+class ProcessRaceSuite:
+    """Races between processes, each opening the store from its URL."""
+
+    workers_count = 6
+    increments = 15
+
+    def _pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers_count,
+                                   mp_context=multiprocessing.get_context("spawn"))
+
+    def test_processes_create_once(self, store_url: str, store_env: dict[str, str]) -> None:
+        key = f"race/{uuid.uuid4().hex}"
+        with self._pool() as pool:
+            wins = list(pool.map(workers.create_once, [store_url] * 12, [store_env] * 12,
+                                 [key] * 12, [str(i).encode() for i in range(12)]))
+        assert wins.count(True) == 1
+
+    def test_processes_compare_and_swap_lose_nothing(self, store: ObjectStore, store_url: str,
+                                                      store_env: dict[str, str]) -> None:
+        key = f"counter/{uuid.uuid4().hex}"
+        store.put(key, b"0", mode="create")
+        n = self.workers_count
+        with self._pool() as pool:
+            retries = list(pool.map(workers.cas_increment, [store_url] * n, [store_env] * n,
+                                    [key] * n, [self.increments] * n))
+        assert int(store.get(key).data) == n * self.increments
+        assert sum(retries) >= 0

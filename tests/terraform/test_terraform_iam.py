@@ -1,0 +1,182 @@
+"""IAM: the Lambda role is least-privilege and scoped to the registry prefix."""
+
+from __future__ import annotations
+
+import pytest
+
+OBJECTS = "${local.object_arn_pattern}"
+BUCKET_ARN = "${aws_s3_bucket.this.arn}"
+
+LAMBDA_ALLOWED_ACTIONS = {
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+
+ALL_DOCUMENTS = ("lambda", "read_only", "read_write", "gc", "invoke", "lambda_assume_role")
+
+
+def actions_of(statements) -> set[str]:
+    return {a for s in statements for a in s.actions}
+
+
+def s3_statements(statements):
+    return [s for s in statements if any(a.startswith("s3:") for a in s.actions)]
+
+
+def test_role_is_assumable_by_lambda_only(module):
+    role = module.resource("aws_iam_role", "lambda")
+    assert role["assume_role_policy"] == "${data.aws_iam_policy_document.lambda_assume_role.json}"
+    (statement,) = module.policy_statements("lambda_assume_role")
+    assert statement.effect == "Allow"
+    assert statement.actions == ["sts:AssumeRole"]
+    (principal,) = statement.body["principals"]
+    assert principal == {"type": "Service", "identifiers": ["lambda.amazonaws.com"]}
+
+
+def test_role_has_only_the_inline_policy(module):
+    # No managed policies (AWSLambdaBasicExecutionRole allows logs on "*").
+    assert "aws_iam_role_policy_attachment" not in module.resources
+    assert "aws_iam_policy_attachment" not in module.resources
+    role = module.resource("aws_iam_role", "lambda")
+    assert "managed_policy_arns" not in role
+    policy = module.resource("aws_iam_role_policy", "lambda")
+    assert policy["role"] == "${aws_iam_role.lambda.id}"
+    assert policy["policy"] == "${data.aws_iam_policy_document.lambda.json}"
+
+
+def test_lambda_actions_are_exactly_the_allowed_set(module):
+    statements = module.policy_statements("lambda")
+    assert all(s.effect == "Allow" for s in statements)
+    assert actions_of(statements) == LAMBDA_ALLOWED_ACTIONS
+
+
+def test_lambda_cannot_delete(module):
+    actions = actions_of(module.policy_statements("lambda"))
+    assert not any("Delete" in a for a in actions), actions
+
+
+@pytest.mark.parametrize("document", ALL_DOCUMENTS)
+def test_no_wildcard_actions_in_grants(module, document):
+    for statement in module.policy_statements(document):
+        if statement.effect != "Allow":
+            continue
+        for action in statement.actions:
+            assert "*" not in action and "?" not in action, (document, action)
+        assert "not_actions" not in statement.body
+        assert "not_resources" not in statement.body
+
+
+@pytest.mark.parametrize("document", ALL_DOCUMENTS)
+def test_no_s3_grant_on_every_resource(module, document):
+    for statement in s3_statements(module.policy_statements(document)):
+        assert "*" not in statement.resources, (document, statement.body)
+
+
+def test_star_resource_only_for_xray(module):
+    for statement in module.policy_statements("lambda"):
+        if "*" in statement.resources:
+            assert all(a.startswith("xray:") for a in statement.actions), statement.body
+            # ... and only when tracing is active.
+            assert statement.for_each == '${var.tracing_mode == "Active" ? [1] : []}'
+
+
+def test_object_actions_scoped_to_prefix(module, squashed):
+    # The pattern is bucket/<prefix>/*, or bucket/* when the registry is the whole bucket.
+    assert squashed(module.local("object_arn_pattern")) == (
+        '${var.prefix==""?"${aws_s3_bucket.this.arn}/*"'
+        ':"${aws_s3_bucket.this.arn}/${var.prefix}/*"}'
+    )
+    for name in ("lambda", "read_only", "read_write", "gc"):
+        for statement in s3_statements(module.policy_statements(name)):
+            object_actions = [a for a in statement.actions if a != "s3:ListBucket"]
+            if object_actions:
+                assert statement.resources == [OBJECTS], (name, statement.body)
+                assert "s3:ListBucket" not in statement.actions
+
+
+def list_statement(module, name):
+    (statement,) = [
+        s for s in module.policy_statements(name) if "s3:ListBucket" in s.actions
+    ]
+    return statement
+
+
+@pytest.mark.parametrize("document", ["lambda", "read_only"])
+def test_list_bucket_limited_to_prefix(module, squashed, document):
+    statement = list_statement(module, document)
+    assert statement.actions == ["s3:ListBucket"]
+    assert statement.resources == [BUCKET_ARN]
+    ((condition, for_each),) = statement.conditions()
+    assert condition["test"] == "StringLike"
+    assert condition["variable"] == "s3:prefix"
+    assert condition["values"] == "${condition.value}"
+    # The condition is only left out when the registry is the whole bucket.
+    assert squashed(for_each) == '${var.prefix==""?[]:[local.list_prefixes]}'
+    assert squashed(module.local("list_prefixes")) == (
+        '${var.prefix==""?[]:["${var.prefix}/*",var.prefix]}'
+    )
+
+
+def test_logs_only_on_own_log_group(module):
+    (logs,) = [s for s in module.policy_statements("lambda") if s.actions[0].startswith("logs:")]
+    assert sorted(logs.actions) == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert logs.resources == ["${aws_cloudwatch_log_group.lambda.arn}:*"]
+    assert logs.for_each is None
+
+
+def test_kms_only_when_key_given(module):
+    (kms,) = [s for s in module.policy_statements("lambda") if s.actions[0].startswith("kms:")]
+    assert sorted(kms.actions) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert kms.for_each == "${local.use_kms ? [var.kms_key_arn] : []}"
+    assert kms.resources == ["${statement.value}"]
+
+
+def test_unconditional_lambda_statements(module):
+    unconditional = [s for s in module.policy_statements("lambda") if s.for_each is None]
+    assert actions_of(unconditional) == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListBucket",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    }
+
+
+def test_worker_policy_documents_are_layered(module):
+    read_only = module.datasource("aws_iam_policy_document", "read_only")
+    read_write = module.datasource("aws_iam_policy_document", "read_write")
+    gc = module.datasource("aws_iam_policy_document", "gc")
+    assert "source_policy_documents" not in read_only
+    assert read_write["source_policy_documents"] == [
+        "${data.aws_iam_policy_document.read_only.json}"
+    ]
+    assert gc["source_policy_documents"] == ["${data.aws_iam_policy_document.read_write.json}"]
+
+    def own_s3(name):
+        return {a for a in actions_of(module.policy_statements(name)) if a.startswith("s3:")}
+
+    assert own_s3("read_only") == {"s3:GetObject", "s3:ListBucket"}
+    assert own_s3("read_write") == {"s3:PutObject"}
+    assert own_s3("gc") == {"s3:DeleteObject"}
+    # Reading KMS-encrypted objects needs Decrypt; writing them needs GenerateDataKey.
+    assert {a for a in actions_of(module.policy_statements("read_only")) if "kms" in a} == {
+        "kms:Decrypt"
+    }
+    assert {a for a in actions_of(module.policy_statements("read_write")) if "kms" in a} == {
+        "kms:GenerateDataKey"
+    }
+
+
+def test_statement_ids_do_not_collide_across_layers(module):
+    # source_policy_documents merges statements; equal Sids would override each other.
+    sids: list[str] = []
+    for name in ("read_only", "read_write", "gc"):
+        sids.extend(s.body["sid"] for s in module.policy_statements(name))
+    assert len(sids) == len(set(sids)), sids
