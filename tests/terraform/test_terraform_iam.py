@@ -68,7 +68,8 @@ def test_no_wildcard_actions_in_grants(module, document):
         if statement.effect != "Allow":
             continue
         for action in statement.actions:
-            assert "*" not in action and "?" not in action, (document, action)
+            assert "*" not in action, (document, action)
+            assert "?" not in action, (document, action)
         assert "not_actions" not in statement.body
         assert "not_resources" not in statement.body
 
@@ -102,9 +103,7 @@ def test_object_actions_scoped_to_prefix(module, squashed):
 
 
 def list_statement(module, name):
-    (statement,) = [
-        s for s in module.policy_statements(name) if "s3:ListBucket" in s.actions
-    ]
+    (statement,) = [s for s in module.policy_statements(name) if "s3:ListBucket" in s.actions]
     return statement
 
 
