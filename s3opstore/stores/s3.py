@@ -121,6 +121,8 @@ class S3Store:
         """Map one botocore failure to our hierarchy (the single translation table)."""
         if isinstance(exc, ClientError):
             code, status = _code(exc), _status(exc)
+            if code == "NoSuchBucket":
+                return StorageAccessError(f"bucket {self.bucket!r} does not exist")
             if code in _NOT_FOUND or status == 404:
                 # If-Match on a missing key answers 404: for a CAS that is a failed condition.
                 return PreconditionFailedError(key) if write else ObjectNotFoundError(key)

@@ -5,7 +5,8 @@ next to the interpreter) on free loopback ports: every service's HTTP and
 gRPC port is chosen explicitly (the default gRPC offset of +10000 overflows
 for high ports), the fixed Iceberg/Lance ports and telemetry are off, and the
 process group is killed and its directory removed on stop. ``MotoServer``
-wraps moto's ThreadedMotoServer (thread-safe, unlike moto's in-process mock).
+runs moto's server in its own process (thread-safe, and sharing no
+state with moto's in-process mock, whose context exit resets its backends).
 """
 
 from __future__ import annotations
@@ -143,19 +144,35 @@ class SeaweedFS(_Server):
 
 
 class MotoServer(_Server):
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
+    """moto's server in its own process: it shares no state with moto's in-process mock."""
 
+    def __init__(self) -> None:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> MotoServer:
-        self._server.start()
-        return self
+    def start(self, timeout: float = 30.0) -> MotoServer:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        client = self.client(connect_timeout=1, read_timeout=5)
+        while True:
+            try:
+                client.list_buckets()
+                return self
+            except Exception:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.1)
 
     def stop(self) -> None:
-        self._server.stop()
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)
+            self.process = None
 
     def __enter__(self) -> MotoServer:
         return self.start()
