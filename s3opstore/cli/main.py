@@ -1,0 +1,155 @@
+"""Argument parsing, store selection and error reporting for ``s3opstore``.
+
+The store comes from ``--store URL``, else ``S3OPSTORE_URL``, else the
+embedded default directory ``./.s3opstore`` (``OpStore.from_url(None)``).
+``--store``, ``--json`` and ``--verbose`` are accepted before or after the
+command name.
+
+Exit codes: 0 success; 1 the command ran and found a problem (``fsck``
+problems, ``resolve`` missing links, ``import-chariots`` items it could not
+migrate); 2 bad usage (argparse); 3 an error, printed as one line
+``error [<kind>]: <message>`` (the kind is the exception's stable code);
+``--verbose`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from s3opstore.cli import browse, maint, transfer
+from s3opstore.cli.demo import run_demo
+from s3opstore.cli.output import Output
+from s3opstore.errors import S3OpStoreError
+from s3opstore.registry.opstore import OpStore
+
+__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_PROBLEMS", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_ERROR = 3
+
+Command = Callable[[OpStore, argparse.Namespace, Output], int]
+
+
+def _demo(store: OpStore, args: argparse.Namespace, out: Output) -> int:
+    summary = run_demo(store, Output(json_mode=out.json_mode, verbose=out.verbose))
+    if out.json_mode:
+        out.json(summary)
+    return EXIT_OK
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--store", metavar="URL", default=default,
+                        help="s3://bucket/prefix, file:///path or a directory "
+                             "(default: $S3OPSTORE_URL, else ./.s3opstore)")
+    parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="print one JSON document (stable shapes, see docs/cli.md)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        default=False if top else argparse.SUPPRESS,
+                        help="show error details (tracebacks)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="s3opstore", description="Browse and maintain an s3opstore op registry.")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        _common(cmd, top=False)
+        cmd.set_defaults(func=func)
+        return cmd
+
+    command("demo", _demo, "walk through the registry on the default store (idempotent)")
+    command("ops", browse.ops, "list ops with their latest version")
+    cmd = command("versions", browse.versions, "list the versions of an op")
+    cmd.add_argument("op")
+    cmd = command("show", browse.show, "show one version (default: latest) and its bytes")
+    cmd.add_argument("op")
+    cmd.add_argument("version", nargs="?", help="version string, alias or 'latest'")
+    cmd = command("links", browse.links, "versions of UPSTREAM validated for DOWNSTREAM")
+    cmd.add_argument("downstream")
+    cmd.add_argument("upstream")
+    command("pipelines", browse.pipelines, "list pipelines")
+
+    cmd = command("push", transfer.push, "upload a file as the bytes of a version")
+    cmd.add_argument("op")
+    cmd.add_argument("file")
+    cmd.add_argument("--version", required=True, help="the version string")
+    cmd.add_argument("--register", action="store_true",
+                     help="register the version first if it is not registered yet")
+    cmd.add_argument("--idempotency-key", metavar="KEY")
+    cmd = command("pull", transfer.pull, "download the bytes of a version (digest verified)")
+    cmd.add_argument("op")
+    cmd.add_argument("--version", help="version string (default: latest)")
+    cmd.add_argument("--alias", help="alias name instead of a version")
+    cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="file, or - for stdout")
+
+    alias = command("alias", browse.alias_cmd, "aliases: movable named pointers to versions")
+    actions = alias.add_subparsers(dest="alias_action", required=True, metavar="ACTION")
+    cmd = actions.add_parser("set", help="point ALIAS at VERSION (compare-and-swap with --expect)")
+    _common(cmd, top=False)
+    cmd.add_argument("op")
+    cmd.add_argument("alias")
+    cmd.add_argument("version", help="version string, another alias or 'latest'")
+    cmd.add_argument("--expect", metavar="VERSION",
+                     help="only move the alias if it points at this version now")
+    cmd.add_argument("--expect-none", action="store_true",
+                     help="only set the alias if it does not exist yet")
+    cmd.add_argument("--idempotency-key", metavar="KEY")
+    cmd = actions.add_parser("get", help="the version an alias points at")
+    _common(cmd, top=False)
+    cmd.add_argument("op")
+    cmd.add_argument("alias")
+    cmd = actions.add_parser("list", help="the aliases of an op")
+    _common(cmd, top=False)
+    cmd.add_argument("op")
+    cmd = actions.add_parser("history", help="every position an alias took")
+    _common(cmd, top=False)
+    cmd.add_argument("op")
+    cmd.add_argument("alias")
+
+    cmd = command("resolve", browse.resolve,
+                  "the version of each op a pipeline would load, or the missing link")
+    cmd.add_argument("pipeline")
+
+    cmd = command("gc", maint.gc, "delete unreferenced blobs and leftovers older than a grace")
+    cmd.add_argument("--dry-run", action="store_true", help="only print what would be deleted")
+    cmd.add_argument("--grace", type=float, default=24.0, metavar="HOURS",
+                     help="minimum age on the store's clock (default: 24)")
+    cmd = command("fsck", maint.fsck, "check every manifest and reference; non-zero on problems")
+    cmd.add_argument("--deep", action="store_true", help="also re-hash every blob")
+    cmd = command("import-chariots", maint.import_chariots,
+                  "migrate a Chariots OpStore (database + saved files) into the store")
+    cmd.add_argument("--db", required=True, metavar="URL", help="sqlite:///path/to/db")
+    cmd.add_argument("--ops-dir", required=True, metavar="DIR",
+                     help="the FileSaver root holding models/<op>/<version>")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Output(json_mode=args.json, verbose=args.verbose)
+    try:
+        store = OpStore.from_url(args.store)
+        code: int = args.func(store, args, out)
+        return code
+    except S3OpStoreError as exc:
+        return _fail(out, exc.kind, exc.message)
+    except OSError as exc:
+        return _fail(out, "os_error", str(exc))
+    except KeyboardInterrupt:
+        return _fail(out, "interrupted", "interrupted")
+
+
+def _fail(out: Output, kind: str, message: str) -> int:
+    if out.verbose:
+        traceback.print_exc()
+    sys.stderr.write(f"error [{kind}]: {message}\n")
+    sys.stderr.flush()
+    return EXIT_ERROR
