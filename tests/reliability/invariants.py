@@ -1,0 +1,210 @@
+"""An independent checker of the registry's stored invariants (the tests' own fsck).
+
+It reads every key under the store's root and checks, without using the
+registry's read paths:
+
+- every key belongs to the documented layout (``models/keys.py``) and parses;
+- per op: the head plus the listing entries give exactly one record per seq,
+  seqs dense ``0..N-1``, one seq per version, the head holding the largest,
+  and numbers equal to a sequential recomputation with ``next_number``;
+- byte bindings: dense seqs, a registered version, and a blob that is
+  present with the promised size and sha256;
+- aliases: dense seqs pointing at registered versions; links: the upstream
+  version registered with the same creation time; pipelines: their last op known.
+
+Unreferenced blobs and conditional-write probe keys are *leftovers* (what a
+crash or a lost response may leave; gc's business), not problems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from s3opstore.errors import S3OpStoreError
+from s3opstore.models.codec import decode
+from s3opstore.models.keys import parse_inverted, parse_link_key, parse_version_entry
+from s3opstore.models.manifests import (
+    AliasManifest,
+    BytesBinding,
+    LinkManifest,
+    OpHead,
+    OpMarker,
+    PipelineManifest,
+    VersionManifest,
+    VersionRecord,
+)
+from s3opstore.registry.versions import next_number
+from s3opstore.stores.base import ObjectStore
+
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
+_VID = r"[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40}"
+_PATTERNS = {
+    "head": re.compile(rf"^ops/(?P<op>{_NAME})/head\.json$"),
+    "marker": re.compile(rf"^ops/(?P<op>{_NAME})/op\.json$"),
+    "entry": re.compile(rf"^ops/(?P<op>{_NAME})/versions/(?P<vid>{_VID})/[^/]+$"),
+    "binding": re.compile(rf"^ops/(?P<op>{_NAME})/bytes/(?P<vid>{_VID})/(?P<inv>\d{{20}})\.json$"),
+    "blob": re.compile(rf"^ops/(?P<op>{_NAME})/blobs/sha256/(?P<sha>[0-9a-f]{{64}})$"),
+    "link": re.compile(rf"^links/(?P<down>{_NAME})/(?P<up>{_NAME})/[^/]+\.json$"),
+    "pipeline": re.compile(rf"^pipelines/(?P<name>{_NAME})\.json$"),
+    "alias": re.compile(rf"^aliases/(?P<op>{_NAME})/(?P<alias>{_NAME})/(?P<inv>\d{{20}})\.json$"),
+    "probe": re.compile(r"^_s3opstore/probe/[0-9a-f]+$"),
+}
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.problems
+
+
+def _classify(key: str) -> tuple[str, dict[str, str]] | None:
+    for kind, pattern in _PATTERNS.items():
+        match = pattern.match(key)
+        if match:
+            return kind, match.groupdict()
+    return None
+
+
+def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report:
+    report = Report()
+    heads: dict[str, OpHead] = {}
+    markers: set[str] = set()
+    entries: dict[str, list[VersionRecord]] = {}
+    bindings: dict[tuple[str, str], list[BytesBinding]] = {}
+    blobs: dict[tuple[str, str], int] = {}
+    aliases: dict[tuple[str, str], list[AliasManifest]] = {}
+    links: list[tuple[str, str, str]] = []
+    pipelines: dict[str, PipelineManifest] = {}
+
+    def problem(text: str) -> None:
+        report.problems.append(text)
+
+    for info in store.list(""):
+        key = info.key
+        report.keys.append(key)
+        found = _classify(key)
+        if found is None:
+            problem(f"key outside the layout: {key!r}")
+            continue
+        kind, parts = found
+        report.counts[kind] = report.counts.get(kind, 0) + 1
+        try:
+            if kind == "head":
+                heads[parts["op"]] = decode(OpHead, store.get(key).data, key)
+            elif kind == "marker":
+                decode(OpMarker, store.get(key).data, key)
+                markers.add(parts["op"])
+            elif kind == "entry":
+                record = parse_version_entry(parts["op"], key)
+                body = decode(VersionManifest, store.get(key).data, key).record
+                if (body.seq, body.number, body.version.vid) != (
+                        record.seq, record.number, record.version.vid):
+                    problem(f"entry {key!r}: body {body.seq}/{body.number} disagrees with key")
+                entries.setdefault(parts["op"], []).append(record)
+            elif kind == "binding":
+                binding = decode(BytesBinding, store.get(key).data, key)
+                if binding.seq != parse_inverted(key.rsplit("/", 1)[1]) or \
+                        binding.version.vid != parts["vid"]:
+                    problem(f"binding {key!r}: seq/version disagree with its key")
+                bindings.setdefault((parts["op"], parts["vid"]), []).append(binding)
+            elif kind == "blob":
+                blobs[(parts["op"], parts["sha"])] = info.size
+            elif kind == "link":
+                version = parse_link_key(key)
+                decode(LinkManifest, store.get(key).data, key)
+                links.append((parts["up"], version.vid, str(version.creation_time)))
+            elif kind == "pipeline":
+                pipelines[parts["name"]] = decode(PipelineManifest, store.get(key).data, key)
+            elif kind == "alias":
+                entry = decode(AliasManifest, store.get(key).data, key)
+                if entry.seq != parse_inverted(key.rsplit("/", 1)[1]):
+                    problem(f"alias {key!r}: seq disagrees with its key")
+                aliases.setdefault((parts["op"], parts["alias"]), []).append(entry)
+            elif kind == "probe":
+                report.leftovers.append(key)
+        except (S3OpStoreError, ValueError) as exc:
+            problem(f"{key!r} does not parse: {exc}")
+
+    registered: dict[str, dict[str, VersionRecord]] = {}
+    for op in sorted(set(heads) | set(entries)):
+        head = heads.get(op)
+        if head is None:
+            problem(f"op {op!r} has version entries but no head")
+            continue
+        by_seq: dict[int, VersionRecord] = {}
+        for record in [*entries.get(op, []), head.latest]:
+            seen = by_seq.get(record.seq)
+            if seen is not None and (seen.version.vid, seen.number) != (
+                    record.version.vid, record.number):
+                problem(f"op {op!r}: seq {record.seq} is both {seen.version.vid[:8]} and "
+                        f"{record.version.vid[:8]} (duplicate)")
+            by_seq.setdefault(record.seq, record)
+        seqs = sorted(by_seq)
+        if seqs != list(range(len(seqs))):
+            problem(f"op {op!r}: seqs not dense: {seqs}")
+        if head.latest.seq != seqs[-1]:
+            problem(f"op {op!r}: head holds seq {head.latest.seq}, newest is {seqs[-1]}")
+        vids: dict[str, VersionRecord] = {}
+        expected = None
+        for seq in seqs:
+            record = by_seq[seq]
+            if record.version.vid in vids:
+                problem(f"op {op!r}: version {record.version.vid[:8]} registered twice "
+                        f"(seqs {vids[record.version.vid].seq} and {seq})")
+            vids[record.version.vid] = record
+            expected = (1, 0, 0) if expected is None else next_number(
+                by_seq[seq - 1], record.version)
+            if record.number != expected:
+                problem(f"op {op!r}: seq {seq} numbered {record.number}, expected {expected}")
+        registered[op] = vids
+
+    referenced: set[tuple[str, str]] = set()
+    for (op, vid), items in bindings.items():
+        if vid not in registered.get(op, {}):
+            problem(f"bytes bound to unregistered version {vid[:8]} of op {op!r}")
+        seqs = sorted(b.seq for b in items)
+        if seqs != list(range(len(seqs))):
+            problem(f"bindings of {op!r} {vid[:8]}: seqs not dense: {seqs}")
+        for binding in items:
+            referenced.add((op, binding.sha256))
+            size = blobs.get((op, binding.sha256))
+            if size is None:
+                problem(f"blob {binding.sha256[:12]} of op {op!r} is missing (bound at seq "
+                        f"{binding.seq} of {vid[:8]})")
+            elif size != binding.size:
+                problem(f"blob {binding.sha256[:12]} of op {op!r}: size {size} != {binding.size}")
+            elif verify_blobs:
+                data = store.get(f"ops/{op}/blobs/sha256/{binding.sha256}").data
+                if hashlib.sha256(data).hexdigest() != binding.sha256:
+                    problem(f"blob {binding.sha256[:12]} of op {op!r}: content digest differs")
+    report.leftovers.extend(f"ops/{op}/blobs/sha256/{sha}" for op, sha in blobs
+                            if (op, sha) not in referenced)
+
+    for (op, alias), positions in aliases.items():
+        seqs = sorted(e.seq for e in positions)
+        if seqs != list(range(len(seqs))):
+            problem(f"alias {op}/{alias}: seqs not dense: {seqs}")
+        for entry in positions:
+            if entry.version.vid not in registered.get(op, {}):
+                problem(f"alias {op}/{alias} seq {entry.seq} points at an unregistered version")
+
+    for upstream, vid, ctime in links:
+        target = registered.get(upstream, {}).get(vid)
+        if target is None:
+            problem(f"link to unregistered version {vid[:8]} of op {upstream!r}")
+        elif str(target.version.creation_time) != ctime:
+            problem(f"link to {vid[:8]} of {upstream!r}: creation time {ctime} differs from "
+                    f"the registered {target.version.creation_time}")
+
+    for name, manifest in pipelines.items():
+        if manifest.last_op_name not in markers:
+            problem(f"pipeline {name!r}: last op {manifest.last_op_name!r} has no marker")
+    return report

@@ -1,0 +1,72 @@
+"""Every write path x every fault kind x every request position (in process).
+
+See ``tests/reliability/matrix.py`` for what one run checks. The table of
+results goes to the figures directory (``tests/reliability/figures.py``) and
+into docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from s3opstore.registry.opstore import OpStore
+from s3opstore.stores import LocalStore, MemoryStore, ObjectStore
+from s3opstore.testing.faults import FAULT_KINDS, FaultInjector, at_position, at_positions
+from tests.reliability import figures
+from tests.reliability.matrix import Cell, Harness, run_path
+from tests.reliability.paths import PATHS
+
+# A lost response whose read-back fails too: the only way to an OutcomeUnknownError.
+KINDS = (*FAULT_KINDS, "ambiguous+unreadable")
+
+_RESULTS: dict[str, list[Cell]] = {}
+
+
+def _injector_harness(name: str, make: Any) -> Harness:
+    box: dict[str, FaultInjector] = {}
+
+    def fresh() -> tuple[OpStore, OpStore]:
+        inner: ObjectStore = make()
+        box["f"] = FaultInjector(inner)
+        return OpStore(box["f"]), OpStore(inner)
+
+    def arm(position: int, kind: str) -> None:
+        if kind == "ambiguous+unreadable":
+            plan = at_positions({position: "ambiguous", position + 1: "unavailable"})
+        else:
+            plan = at_position(position, kind)
+        box["f"].reset(plan)
+
+    return Harness(name, fresh, arm, lambda: box["f"].reset(), lambda: len(box["f"].calls),
+                   lambda: bool(box["f"].injected), KINDS)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _write_figures() -> Iterator[None]:
+    yield
+    for backend, cells in _RESULTS.items():
+        figures.record(f"matrix-{backend}", {"rows": [c.row() for c in cells]})
+
+
+# A compare-and-swap repeated without an idempotency key is a new CAS (it must fail
+# once the alias moved), so that path is only retried with its key.
+CASES = [pytest.param(path, keyed, id=f"{path.name}-{'keyed' if keyed else 'plain'}")
+         for path in PATHS for keyed in (False, True) if keyed or not path.keyed_only]
+
+
+@pytest.mark.parametrize(("path", "keyed"), CASES)
+@pytest.mark.parametrize("backend", ["memory", "local"])
+def test_fault_matrix(backend: str, path: Any, keyed: bool, tmp_path: Path) -> None:
+    counter = iter(range(10**6))
+    make = MemoryStore if backend == "memory" else (
+        lambda: LocalStore(tmp_path / f"s{next(counter)}"))
+    harness = _injector_harness(backend, make)
+    cells = run_path(harness, path, "idem-key-1" if keyed else None)
+    _RESULTS.setdefault(backend, []).extend(cells)
+    failures = [f"{c.kind}: {f}" for c in cells for f in c.failures]
+    assert not failures, "\n".join(failures[:20])
+    assert all(c.runs == c.positions > 0 for c in cells)
