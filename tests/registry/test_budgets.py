@@ -1,0 +1,115 @@
+"""Request budgets per operation, counted as real HTTP requests through botocore events.
+
+Budgets (uncontended, after the one-time probe) from docs/design.md:
+latest_version <= 2; load_op_bytes <= 2 + the blob transfer; register_version of a new
+version <= 4; register_valid_link with the version registered <= 3; get_versions and
+get_validated_links with N entries <= ceil(N/1000) + 2; pipeline_exists == 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from s3opstore import OpStore, Version
+from s3opstore.stores.s3 import S3Store
+from tests.conftest import _session_bucket
+
+
+class RequestCounter:
+    def __init__(self, client: Any) -> None:
+        self.by_operation: Counter[str] = Counter()
+        client.meta.events.register("before-send.s3", self._count)
+
+    def _count(self, event_name: str, **_: Any) -> None:
+        # "before-send.s3.PutObject": fired once per HTTP attempt, retries included
+        self.by_operation[event_name.rsplit(".", 1)[-1]] += 1
+
+    def take(self) -> Counter[str]:
+        taken = Counter(self.by_operation)
+        self.by_operation.clear()
+        return taken
+
+
+@pytest.fixture(params=["seaweed", "moto_server"])
+def counted(request: pytest.FixtureRequest) -> Iterator[tuple[OpStore, RequestCounter]]:
+    server = request.getfixturevalue(request.param)
+    client = server.client()
+    counter = RequestCounter(client)
+    import uuid
+
+    store = OpStore(S3Store(_session_bucket(server), f"budget/{uuid.uuid4().hex[:8]}",
+                            client=client))
+    store.check_store()
+    counter.take()
+    yield store, counter
+
+
+def v(i: int, part: str = "major") -> Version:
+    return Version.from_parts(**{part: f"{i}"})  # type: ignore[arg-type]
+
+
+def total(counts: Counter[str]) -> int:
+    return sum(counts.values())
+
+
+def test_register_and_read_budgets(counted: tuple[OpStore, RequestCounter]) -> None:
+    store, counter = counted
+    store.register_version("op", v(0))
+    assert total(counter.take()) <= 2  # first version: GET head (404) + create head
+    for i in range(1, 4):
+        store.register_version("op", v(i))
+        counts = counter.take()
+        assert total(counts) <= 4, counts
+        assert counts["PutObject"] == 2 and counts["GetObject"] == 1
+    store.register_version("op", v(1))  # already registered, not the latest
+    assert total(counter.take()) <= 2
+
+    assert store.latest_version("op") is not None
+    assert total(counter.take()) <= 2
+
+    store.register_valid_link("down", "op", v(3))  # the latest
+    assert total(counter.take()) <= 3
+    store.register_valid_link("down", "op", v(1))  # an older one
+    assert total(counter.take()) <= 3
+
+    assert len(store.get_versions("op")) == 4
+    assert total(counter.take()) <= math.ceil(4 / 1000) + 2
+    assert len(store.get_validated_links("down", "op")) == 2
+    assert total(counter.take()) <= math.ceil(2 / 1000) + 2
+
+    store.register_pipeline("pipe", "down")
+    counter.take()
+    assert store.pipeline_exists("pipe")
+    assert total(counter.take()) == 1
+
+
+def test_bytes_budgets(counted: tuple[OpStore, RequestCounter]) -> None:
+    store, counter = counted
+    store.register_version("op", v(0))
+    store.save_op_bytes("op", v(0), b"weights" * 1000)
+    counter.take()
+    assert store.load_op_bytes("op", v(0)) == b"weights" * 1000
+    counts = counter.take()
+    assert counts["GetObject"] == 2 and counts["ListObjectsV2"] == 1  # binding + blob
+    assert total(counts) <= 2 + 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("counted", ["seaweed"], indirect=True)
+def test_costs_do_not_grow_with_history(counted: tuple[OpStore, RequestCounter]) -> None:
+    """The 1,005th registration costs what the 5th did, and listings page by 1000."""
+    store, counter = counted
+    per_registration = []
+    for i in range(1005):
+        store.register_version("op", v(i))
+        per_registration.append(total(counter.take()))
+    assert max(per_registration[5:]) == per_registration[5] == 4
+    assert len(store.get_versions("op")) == 1005
+    assert total(counter.take()) <= math.ceil(1005 / 1000) + 2
+    assert store.latest_version("op") is not None
+    assert total(counter.take()) == 1
