@@ -1,0 +1,68 @@
+"""Per-request observability for the adapters: an S3 request counter and the log line.
+
+The counter hooks botocore's ``before-send.s3`` event on the S3 backend's
+client (duck-typed: nothing here imports botocore), so it counts every HTTP
+request the SDK sends, retries and multipart parts included. It is one
+counter per adapter: exact on Lambda (one request at a time per container),
+approximate in the threaded local server when requests overlap.
+
+The log line is one JSON object: route, method, status, duration_ms,
+s3_requests, request_id, error_type. Never bodies, headers or credentials.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, TextIO
+
+import orjson
+
+from s3opstore.registry.opstore import OpStore
+
+__all__ = ["S3RequestCounter", "log_request"]
+
+
+class S3RequestCounter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self.attached = False
+
+    def attach(self, store: OpStore) -> bool:
+        """Hook the store's S3 client, if it has one; True when counting."""
+        backend: Any = store.store
+        for _ in range(8):
+            if hasattr(backend, "client") or not hasattr(backend, "inner"):
+                break
+            backend = backend.inner
+        events = getattr(getattr(getattr(backend, "client", None), "meta", None), "events", None)
+        if events is None:
+            return False
+        events.register("before-send.s3", self._on_send, unique_id=f"s3opstore-count-{id(self)}")
+        self.attached = True
+        return True
+
+    def _on_send(self, **_: Any) -> None:
+        # Must return None: a before-send handler's return value replaces the response.
+        with self._lock:
+            self._count += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self._count = 0
+
+    @property
+    def count(self) -> int | None:
+        return self._count if self.attached else None
+
+
+def log_request(*, route: str | None, method: str, status: int, duration_ms: float,
+                s3_requests: int | None, request_id: str | None, error_type: str | None,
+                stream: TextIO | None = None) -> None:
+    line = {"msg": "s3opstore.request", "route": route, "method": method[:16],
+            "status": status, "duration_ms": round(duration_ms, 2),
+            "s3_requests": s3_requests, "request_id": request_id, "error_type": error_type}
+    out = stream or sys.stdout
+    out.write(orjson.dumps(line).decode() + "\n")
+    out.flush()

@@ -1,0 +1,81 @@
+"""The HTTP API's plain data: a request, a response, and the limits.
+
+Adapters (the Lambda handler, the local server, tests) build an
+:class:`ApiRequest` from whatever arrived and turn the :class:`ApiResponse`
+back into their own shape; :func:`s3opstore.api.handle` never sees a socket
+or an event. Header names are matched case-insensitively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "ApiConfig", "ApiRequest", "ApiResponse", "Call", "HttpError"]
+
+# AWS Lambda refuses synchronous request and response payloads over 6 MB.
+DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """Limits of one deployment.
+
+    ``max_body_bytes``: larger request bodies are refused with 413 before parsing.
+    ``max_response_bytes``: ``get_op_bytes_for_version`` refuses (413) to answer
+    with a body larger than this; the client uses ``presign_download`` instead.
+    The default leaves room for the Lambda response envelope.
+    ``presign_expires``: default lifetime of presigned URLs, in seconds.
+    """
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_response_bytes: int = DEFAULT_MAX_BODY_BYTES - 64 * 1024
+    presign_expires: int = 900
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """``route`` and ``error_type`` are for the adapters' logs; they are not sent."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    route: str | None = None
+    error_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a route function gets besides its body: the caller's idempotency key, limits."""
+
+    idempotency_key: str | None
+    config: ApiConfig
+
+
+class HttpError(Exception):
+    """An HTTP-level refusal that is not a library error (413 too large, 422 bad upload).
+
+    Library failures stay :class:`s3opstore.errors.S3OpStoreError`; this only
+    carries statuses the library has no reason to know.
+    """
+
+    def __init__(self, status: int, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
