@@ -172,6 +172,8 @@ class IntegrityError(S3OpStoreError):
 
 
 class CorruptManifestError(IntegrityError):
+    kind = "corrupt_manifest"
+
     def __init__(self, key: str, reason: str) -> None:
         super().__init__(f"manifest at key {key!r} is corrupt: {reason}")
         self.key = key

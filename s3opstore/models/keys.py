@@ -59,7 +59,8 @@ _CTIME = re.compile(r"^(\d{8}T\d{6})(?:\.(\d{6}))?(Z?)$")
 _ENTRY = re.compile(
     r"^(?P<seq>\d{20})_(?P<M>\d+)\.(?P<m>\d+)\.(?P<p>\d+)_(?P<ctime>[0-9T.Z]+)_"
     r"(?P<reg>\d+)_(?P<host>[A-Za-z0-9.-]+)_(?P<pid>\d+)\.json$")
-_LINK = re.compile(r"^(?P<vid>[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40})_(?P<ctime>[0-9T.Z]+)\.json$")
+_LINK = re.compile(
+    r"^(?P<vid>[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40})_(?P<ctime>[0-9T.Z]+)\.json$")
 
 
 def clean_host(host: str) -> str:
@@ -157,7 +158,8 @@ def link_prefix(downstream: str, upstream: str) -> str:
 
 
 def link_key(downstream: str, upstream: str, version: Version) -> str:
-    return f"{link_prefix(downstream, upstream)}{version.vid}_{encode_ctime(version.creation_time)}.json"
+    name = f"{version.vid}_{encode_ctime(version.creation_time)}.json"
+    return link_prefix(downstream, upstream) + name
 
 
 def parse_link_key(key: str) -> Version:

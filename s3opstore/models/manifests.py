@@ -28,7 +28,7 @@ __all__ = [
     "VersionRecord",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 VersionNumber = tuple[int, int, int]
 Token = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")]

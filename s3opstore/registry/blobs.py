@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from s3opstore.errors import (
     BytesNotFoundError,
@@ -243,7 +243,7 @@ def load_to(ctx: Context, op: str, version: Version,
         fd, tmp_name = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "wb") as fh:
-                sink = _HashingSink(fh)  # type: ignore[arg-type]
+                sink = _HashingSink(fh)
                 _download(ctx, where, sink)
             _check(where, sink.digest.hexdigest(), sink.size)
             os.replace(tmp_name, path)
@@ -259,6 +259,6 @@ def load_to(ctx: Context, op: str, version: Version,
 
 def _download(ctx: Context, where: OpBytes, sink: _HashingSink) -> None:
     try:
-        ctx.store.download(where.key, sink)  # type: ignore[arg-type]
+        ctx.store.download(where.key, cast(BinaryIO, sink))
     except ObjectNotFoundError as exc:
         raise _missing_blob(where) from exc

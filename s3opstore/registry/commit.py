@@ -41,7 +41,7 @@ from s3opstore.errors import (
     StorageUnavailableError,
 )
 from s3opstore.models.codec import decode, encode
-from s3opstore.stores.base import IfMatch, ObjectStore
+from s3opstore.stores.base import IfMatch, ObjectStore, PutMode
 
 __all__ = ["Committer", "Done", "Put", "RetryPolicy", "Snapshot", "new_token"]
 
@@ -161,7 +161,7 @@ class Committer:
             self._before_write()
             if decision.before is not None:
                 decision.before()
-            mode = "create" if snapshot is None else IfMatch(snapshot.etag)
+            mode: PutMode = "create" if snapshot is None else IfMatch(snapshot.etag)
             try:
                 self.store.put(key, encode(decision.value), mode=mode)
                 return decision.result
@@ -194,7 +194,7 @@ class Committer:
             decision = decide(newest, seq)
             if isinstance(decision, Done):
                 return decision.result
-            stored, created = self.create(key_for(seq), decision.value)
+            _stored, created = self.create(key_for(seq), decision.value)
             if created:
                 return decision.result
             self.retry.sleep(attempt)  # someone else took that sequence number

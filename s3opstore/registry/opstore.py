@@ -41,8 +41,8 @@ def _version(value: Version | str) -> Version:
 
 
 def _key(idempotency_key: str | None) -> str | None:
-    if idempotency_key is not None and (
-            not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= _IDEMPOTENCY_MAX):
+    if idempotency_key is not None and (not isinstance(idempotency_key, str)
+                                        or not 1 <= len(idempotency_key) <= _IDEMPOTENCY_MAX):
         raise InvalidInputError(
             f"idempotency key {idempotency_key!r} must be a string of 1-{_IDEMPOTENCY_MAX} "
             "characters")
@@ -158,7 +158,7 @@ class OpStore:
 
     # -- aliases -------------------------------------------------------------
     def set_alias(self, op_name: str, alias: str, version: Version | str, *,
-                  expected: Version | str | None | _aliases._Unset = _aliases.UNSET,
+                  expected: Version | str | _aliases._Unset | None = _aliases.UNSET,
                   idempotency_key: str | None = None) -> AliasManifest:
         """Point ``alias`` at a registered version; ``expected`` makes it a compare-and-swap."""
         if isinstance(expected, str):

@@ -15,6 +15,7 @@ Invariants every backend keeps (the conformance suite in
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ class ObjectStore(Protocol):
         self, prefix: str, *, start_after: str | None = None, limit: int | None = None
     ) -> Iterator[ObjectInfo]: ...
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         """Immediate 'sub-directory' names below ``prefix`` (which ends with '/')."""
         ...
 

@@ -15,6 +15,7 @@ which no key can name (keys cannot start a segment with '.').
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import hashlib
@@ -168,7 +169,7 @@ class LocalStore:
             yield ObjectInfo(key=key, size=stat.st_size, etag=None,
                              last_modified=datetime.fromtimestamp(stat.st_mtime, UTC))
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         check_prefix(prefix)
         base = self.root / prefix if prefix else self.root
         try:

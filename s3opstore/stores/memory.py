@@ -6,6 +6,7 @@ it is thread-safe, unlike moto's in-process mock.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import threading
 import uuid
@@ -81,7 +82,7 @@ class MemoryStore:
             count += 1
             yield ObjectInfo(key=key, size=len(data), etag=etag, last_modified=modified)
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         check_prefix(prefix)
         with self._lock:
             keys = [k for k in self._objects if k.startswith(prefix)]

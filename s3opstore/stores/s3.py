@@ -9,8 +9,9 @@ per-part SHA-256 checksums) so memory stays bounded whatever the size.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -38,7 +39,7 @@ from s3opstore.stores.base import GetResult, IfMatch, ObjectInfo, PutMode, check
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["S3Store", "default_client"]
+__all__ = ["S3Store", "default_client", "endpoint_client"]
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _PRECONDITION = {"PreconditionFailed", "412"}
@@ -76,6 +77,16 @@ def default_client(*, endpoint_url: str | None = None) -> S3Client:
     )
     session = boto3.session.Session()
     return session.client("s3", endpoint_url=endpoint_url, config=config)
+
+
+def endpoint_client(endpoint_url: str, access_key: str, secret_key: str, *,
+                    region: str = "us-east-1", **config: Any) -> S3Client:
+    """A client for an S3-compatible server at ``endpoint_url`` with static keys."""
+    return boto3.client(
+        "s3", endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        config=Config(s3={"addressing_style": "path"},
+                      retries={"mode": "standard", "max_attempts": 5}, **config))
 
 
 def _code(exc: ClientError) -> str:
@@ -212,7 +223,7 @@ class S3Store:
             kwargs["ContinuationToken"] = page["NextContinuationToken"]
             kwargs.pop("StartAfter", None)
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         check_prefix(prefix)
         full_prefix = f"{self.prefix}/{prefix}" if self.prefix else prefix
         names: list[str] = []
@@ -252,7 +263,7 @@ class S3Store:
         full = self._full(key)
         counter = _CountingSink(sink)
         try:
-            self.client.download_fileobj(self.bucket, full, counter,
+            self.client.download_fileobj(self.bucket, full, cast(Any, counter),
                                          Config=self.transfer_config)
         except (ClientError, BotoCoreError) as exc:
             raise self._translate(exc, key, write=False) from exc

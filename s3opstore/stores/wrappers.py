@@ -7,6 +7,7 @@ that is applied but whose response is lost ("ambiguous success").
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -64,7 +65,7 @@ class CountingStore:
         self._tick("list")
         return self.inner.list(prefix, start_after=start_after, limit=limit)
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         self._tick("list")
         return self.inner.list_dirs(prefix)
 

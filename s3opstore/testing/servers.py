@@ -51,14 +51,9 @@ class _Server:
     endpoint: str
 
     def client(self, **config: Any) -> Any:
-        import boto3
-        from botocore.config import Config
+        from s3opstore.stores.s3 import endpoint_client
 
-        return boto3.client(
-            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-            config=Config(s3={"addressing_style": "path"},
-                          retries={"mode": "standard", "max_attempts": 5}, **config))
+        return endpoint_client(self.endpoint, ACCESS_KEY, SECRET_KEY, **config)
 
     def env(self) -> dict[str, str]:
         """Environment for a subprocess that should talk to this server."""
