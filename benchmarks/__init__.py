@@ -1,0 +1,1 @@
+"""s3opstore benchmarks: `python -m benchmarks [--quick]`; see __main__.py."""

