@@ -1,0 +1,356 @@
+"""Migrate a Chariots OpStore (SQL database + FileSaver directory) into a store.
+
+Source: the seed's tables ``db_op(id, op_name)``, ``db_version(id, op_id,
+version_time, major_hash, major_version_number, minor_hash,
+minor_version_number, patch_hash, patch_version_number)``,
+``db_validated_link(id, upstream_op_id, downstream_op_id,
+upstream_op_version_id)``, ``db_pipeline(id, pipeline_name, last_op_id)``,
+read with the standard library's ``sqlite3`` (``sqlite:///path`` URLs), and
+the files ``<ops-dir>/models/<op_name>/<version string>``.
+
+What is kept: the hashes and creation times (so every version string is
+byte for byte what Chariots clients knew), the registration order (versions
+are registered in ``db_version.id`` order), the bytes, the links and the
+pipelines. Version NUMBERS are recomputed by s3opstore's rule (against the
+op's latest version); the seed numbered against the op's first version, so
+they can differ: every version whose number changed is listed in the report
+with both numbers. (Keeping the seed's numbers would need a core hook to
+register a version with a given number.)
+
+Idempotent and resumable: every write goes through ``OpStore`` (idempotent
+by itself) with an idempotency key derived from the database row id and the
+row's content, so re-running after an interruption finishes the job
+without duplicates. Duplicate link rows (the seed creates them) collapse to
+one link; rows that cannot be migrated are reported, never guessed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from s3opstore.errors import AlreadyExistsError, InvalidInputError, S3OpStoreError
+from s3opstore.models.names import check_name
+from s3opstore.models.version import Version
+from s3opstore.registry.opstore import OpStore
+
+__all__ = ["ImportReport", "NotMigrated", "Renumbered", "import_chariots", "sqlite_path"]
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class NotMigrated:
+    kind: str  # op | version | bytes | link | pipeline
+    row: int | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "row": self.row, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Renumbered:
+    op: str
+    version: str
+    chariots_number: str
+    number: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"op": self.op, "version": self.version,
+                "chariots_number": self.chariots_number, "number": self.number}
+
+
+@dataclass
+class ImportReport:
+    ops: int = 0
+    version_rows: int = 0
+    versions_registered: int = 0
+    versions_existing: int = 0
+    bytes_bound: int = 0
+    bytes_missing: int = 0
+    link_rows: int = 0
+    links: int = 0
+    duplicate_links: int = 0
+    pipeline_rows: int = 0
+    pipelines: int = 0
+    duplicate_pipelines: int = 0
+    renumbered: list[Renumbered] = field(default_factory=list)
+    not_migrated: list[NotMigrated] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.not_migrated
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "complete": self.complete, "ops": self.ops,
+            "versions": {"rows": self.version_rows, "registered": self.versions_registered,
+                         "existing": self.versions_existing},
+            "bytes": {"bound": self.bytes_bound, "missing": self.bytes_missing},
+            "links": {"rows": self.link_rows, "migrated": self.links,
+                      "duplicates_collapsed": self.duplicate_links},
+            "pipelines": {"rows": self.pipeline_rows, "migrated": self.pipelines,
+                          "duplicates_collapsed": self.duplicate_pipelines},
+            "renumbered": [r.to_json() for r in self.renumbered],
+            "not_migrated": [n.to_json() for n in self.not_migrated],
+            "notes": list(self.notes),
+        }
+
+    def lines(self) -> list[str]:
+        out = [
+            f"ops: {self.ops}",
+            f"versions: {self.version_rows} rows, {self.versions_registered} registered now, "
+            f"{self.versions_existing} already there",
+            f"bytes: {self.bytes_bound} bound, {self.bytes_missing} versions without a file",
+            f"links: {self.link_rows} rows -> {self.links} links "
+            f"({self.duplicate_links} duplicate rows collapsed)",
+            f"pipelines: {self.pipeline_rows} rows -> {self.pipelines} pipelines "
+            f"({self.duplicate_pipelines} duplicate rows collapsed)",
+        ]
+        if self.renumbered:
+            out.append(f"{len(self.renumbered)} versions numbered differently from Chariots "
+                       "(s3opstore numbers against the latest version, Chariots against the "
+                       "first):")
+            out += [f"  {r.op} {r.version}: chariots {r.chariots_number} -> {r.number}"
+                    for r in self.renumbered]
+        for note in self.notes:
+            out.append(f"note: {note}")
+        if self.not_migrated:
+            out.append(f"could not migrate {len(self.not_migrated)} items:")
+            out += [f"  {n.kind} row {n.row}: {n.message}" for n in self.not_migrated]
+        else:
+            out.append("import complete: everything was migrated")
+        return out
+
+
+def sqlite_path(db_url: str) -> Path:
+    """The file of a ``sqlite:///relative`` or ``sqlite:////absolute`` URL."""
+    parsed = urlparse(db_url)
+    if parsed.scheme != "sqlite":
+        scheme = parsed.scheme or db_url
+        raise InvalidInputError(
+            f"cannot read database URL {db_url!r}: only sqlite:///path URLs are read (with the "
+            f"standard library); {scheme!r} databases need SQLAlchemy, an optional extra that "
+            "is not installed")
+    path = unquote(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else ""
+    if not path or path == ":memory:":
+        raise InvalidInputError(f"database URL {db_url!r} names no database file")
+    if not Path(path).is_file():
+        raise InvalidInputError(f"no database file at {path!r} (from {db_url!r})")
+    return Path(path)
+
+
+def _rows(db: sqlite3.Connection, table: str, columns: str) -> list[sqlite3.Row]:
+    try:
+        return list(db.execute(f"SELECT {columns} FROM {table} ORDER BY id"))  # noqa: S608
+    except sqlite3.Error as exc:
+        raise InvalidInputError(
+            f"the database has no readable Chariots table {table} ({exc})") from exc
+
+
+def _moment(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"version_time {value!r} is not a date and time")
+    moment = datetime.fromisoformat(value.strip())
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment
+
+
+def _key(kind: str, row: int, *parts: str) -> str:
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    return f"chariots-import:{kind}{row}:{digest}"
+
+
+def _bytes_file(ops_dir: Path, op: str, version: Version) -> Path | None:
+    """The FileSaver file of a version; tolerant of another spelling of its time."""
+    exact = ops_dir / "models" / op / str(version)
+    if exact.is_file():
+        return exact
+    folder = ops_dir / "models" / op
+    if folder.is_dir():
+        matches = sorted(p for p in folder.iterdir()
+                         if p.is_file() and p.name.startswith(version.vid + "_"))
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
+def import_chariots(opstore: OpStore, db_url: str, ops_dir: str | os.PathLike[str], *,
+                    progress: ProgressFn | None = None) -> ImportReport:
+    """Migrate one Chariots OpStore; safe to re-run (resumes, never duplicates)."""
+    path = sqlite_path(db_url)
+    root = Path(ops_dir)
+    if not root.is_dir():
+        raise InvalidInputError(f"ops directory {str(root)!r} does not exist")
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        ops_rows = _rows(db, "db_op", "id, op_name")
+        version_rows = _rows(db, "db_version", "id, op_id, version_time, major_hash, "
+                             "major_version_number, minor_hash, minor_version_number, "
+                             "patch_hash, patch_version_number")
+        link_rows = _rows(db, "db_validated_link",
+                          "id, upstream_op_id, downstream_op_id, upstream_op_version_id")
+        pipeline_rows = _rows(db, "db_pipeline", "id, pipeline_name, last_op_id")
+    finally:
+        db.close()
+    return _Importer(opstore, root, progress).run(ops_rows, version_rows, link_rows,
+                                                  pipeline_rows)
+
+
+class _Importer:
+    def __init__(self, store: OpStore, root: Path, progress: ProgressFn | None) -> None:
+        self.store = store
+        self.root = root
+        self.progress = progress
+        self.report = ImportReport()
+        self.ops: dict[int, str] = {}
+        self.versions: dict[int, tuple[str, Version]] = {}
+        self.started = datetime.now(UTC).replace(microsecond=0)
+        self.done = 0
+        self.total = 0
+
+    def skip(self, kind: str, row: int | None, message: str) -> None:
+        self.report.not_migrated.append(NotMigrated(kind, row, message))
+
+    def tick(self, what: str) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total, what)
+
+    def run(self, ops_rows: list[sqlite3.Row], version_rows: list[sqlite3.Row],
+            link_rows: list[sqlite3.Row], pipeline_rows: list[sqlite3.Row]) -> ImportReport:
+        report = self.report
+        self.total = len(version_rows) + len(link_rows) + len(pipeline_rows)
+        names_seen: dict[str, int] = {}
+        for row in ops_rows:
+            try:
+                name = check_name(row["op_name"])
+            except S3OpStoreError as exc:
+                self.skip("op", row["id"], exc.message)
+                continue
+            if name in names_seen:
+                report.notes.append(f"op rows {names_seen[name]} and {row['id']} share the name "
+                                    f"{name!r} (a seed race); merged into one op")
+            names_seen.setdefault(name, row["id"])
+            self.ops[row["id"]] = name
+        report.ops = len(set(self.ops.values()))
+        used: set[str] = set()
+        report.version_rows = len(version_rows)
+        for row in version_rows:
+            self.version(row)
+            self.tick("versions")
+        report.link_rows = len(link_rows)
+        seen_links: set[tuple[int, int, int]] = set()
+        for row in link_rows:
+            triple = (row["upstream_op_id"], row["downstream_op_id"],
+                      row["upstream_op_version_id"])
+            if triple in seen_links:
+                report.duplicate_links += 1
+            else:
+                seen_links.add(triple)
+                if self.link(row):
+                    used.update(self.ops.get(i, "") for i in triple[:2])
+            self.tick("links")
+        report.pipeline_rows = len(pipeline_rows)
+        pipelines_seen: set[tuple[str, int]] = set()
+        for row in pipeline_rows:
+            if (row["pipeline_name"], row["last_op_id"]) in pipelines_seen:
+                report.duplicate_pipelines += 1
+            else:
+                pipelines_seen.add((row["pipeline_name"], row["last_op_id"]))
+                if self.pipeline(row):
+                    used.add(self.ops.get(row["last_op_id"], ""))
+            self.tick("pipelines")
+        with_versions = {op for op, _ in self.versions.values()}
+        for name in sorted(set(self.ops.values()) - with_versions - used):
+            report.notes.append(f"op {name!r} has no versions, links or pipelines: "
+                                "nothing to migrate")
+        return report
+
+    def version(self, row: sqlite3.Row) -> None:
+        op = self.ops.get(row["op_id"])
+        if op is None:
+            self.skip("version", row["id"], f"its op id {row['op_id']} is not a migrated op")
+            return
+        try:
+            version = Version(row["major_hash"], row["minor_hash"], row["patch_hash"],
+                              _moment(row["version_time"]))
+        except (ValueError, S3OpStoreError) as exc:
+            self.skip("version", row["id"], f"unreadable version of op {op!r}: {exc}")
+            return
+        record = self.store.register_version(
+            op, version, idempotency_key=_key("v", row["id"], op, version.vid))
+        self.versions[row["id"]] = (op, record.version)
+        if (record.registered_pid == os.getpid() and record.registered_at >= self.started
+                and str(record.version) == str(version)):
+            self.report.versions_registered += 1
+        else:
+            self.report.versions_existing += 1
+        seed = (row["major_version_number"], row["minor_version_number"],
+                row["patch_version_number"])
+        if tuple(seed) != record.number:
+            self.report.renumbered.append(Renumbered(
+                op, str(record.version), "{}.{}.{}".format(*seed), record.number_text))
+        source = _bytes_file(self.root, op, version)
+        if source is None:
+            self.report.bytes_missing += 1
+            self.skip("bytes", row["id"], f"no file models/{op}/{version} for version "
+                      f"{record.number_text} of op {op!r} (the version itself was migrated)")
+            return
+        self.store.save_op_bytes(op, record.version, source,
+                                 idempotency_key=_key("b", row["id"], op, version.vid))
+        self.report.bytes_bound += 1
+
+    def link(self, row: sqlite3.Row) -> bool:
+        upstream = self.ops.get(row["upstream_op_id"])
+        downstream = self.ops.get(row["downstream_op_id"])
+        target = self.versions.get(row["upstream_op_version_id"])
+        if upstream is None or downstream is None:
+            self.skip("link", row["id"], f"op id {row['upstream_op_id']} or "
+                      f"{row['downstream_op_id']} is not a migrated op")
+            return False
+        if target is None:
+            self.skip("link", row["id"], f"links version id {row['upstream_op_version_id']} "
+                      f"of op {upstream!r}, which is missing or was not migrated")
+            return False
+        if target[0] != upstream:
+            self.skip("link", row["id"], f"version id {row['upstream_op_version_id']} belongs "
+                      f"to op {target[0]!r}, not to the upstream op {upstream!r}")
+            return False
+        self.store.register_valid_link(
+            downstream, upstream, target[1],
+            idempotency_key=_key("l", row["id"], downstream, upstream, target[1].vid))
+        self.report.links += 1
+        return True
+
+    def pipeline(self, row: sqlite3.Row) -> bool:
+        last_op = self.ops.get(row["last_op_id"])
+        name = row["pipeline_name"]
+        if last_op is None:
+            self.skip("pipeline", row["id"], f"last op id {row['last_op_id']} of pipeline "
+                      f"{name!r} is not a migrated op")
+            return False
+        try:
+            self.store.register_pipeline(check_name(name, "pipeline name"), last_op,
+                                         idempotency_key=_key("p", row["id"], name, last_op))
+        except AlreadyExistsError as exc:
+            self.skip("pipeline", row["id"], exc.message)
+            return False
+        except S3OpStoreError as exc:
+            if exc.kind != "invalid_name":
+                raise
+            self.skip("pipeline", row["id"], exc.message)
+            return False
+        self.report.pipelines += 1
+        return True
