@@ -59,7 +59,7 @@ def moto_client() -> Iterator[Any]:
 
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="testing",
-                              aws_secret_access_key="testing")  # noqa: S106
+                              aws_secret_access_key="testing")
         client.create_bucket(Bucket="mock-bucket")
         yield client
 

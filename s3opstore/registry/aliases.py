@@ -51,7 +51,7 @@ def list_aliases(ctx: Context, op: str) -> list[str]:
 
 
 def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
-              expected: Version | None | _Unset = UNSET,
+              expected: Version | _Unset | None = UNSET,
               idempotency_key: str | None = None) -> AliasManifest:
     """Point ``alias`` at ``version`` (which must be registered).
 
