@@ -29,7 +29,8 @@ from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.s3 import S3Store
 from s3opstore.testing.servers import SeaweedFS
 
-MiB = 1024 * 1024
+KiB = 1024
+MiB = 1024 * KiB
 GiB = 1024 * MiB
 
 # Botocore operation -> the S3 request kind the budgets speak of.

@@ -9,6 +9,7 @@ itself a check.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -82,7 +83,7 @@ def _cases(store: OpStore, tag: str, bench: Bench, client: Any, prefix: str,
          lambda: store.save_op_bytes(op, v2, payload)),
         ("load_op_bytes (1 KiB)", "<= 2 + transfer", 2, lambda: store.load_op_bytes(op, v2)),
         ("load_op_bytes_to (file object)", "<= 2 + transfer", 2,
-         lambda: store.load_op_bytes_to(op, v2, _Sink())),
+         lambda: store.load_op_bytes_to(op, v2, io.BytesIO())),
         ("op_bytes_info", "-", None, lambda: store.op_bytes_info(op, v2)),
         ("register_valid_link (version is the latest)", "<= 3", 3,
          lambda: store.register_valid_link(down, op, v2)),
@@ -121,11 +122,6 @@ def _cases(store: OpStore, tag: str, bench: Bench, client: Any, prefix: str,
                       f"<= {_listing_budget(big_links)}", _listing_budget(big_links),
                       seed_and_list))
     return cases
-
-
-class _Sink:
-    def write(self, data: bytes) -> int:
-        return len(data)
 
 
 def _probe_cost(bench: Bench) -> dict[str, Any]:
