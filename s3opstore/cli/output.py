@@ -109,7 +109,9 @@ class Output:
                 table.add_column(column, overflow="fold")
             for row in cells:
                 table.add_row(*row)
-            Console(file=sys.stdout, soft_wrap=True).print(table)
+            # Not a terminal: no wrapping at 80 columns, so pipes and greps see whole cells.
+            width = None if sys.stdout.isatty() else 250
+            Console(file=sys.stdout, width=width).print(table)
             return
         widths = [max([len(column)] + [len(row[i]) for row in cells])
                   for i, column in enumerate(columns)]
