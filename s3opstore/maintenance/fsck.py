@@ -166,6 +166,8 @@ class _Checker:
         except ValueError as exc:
             self.report.add(key, "bad_key", f"not a version entry key: {exc}")
             return
+        # The key encodes the record readers use; a corrupt body is its own problem.
+        state.entries.append((key, from_key))
         manifest = self.read(key, VersionManifest)
         if manifest is None:
             return
@@ -177,7 +179,6 @@ class _Checker:
                             f"key says {from_key.number_text} seq {from_key.seq} "
                             f"{from_key.version}, body says {body.op_name} "
                             f"{body.number_text} seq {body.seq} {body.version}")
-        state.entries.append((key, from_key))
 
     def check_op(self, op: str, state: _Op) -> None:
         records: dict[int, list[tuple[str, VersionRecord]]] = {}
