@@ -40,14 +40,15 @@ class _Handler(BaseHTTPRequestHandler):
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
         counter = self.server.counter
+        # Logged before the body leaves, so a client that got its answer finds the line.
         log_request(route=response.route, method=self.command or "?", status=response.status,
                     duration_ms=(time.perf_counter() - started) * 1000,
                     s3_requests=counter.count, request_id=None,
                     error_type=response.error_type, stream=sys.stderr)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
 
     def _dispatch(self) -> None:
         started = time.perf_counter()

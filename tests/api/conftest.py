@@ -24,6 +24,7 @@ class Api:
     client: Any
     prefix: str
     config: ApiConfig | None = None
+    bucket: str = BUCKET
 
     def raw(self, method: str, path: str, body: bytes = b"",
             headers: dict[str, str] | None = None) -> ApiResponse:
@@ -38,7 +39,7 @@ class Api:
     def bucket_keys(self) -> list[str]:
         """Every key in the whole bucket (not only under the prefix)."""
         keys: list[str] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             keys.extend(item["Key"] for item in page.get("Contents", []))
         return keys
 

@@ -1,0 +1,137 @@
+"""Presigned transfers against the session's real SeaweedFS: upload, commit, download."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from s3opstore.api import ApiConfig
+from s3opstore.models.version import Version
+from s3opstore.registry.opstore import OpStore
+from s3opstore.stores.s3 import S3Store
+from tests.api.conftest import Api
+from tests.conftest import make_store
+
+pytestmark = pytest.mark.seaweedfs
+VERSION = str(Version.from_parts(b"big-model", creation_time=datetime(2025, 2, 3, 4, 5, 6)))
+BIG = 7 * 1024 * 1024  # over Lambda's 6 MB payload limit
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest, tmp_path: Path, seaweed: Any) -> Api:
+    store = make_store("seaweedfs", request, tmp_path)
+    assert isinstance(store, S3Store)
+    api = Api(OpStore(store), client=store.client, prefix=store.prefix, bucket=store.bucket)
+    assert api.post("register_valid_link", {"downstream_op_name": None,
+                                            "upstream_op_name": "model",
+                                            "upstream_op_version": VERSION}) == (200, {})
+    return api
+
+
+def _upload(url: str, headers: dict[str, str], data: bytes) -> int:
+    return requests.put(url, data=data, headers=headers, timeout=60).status_code
+
+
+def _blob_keys(api: Api) -> list[str]:
+    return [key for key in api.bucket_keys() if key.startswith(api.prefix + "/")
+            and "/blobs/" in key]
+
+
+def test_upload_commit_download_round_trip(api: Api) -> None:
+    data = os.urandom(BIG)
+    sha = hashlib.sha256(data).hexdigest()
+    body = {"op_name": "model", "version": VERSION, "sha256": sha, "size": len(data)}
+    status, ticket = api.post("presign_upload", body)
+    assert status == 200, ticket
+    assert ticket["method"] == "PUT" and ticket["exists"] is False
+    assert ticket["key"] == f"ops/model/blobs/sha256/{sha}"
+    assert ticket["headers"] == {"If-None-Match": "*"}
+    query = parse_qs(urlsplit(ticket["url"]).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]  # SigV4, not SigV2
+    assert "if-none-match" in query["X-Amz-SignedHeaders"][0]
+    assert _upload(ticket["url"], ticket["headers"], data) == 200
+
+    status, committed = api.post("commit_upload", body, {"Idempotency-Key": "commit-1"})
+    assert (status, committed) == (200, {"op_name": "model", "op_version": VERSION,
+                                         "sha256": sha, "size": len(data)})
+    # Committing again (a retried request) is harmless.
+    assert api.post("commit_upload", body, {"Idempotency-Key": "commit-1"})[0] == 200
+    assert api.store.load_op_bytes("model", VERSION) == data
+
+    # Too large for one JSON answer: the API points at the presigned download.
+    status, error = api.post("get_op_bytes_for_version",
+                             {"desired_op_name": "model", "version": VERSION})
+    assert (status, error["error"]["type"]) == (413, "response_too_large")
+    status, link = api.post("presign_download", {"op_name": "model", "version": VERSION,
+                                                 "expires_in": 60})
+    assert status == 200
+    assert (link["sha256"], link["size"], link["expires_in"]) == (sha, len(data), 60)
+    fetched = requests.get(link["url"], timeout=60)
+    assert fetched.status_code == 200 and fetched.content == data
+
+    # The blob is now there: a second ticket says so, and the URL cannot overwrite it.
+    status, again = api.post("presign_upload", body)
+    assert (status, again["exists"]) == (200, True)
+    assert _upload(again["url"], again["headers"], b"x" * len(data)) == 412
+    assert api.store.load_op_bytes("model", VERSION) == data
+
+
+def test_wrong_digest_is_refused_and_discarded(api: Api) -> None:
+    genuine = b"genuine model bytes"
+    forged = b"forged! model bytes"
+    assert len(genuine) == len(forged)
+    sha = hashlib.sha256(genuine).hexdigest()
+    body = {"op_name": "model", "version": VERSION, "sha256": sha, "size": len(genuine)}
+    _, ticket = api.post("presign_upload", body)
+    assert _upload(ticket["url"], ticket["headers"], forged) == 200
+    status, error = api.post("commit_upload", body)
+    assert (status, error["error"]["type"]) == (422, "integrity")
+    assert "nothing was bound" in error["error"]["message"]
+    assert _blob_keys(api) == []  # the forged blob was deleted
+    status, error = api.post("presign_download", {"op_name": "model", "version": VERSION})
+    assert (status, error["error"]["type"]) == (404, "bytes_not_found")
+    # The genuine bytes can still be uploaded and committed afterwards.
+    _, ticket = api.post("presign_upload", body)
+    assert _upload(ticket["url"], ticket["headers"], genuine) == 200
+    assert api.post("commit_upload", body)[0] == 200
+    assert api.store.load_op_bytes("model", VERSION) == genuine
+
+
+def test_commit_checks_presence_size_and_registration(api: Api) -> None:
+    data = b"some bytes"
+    sha = hashlib.sha256(data).hexdigest()
+    body = {"op_name": "model", "version": VERSION, "sha256": sha, "size": len(data)}
+    status, error = api.post("commit_upload", body)
+    assert (status, error["error"]["type"]) == (404, "bytes_not_found")
+    _, ticket = api.post("presign_upload", body)
+    assert _upload(ticket["url"], ticket["headers"], data) == 200
+    status, error = api.post("commit_upload", {**body, "size": len(data) + 1})
+    assert (status, error["error"]["type"]) == (422, "integrity")
+    assert _blob_keys(api) == [f"{api.prefix}/ops/model/blobs/sha256/{sha}"]  # genuine: kept
+    other = str(Version.from_parts(b"unregistered"))
+    status, error = api.post("commit_upload", {**body, "version": other})
+    assert (status, error["error"]["type"]) == (404, "version_not_found")
+    status, error = api.post("presign_upload", {**body, "op_name": "ghost"})
+    assert (status, error["error"]["type"]) == (404, "op_not_found")
+    status, error = api.post("presign_upload", {**body, "sha256": "ABC"})
+    assert (status, error["error"]["type"]) == (400, "invalid_input")
+    assert api.post("commit_upload", body)[0] == 200
+
+
+def test_expiry_defaults_and_bounds(api: Api) -> None:
+    api.config = ApiConfig(presign_expires=123)
+    sha = hashlib.sha256(b"").hexdigest()
+    body = {"op_name": "model", "version": VERSION, "sha256": sha, "size": 0}
+    status, ticket = api.post("presign_upload", body)
+    assert (status, ticket["expires_in"]) == (200, 123)
+    assert parse_qs(urlsplit(ticket["url"]).query)["X-Amz-Expires"] == ["123"]
+    for bad in (0, 7 * 24 * 3600 + 1, "60", 1.5):
+        status, error = api.post("presign_upload", {**body, "expires_in": bad})
+        assert (status, error["error"]["type"]) == (400, "invalid_input"), bad
