@@ -96,9 +96,11 @@ def run(bench: Bench) -> Result:
         for lv in levels:
             row += [fmt(medians[lv].median * 1e3), fmt(per_level[lv][name][1], 1)]
         rows.append([*row, fmt(rel), goal])
-        data[name] = {str(lv): {"ms": medians[lv].json(1e3),
-                                "requests_per_call": per_level[lv][name][1]} for lv in levels}
-        data[name]["ratio_top_to_base"] = round(rel, 3)
+        entry: dict[str, Any] = {str(lv): {"ms": medians[lv].json(1e3),
+                                           "requests_per_call": per_level[lv][name][1]}
+                                 for lv in levels}
+        entry["ratio_top_to_base"] = round(rel, 3)
+        data[name] = entry
     columns = ["operation"]
     for lv in levels:
         columns += [f"median ms @{lv:,}", f"requests @{lv:,}"]
@@ -107,10 +109,9 @@ def run(bench: Bench) -> Result:
         f"{calls} calls per operation per level ({max(3, calls // 6)} for the full listing "
         "at 1,000+), one process, SeaweedFS on loopback.")))
     budget = {lv: math.ceil(lv / 1000) + 2 for lv in levels}
-    result.notes.append(
-        "get_versions budget ceil(N/1000)+2: " + ", ".join(
-            f"N={lv:,}: {budget[lv]} (measured {per_level[lv]['get_versions (full listing)'][1]:.0f})"
-            for lv in levels))
+    listing = "get_versions (full listing)"
+    result.notes.append("get_versions budget ceil(N/1000)+2: " + ", ".join(
+        f"N={lv:,}: {budget[lv]} (measured {per_level[lv][listing][1]:.0f})" for lv in levels))
     result.notes.append("Seeding through `register_version` in one process: " + "; ".join(
         f"to {s['level']:,}: {s['added']:,} versions in {s['seconds']} s "
         f"({s['per_version_ms']} ms each)" for s in seeding if s["added"]))

@@ -69,7 +69,8 @@ def run(bench: Bench) -> Result:
             ttl = 60.0 if "ttl" in name else 0.0
             loader = CachedLoader(store, bench.workdir / f"cache-{ttl}", 256 * MiB,
                                   binding_ttl=ttl)
-            invoke = lambda loader=loader, op=op: loader.load_latest(op)  # noqa: E731
+            def invoke(loader: CachedLoader = loader, op: str = op) -> Any:
+                return loader.load_latest(op)
         strategies[name] = _loop(invoke, counter, n, n // 2, change)
 
     rows, data = [], {}
