@@ -206,12 +206,24 @@ class _RawBody:
         yield self._body
 
 
+def _moto_stub() -> Any:
+    try:
+        from moto.core.models import botocore_stubber
+    except ImportError:  # moto is a test dependency only
+        return None
+    return botocore_stubber
+
+
 class BotoFaults:
     """Fault injection on a boto3 client's HTTP requests (works with moto's mock).
 
     A handler registered first on ``before-send`` can refuse a request before
-    the server (or moto's stub, registered in between) sees it; a handler
-    registered last runs after the server applied it and can lose the response.
+    the server sees it (a response returned there is used instead of sending;
+    moto's stub, which is another ``before-send`` handler, is switched off for
+    that request so it does not apply it either). A handler registered last
+    runs after moto's stub applied the request and can lose the response
+    (``timeout_after_apply`` therefore needs moto's in-process mock: against a
+    real server that handler runs before sending, i.e. nothing is applied).
     botocore then reacts exactly as to a real fault: it retries 5xx and
     transport errors by itself, and surfaces 409/412.
     """
@@ -222,8 +234,9 @@ class BotoFaults:
         self.requests: list[str] = []
         self.injected: list[tuple[int, str, str]] = []
         self._pending: str | None = None
-        client.meta.events.register_first("before-send.s3", self._before)
-        client.meta.events.register_last("before-send.s3", self._after)
+        self._stub: Any = _moto_stub()
+        client.meta.events.register_first("before-send", self._before)
+        client.meta.events.register_last("before-send", self._after)
 
     def reset(self, plan: BotoPlan | None = None) -> None:
         self.plan = plan or (lambda pos, op: None)
@@ -247,6 +260,9 @@ class BotoFaults:
         if kind == "timeout_after_apply":
             self._pending = kind
             return None
+        if self._stub is not None and self._stub.enabled:
+            self._stub.enabled = False
+            self._pending = "restore_stub"
         status, code, message = _BEFORE_APPLY[kind]
         body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
                 f"<Message>{message}</Message></Error>").encode()
@@ -258,6 +274,8 @@ class BotoFaults:
     def _after(self, request: Any, **kwargs: Any) -> None:
         from botocore.exceptions import ReadTimeoutError
 
-        if self._pending == "timeout_after_apply":
-            self._pending = None
+        pending, self._pending = self._pending, None
+        if pending == "restore_stub":
+            self._stub.enabled = True
+        elif pending == "timeout_after_apply":
             raise ReadTimeoutError(endpoint_url=request.url)
