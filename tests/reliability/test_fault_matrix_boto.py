@@ -48,7 +48,7 @@ def _write_figures() -> Iterator[None]:
 def _harness(moto_client: Any, attempts: int) -> Harness:
     faulty_client = boto3.client(
         "s3", region_name="us-east-1", aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
+        aws_secret_access_key="testing",
         config=Config(retries={"mode": "standard", "total_max_attempts": attempts}))
     faults = BotoFaults(faulty_client)
     armed: dict[str, int] = {}
