@@ -51,6 +51,13 @@ def _seed(api: Api) -> None:
                                       "bytes": "c2VlZA=="})[0] == 200
 
 
+@pytest.fixture
+def seeded(api: Api) -> Api:
+    """Seeded once per test (hypothesis reuses it across examples)."""
+    _seed(api)
+    return api
+
+
 def _assert_refused_without_writes(api: Api, before: list[str], status: int) -> None:
     assert status < 500
     if status >= 400:
@@ -92,8 +99,8 @@ def test_bodies_with_real_field_names_and_wrong_values(api: Api, name: str,
                       st.sampled_from(["/v1/../v1/list_ops", "/v1/%2e%2e/list_ops",
                                        "/v1/list_ops%2F..", "/v1//list_ops", "//v1/list_ops",
                                        "/v1/list_ops\x00", "/V1/list_ops", ""])))
-def test_arbitrary_methods_and_paths(api: Api, method: str, path: str) -> None:
-    _seed(api)
+def test_arbitrary_methods_and_paths(seeded: Api, method: str, path: str) -> None:
+    api = seeded
     before = api.bucket_keys()
     response = api.raw(method, path, b'{"op_name": "x"}')
     assert response.status in (400, 404, 405) or (
@@ -126,9 +133,9 @@ def _bodies_with(name: str) -> list[tuple[str, dict[str, Any]]]:
 
 @FUZZ
 @given(name=hostile_names)
-def test_invalid_names_are_refused_before_any_request(api: Api, name: str) -> None:
+def test_invalid_names_are_refused_before_any_request(seeded: Api, name: str) -> None:
     assume(not _VALID_NAME.match(name))
-    _seed(api)
+    api = seeded
     before = api.bucket_keys()
     for route, body in _bodies_with(name):
         status, answer = api.post(route, body)
