@@ -216,7 +216,7 @@ class _Importer:
         self.report = ImportReport()
         self.ops: dict[int, str] = {}
         self.versions: dict[int, tuple[str, Version]] = {}
-        self.started = datetime.now(UTC).replace(microsecond=0)
+        self.known: dict[str, set[str]] = {}
         self.done = 0
         self.total = 0
 
@@ -289,14 +289,16 @@ class _Importer:
         except (ValueError, S3OpStoreError) as exc:
             self.skip("version", row["id"], f"unreadable version of op {op!r}: {exc}")
             return
+        if op not in self.known:  # one listing per op tells new from already migrated
+            self.known[op] = {r.version.vid for r in self.store.get_versions(op)}
         record = self.store.register_version(
             op, version, idempotency_key=_key("v", row["id"], op, version.vid))
         self.versions[row["id"]] = (op, record.version)
-        if (record.registered_pid == os.getpid() and record.registered_at >= self.started
-                and str(record.version) == str(version)):
-            self.report.versions_registered += 1
-        else:
+        if version.vid in self.known[op]:
             self.report.versions_existing += 1
+        else:
+            self.known[op].add(version.vid)
+            self.report.versions_registered += 1
         seed = (row["major_version_number"], row["minor_version_number"],
                 row["patch_version_number"])
         if tuple(seed) != record.number:
