@@ -14,10 +14,14 @@ import re
 
 from pydantic import ValidationError
 
-from s3opstore.api.responses import error_response, from_exception, json_response
+from s3opstore.api.responses import (
+    error_response,
+    from_exception,
+    from_validation_error,
+    json_response,
+)
 from s3opstore.api.routes import routes_by_path
 from s3opstore.api.types import ApiConfig, ApiRequest, ApiResponse, Call, HttpError
-from s3opstore.errors import S3OpStoreError
 from s3opstore.registry.opstore import OpStore
 
 __all__ = ["IDEMPOTENCY_HEADER", "handle"]
@@ -59,11 +63,12 @@ def handle(request: ApiRequest, store: OpStore, config: ApiConfig | None = None)
     try:
         body = request.body if request.body.strip() else b"{}"
         parsed = route.request.model_validate_json(body, strict=True)
+    except ValidationError as exc:
+        return from_validation_error(exc, route=route.name)
+    try:
         result = route.func(store, parsed, Call(key, config))
     except HttpError as exc:
         return error_response(exc.status, exc.kind, exc.message, route=route.name)
-    except (ValidationError, S3OpStoreError) as exc:
-        return from_exception(exc, route=route.name)
-    except Exception as exc:  # the one place a surprise becomes a 500
+    except Exception as exc:  # library errors keep their status; a surprise becomes a 500
         return from_exception(exc, route=route.name)
     return json_response(result, route=route.name)

@@ -44,8 +44,11 @@ def error_response(status: int, kind: str, message: str, *, route: str | None = 
 
 
 def from_exception(exc: Exception, *, route: str | None = None) -> ApiResponse:
-    if isinstance(exc, ValidationError):
-        return from_validation_error(exc, route=route)
+    """A library error keeps its kind and status; anything else is a logged 500.
+
+    A ValidationError raised *inside* a route (building an answer) is a bug, not bad
+    input, so only the request parser maps validation errors to 400.
+    """
     if isinstance(exc, S3OpStoreError):
         return error_response(exc.status, exc.kind, exc.message, route=route)
     log.exception("unexpected error in route %s", route)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
+import pytest
+
 from s3opstore.api import ApiConfig
 from s3opstore.models.version import Version
 from tests.api.conftest import Api
@@ -157,3 +159,24 @@ def test_method_and_route_errors(api: Api) -> None:
     assert api.raw("POST", "/v1/nope", b"{}").status == 404
     assert api.raw("POST", "/v1/list_ops/", b"{}").status == 404
     assert api.raw("POST", "/list_ops", b"{}").status == 404
+
+
+def test_storage_failures_and_surprises_map_to_503_and_500(
+        api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from s3opstore.registry.opstore import OpStore
+    from s3opstore.stores.wrappers import Fault, FaultyStore
+
+    flaky = Api(OpStore(FaultyStore(api.store.store, [Fault("get", nth=1)])), api.client,
+                api.prefix)
+    status, error = flaky.post("get_versions", {"op_name": "model"})
+    assert (status, error["error"]["type"]) == (503, "storage_unavailable")
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(OpStore, "list_pipelines", explode)
+    with caplog.at_level("ERROR", logger="s3opstore.api"):
+        status, error = api.post("list_pipelines", {})
+    assert (status, error["error"]["type"]) == (500, "internal")
+    assert "secret" not in error["error"]["message"]
+    assert "secret internal detail" in caplog.text  # the traceback went to the log
