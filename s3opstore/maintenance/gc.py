@@ -36,7 +36,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from s3opstore.errors import CorruptManifestError, NotFoundError, S3OpStoreError
+from s3opstore.errors import (
+    CorruptManifestError,
+    InvalidInputError,
+    NotFoundError,
+    S3OpStoreError,
+    StorageError,
+)
 from s3opstore.models.codec import decode
 from s3opstore.models.keys import blob_prefix
 from s3opstore.models.manifests import BytesBinding
@@ -70,7 +76,7 @@ def store_now(store: ObjectStore) -> datetime:
     finally:
         store.delete(key)
     if info is None or info.last_modified is None:
-        raise S3OpStoreError(f"the store reported no last-modified time for {key!r}")
+        raise StorageError(f"the store reported no last-modified time for {key!r}")
     return info.last_modified
 
 
@@ -137,8 +143,6 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
                     progress: ProgressFn | None = None) -> GcReport:
     """Delete (or with ``dry_run`` only report) garbage older than ``grace_hours``."""
     if grace_hours < 0:
-        from s3opstore.errors import InvalidInputError
-
         raise InvalidInputError(f"grace must be zero or more hours, not {grace_hours}")
     store = opstore.store
     grace = timedelta(hours=grace_hours)

@@ -195,3 +195,9 @@ def test_gc_racing_writers_never_loses_committed_bytes(
     final = collect_garbage(store, grace_hours=0)
     assert final.deleted == []  # every blob left is referenced
     assert timedelta(0) == final.grace
+
+
+def test_negative_grace_is_refused(local_store: CliStore, capsys: CapSys) -> None:
+    result = run_cli(capsys, local_store, "gc", "--grace", "-1")
+    assert result.code == 3
+    assert result.err == "error [invalid_input]: grace must be zero or more hours, not -1.0\n"
