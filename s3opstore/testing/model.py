@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import cast
 
 from s3opstore.errors import (
     AlreadyExistsError,
@@ -87,9 +86,8 @@ def observe(store: OpStore, *, extra_ops: set[str] | None = None) -> RegistrySta
             state.aliases[(op, alias)] = [e.version.vid for e in store.alias_history(op, alias)]
     for pipeline in store.list_pipelines():
         state.pipelines[pipeline] = store.get_pipeline(pipeline).last_op_name
-    # (cast: the ObjectStore protocol's ``list[str]`` resolves to its own ``list`` method)
-    for downstream in cast(list[str], store.store.list_dirs("links/")):
-        for upstream in cast(list[str], store.store.list_dirs(f"links/{downstream}/")):
+    for downstream in store.store.list_dirs("links/"):
+        for upstream in store.store.list_dirs(f"links/{downstream}/"):
             found = store.get_validated_links(downstream, upstream)
             if found:
                 state.links[(downstream, upstream)] = {v.vid for v in found}

@@ -12,7 +12,7 @@ registry's read paths:
 - aliases: dense seqs pointing at registered versions; links: the upstream
   version registered with the same creation time; pipelines: their last op known.
 
-Unreferenced blobs and conditional-write probe keys are *leftovers* (what a
+Unreferenced blobs, conditional-write probe keys and gc clock keys are *leftovers* (what a
 crash or a lost response may leave; gc's business), not problems.
 """
 
@@ -49,7 +49,7 @@ _PATTERNS = {
     "link": re.compile(rf"^links/(?P<down>{_NAME})/(?P<up>{_NAME})/[^/]+\.json$"),
     "pipeline": re.compile(rf"^pipelines/(?P<name>{_NAME})\.json$"),
     "alias": re.compile(rf"^aliases/(?P<op>{_NAME})/(?P<alias>{_NAME})/(?P<inv>\d{{20}})\.json$"),
-    "probe": re.compile(r"^_s3opstore/probe/[0-9a-f]+$"),
+    "probe": re.compile(r"^_s3opstore/(probe|clock)/[0-9a-f]+$"),
 }
 
 

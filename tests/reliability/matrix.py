@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from s3opstore.errors import S3OpStoreError
+from s3opstore.maintenance.fsck import fsck
 from s3opstore.registry.context import forget_probes
 from s3opstore.registry.opstore import OpStore
 from s3opstore.testing.model import RegistryState, observe
 from tests.reliability.invariants import check_invariants
-from tests.reliability.paths import WritePath, summary
+from tests.reliability.paths import WritePath
 
 
 @dataclass
@@ -62,8 +63,26 @@ class Harness:
     kinds: tuple[str, ...]
 
 
-def _state(store: OpStore) -> RegistryState:
-    return observe(store)
+def _state(store: OpStore) -> tuple[RegistryState, list[str]]:
+    """The logical state, plus every blob key (gc must delete exactly the leftovers)."""
+    blobs = sorted(i.key for i in store.store.list("ops/") if "/blobs/" in i.key)
+    return observe(store), blobs
+
+
+def _differences(expected: tuple[RegistryState, list[str]],
+                 actual: tuple[RegistryState, list[str]]) -> list[str]:
+    out = expected[0].diff(actual[0])
+    if expected[1] != actual[1]:
+        out.append(f"blobs {expected[1]} != {actual[1]}")
+    return out
+
+
+def check_stored(store: OpStore) -> list[str]:
+    """Problems found by the tests' own checker and by ``fsck --deep``."""
+    problems = list(check_invariants(store.store).problems)
+    report = fsck(store, deep=True)
+    problems += [f"fsck: {p.kind} {p.key}: {p.message}" for p in report.problems]
+    return problems
 
 
 def run_path(h: Harness, path: WritePath, idempotency_key: str | None) -> list[Cell]:
@@ -71,11 +90,12 @@ def run_path(h: Harness, path: WritePath, idempotency_key: str | None) -> list[C
     faulty, clean = h.fresh()
     path.setup(clean)
     h.disarm()
+    summary = path.summarize
     expected_result = summary(path.action(faulty, idempotency_key))
     n = h.count()
     expected_state = _state(clean)
-    report = check_invariants(clean.store)
-    assert report.clean, report.problems
+    problems = check_stored(clean)
+    assert not problems, problems
     label = path.name + (" (keyed)" if idempotency_key else "")
     cells = []
     for kind in h.kinds:
@@ -110,13 +130,13 @@ def run_path(h: Harness, path: WritePath, idempotency_key: str | None) -> list[C
             if again != expected_result:
                 cell.failures.append(f"{where}: retry result {again} != {expected_result}")
                 continue
-            diff = expected_state.diff(_state(clean))
+            diff = _differences(expected_state, _state(clean))
             if diff:
                 cell.failures.append(f"{where}: state differs: {diff[:3]}")
                 continue
-            report = check_invariants(clean.store)
-            if not report.clean:
-                cell.failures.append(f"{where}: invariants: {report.problems[:3]}")
+            problems = check_stored(clean)
+            if problems:
+                cell.failures.append(f"{where}: invariants: {problems[:3]}")
                 continue
             cell.retried_ok += 1
     return cells

@@ -7,6 +7,8 @@ into docs/reliability.md.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from s3opstore.stores import LocalStore, MemoryStore, ObjectStore
 from s3opstore.testing.faults import FAULT_KINDS, FaultInjector, at_position, at_positions
 from tests.reliability import figures
 from tests.reliability.matrix import Cell, Harness, run_path
-from tests.reliability.paths import PATHS
+from tests.reliability.paths import MAINTENANCE_PATHS, PATHS
 
 # A lost response whose read-back fails too: the only way to an OutcomeUnknownError.
 KINDS = (*FAULT_KINDS, "ambiguous+unreadable")
@@ -45,6 +47,20 @@ def _injector_harness(name: str, make: Any) -> Harness:
                    lambda: bool(box["f"].injected), KINDS)
 
 
+@pytest.fixture
+def store_root(tmp_path: Path) -> Iterator[Path]:
+    """Hundreds of small local stores: on tmpfs when there is one (fsync is not under test)."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir():
+        yield tmp_path
+        return
+    root = Path(tempfile.mkdtemp(dir=shm, prefix="s3opstore-matrix-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _write_figures() -> Iterator[None]:
     yield
@@ -54,16 +70,19 @@ def _write_figures() -> Iterator[None]:
 
 # A compare-and-swap repeated without an idempotency key is a new CAS (it must fail
 # once the alias moved), so that path is only retried with its key.
+# gc and import take no idempotency key.
 CASES = [pytest.param(path, keyed, id=f"{path.name}-{'keyed' if keyed else 'plain'}")
-         for path in PATHS for keyed in (False, True) if keyed or not path.keyed_only]
+         for path in [*PATHS, *MAINTENANCE_PATHS] for keyed in (False, True)
+         if (keyed or not path.keyed_only) and not (keyed and path in MAINTENANCE_PATHS)]
 
 
 @pytest.mark.parametrize(("path", "keyed"), CASES)
 @pytest.mark.parametrize("backend", ["memory", "local"])
-def test_fault_matrix(backend: str, path: Any, keyed: bool, tmp_path: Path) -> None:
+def test_fault_matrix(backend: str, path: Any, keyed: bool, store_root: Path) -> None:
     counter = iter(range(10**6))
+    root = store_root
     make = MemoryStore if backend == "memory" else (
-        lambda: LocalStore(tmp_path / f"s{next(counter)}"))
+        lambda: LocalStore(root / f"s{next(counter)}"))
     harness = _injector_harness(backend, make)
     cells = run_path(harness, path, "idem-key-1" if keyed else None)
     _RESULTS.setdefault(backend, []).extend(cells)

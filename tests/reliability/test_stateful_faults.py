@@ -204,5 +204,5 @@ def _write_figures() -> Iterator[None]:
 
 
 @pytest.mark.slow
-class TestRegistryUnderFaults(RegistryUnderFaults.TestCase):  # type: ignore[name-defined,misc]
+class TestRegistryUnderFaults(RegistryUnderFaults.TestCase):  # type: ignore[valid-type,misc]
     pass
