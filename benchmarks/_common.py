@@ -115,6 +115,7 @@ class Bench:
         self.workdir = workdir
         self.server = SeaweedFS()
         self.bucket = ""
+        self.shared: dict[str, Any] = {}  # scenario -> what a later scenario may reuse
 
     def __enter__(self) -> Bench:
         self.server.start()

@@ -22,6 +22,63 @@ def table_md(columns: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _get(document: dict[str, Any], *path: str) -> Any:
+    node: Any = document.get("results", {})
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def headline(document: dict[str, Any]) -> list[str]:
+    """The few figures a README quotes, pulled from whatever scenarios ran."""
+    lines = []
+    transfer = _get(document, "transfer", "data") or {}
+    for size in ("64 MiB", "1 GiB"):
+        parts = [f"{case.split('/')[1]} {figures['ratio_to_raw']:.2f}"
+                 for case, figures in transfer.items()
+                 if case.startswith(size + "/") and not case.split("/")[1].startswith("raw")]
+        if parts:
+            lines.append(f"Blob throughput vs raw boto3 at {size}: " + ", ".join(parts) + ".")
+    rss = [f"{case.split('/')[1]} {figures['rss_delta_mib']['max']:.0f} MiB"
+           for case, figures in transfer.items() if case.startswith("1 GiB/")]
+    if rss:
+        lines.append("Peak RSS added by a 1 GiB transfer: " + ", ".join(rss) + ".")
+    latency = _get(document, "latency", "data") or {}
+    if latency:
+        lines.append("Latency in raw-GET round trips (median): " + ", ".join(
+            f"{name} {figures['ratio_to_raw_get']:.1f}" for name, figures in latency.items()
+            if not name.startswith("raw")) + ".")
+    scale = _get(document, "scale", "data") or {}
+    if scale:
+        top, base = scale["levels"][-1], scale["levels"][0]
+        lines.append(f"Cost at {top:,} versions over cost at {base}: " + ", ".join(
+            f"{name} {figures['ratio_top_to_base']:.2f}"
+            for name, figures in scale["operations"].items()) + ".")
+    rounds = _get(document, "contention", "data", "rounds") or []
+    if rounds:
+        runs = [run for group in rounds for run in group["runs"]]
+        lost = sum(run["lost"] + len(run["problems"]) + len(run["errors"]) for run in runs)
+        most = max(rounds, key=lambda g: (g["workers"], g["shared"]))
+        rate = sorted(run["per_second"] for run in most["runs"])[len(most["runs"]) // 2]
+        retries = sorted(run["retries_per_commit"] for run in most["runs"])[
+            len(most["runs"]) // 2]
+        lines.append(f"Contention: {most['workers']} processes on one op commit {rate:.0f} "
+                     f"versions/s with {retries:.2f} retries per commit; "
+                     f"{'nothing lost in any run' if not lost else f'{lost} PROBLEMS'}.")
+    warm = _get(document, "warm", "data") or {}
+    if warm:
+        lines.append("Warm invocations (requests, median): " + ", ".join(
+            f"{name} {figures['warm_requests']['median']:.0f}" for name, figures in warm.items())
+            + ".")
+    cold = _get(document, "cold_start", "data", "cases") or {}
+    if cold:
+        lines.append("Cold start (fresh interpreter, wall ms median): " + ", ".join(
+            f"{name} {figures['wall_ms']['median']:.0f}" for name, figures in cold.items()) + ".")
+    return lines
+
+
 def render_markdown(document: dict[str, Any], results: list[Result]) -> str:
     machine = document["machine"]
     out = ["# s3opstore benchmarks", ""]
@@ -39,6 +96,9 @@ def render_markdown(document: dict[str, Any], results: list[Result]) -> str:
     ]
     out += [f"| {name} | {version} |" for name, version in machine["packages"].items()]
     out.append("")
+    summary = headline(document)
+    if summary:
+        out += ["## Headline figures", ""] + [f"- {line}" for line in summary] + [""]
     for result in results:
         out += [f"## {result.title}", ""]
         if result.error:

@@ -18,7 +18,8 @@ from benchmarks._common import stats
 from benchmarks.report import table_md
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ["requests", "transfer", "latency", "scale", "contention", "warm", "cold_start"]
+SCENARIOS = ["requests", "transfer", "latency", "scale", "contention", "warm", "cold_start",
+             "profile"]
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +126,16 @@ def test_stats_and_markdown_helpers() -> None:
     assert stats([]).n == 0
     md = table_md(["a", "b|c"], [[1, "x|y"]])
     assert md.splitlines() == ["| a | b\\|c |", "|---|---|", "| 1 | x\\|y |"]
+
+
+@pytest.mark.slow
+def test_profile_compares_both_clients(quick_run: tuple[dict[str, Any], str]) -> None:
+    result = _results(quick_run, "profile")
+    comparison = result["data"]["comparison"]
+    assert {"register_version (new)", "latest_version"} <= set(comparison)
+    for figures in comparison.values():
+        assert figures["before_ms"]["min"] > 0
+        assert figures["after_ms"]["min"] > 0
+    profile_rows = result["tables"][0]["rows"]
+    assert profile_rows
+    assert all(float(row[3]) >= 0 for row in profile_rows)  # share of the profile, percent
