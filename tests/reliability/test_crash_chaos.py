@@ -43,11 +43,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _spawn(url: str, env: dict[str, str], writer: int, journal: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.chaos_worker", url, str(writer), str(OPS),
-         str(journal)],
-        cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-        stderr=open(journal.with_suffix(".err"), "ab"))  # noqa: SIM115
+    with open(journal.with_suffix(".err"), "ab") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.reliability.chaos_worker", url, str(writer),
+             str(OPS), str(journal)],
+            cwd=REPO, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err)
 
 
 def _mid_operation(journal: Path) -> bool:
