@@ -14,30 +14,14 @@ the client should verify.
 
 from __future__ import annotations
 
-import hashlib
-
 from s3opstore.api import models as m
 from s3opstore.api.presign import UPLOAD_HEADERS, presign, s3_backend
 from s3opstore.api.types import Call, HttpError
-from s3opstore.errors import BytesNotFoundError, ObjectNotFoundError
+from s3opstore.errors import BytesNotFoundError, IntegrityError
 from s3opstore.models.keys import blob_key
-from s3opstore.registry import blobs as _blobs
 from s3opstore.registry.opstore import OpStore
 
 __all__ = ["commit_upload", "presign_download", "presign_upload"]
-
-
-class _Hasher:
-    """A write-only sink for ``ObjectStore.download`` that keeps only the digest."""
-
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        self.size += len(data)
-        return len(data)
 
 
 def presign_upload(store: OpStore, req: m.PresignUploadRequest,
@@ -55,33 +39,15 @@ def presign_upload(store: OpStore, req: m.PresignUploadRequest,
 def commit_upload(store: OpStore, req: m.CommitUploadRequest,
                   call: Call) -> m.CommitUploadResponse:
     s3_backend(store.store)
-    record = store.get_version(req.op_name, req.version)
-    key = blob_key(req.op_name, req.sha256)
-    info = store.store.head(key)
-    if info is None:
-        raise BytesNotFoundError(f"no blob was uploaded to {key!r}; PUT it to the URL from "
-                                 "presign_upload first")
-    if info.size != req.size:
-        raise HttpError(422, "integrity", f"the blob at {key!r} is {info.size} bytes, not the "
-                                          f"{req.size} announced; nothing was bound")
-    hasher = _Hasher()
     try:
-        store.store.download(key, hasher)  # type: ignore[arg-type]
-    except ObjectNotFoundError as exc:
-        raise BytesNotFoundError(f"the blob at {key!r} vanished during verification") from exc
-    actual = hasher.digest.hexdigest()
-    if actual != req.sha256 or hasher.size != req.size:
-        if actual != req.sha256:
-            # Bytes at a content address they do not hash to: remove them, or a later save
-            # of the genuine bytes would trust them (same address, same size).
-            store.store.delete(key)
-        raise HttpError(422, "integrity",
-                        f"the blob at {key!r} has sha256 {actual} ({hasher.size} bytes), not "
-                        f"the announced {req.sha256} ({req.size} bytes); it was discarded and "
-                        "nothing was bound")
-    # No public OpStore method binds an uploaded blob yet; this is save_op_bytes' own step.
-    _blobs._bind(store._ctx, record, req.sha256, req.size, call.idempotency_key)
-    return m.CommitUploadResponse(op_name=req.op_name, op_version=str(record.version),
+        bound = store.bind_uploaded_blob(req.op_name, req.version, req.sha256, req.size,
+                                         idempotency_key=call.idempotency_key)
+    except BytesNotFoundError as exc:
+        raise BytesNotFoundError(f"{exc.message}; PUT it to the URL from presign_upload "
+                                 "first") from exc
+    except IntegrityError as exc:
+        raise HttpError(422, "integrity", exc.message) from exc
+    return m.CommitUploadResponse(op_name=req.op_name, op_version=str(bound.version),
                                   sha256=req.sha256, size=req.size)
 
 

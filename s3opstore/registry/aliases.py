@@ -71,13 +71,13 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
             for entry in alias_history(ctx, op, alias):
                 if entry.token == token:
                     return Done(entry)
+        if current is not None and current.version == record.version:
+            return Done(current)  # already there: a retry of a move that landed is no conflict
         if not isinstance(expected, _Unset):
             now = current.version if current is not None else None
             if now != expected:
                 raise ConflictError(
                     f"alias {alias!r} of op {op!r} points at {now}, not the expected {expected}")
-        if current is not None and current.version == record.version:
-            return Done(current)
         entry = AliasManifest(
             op_name=op, alias=alias, seq=seq, version=record.version, token=token,
             idempotency_key=idempotency_key, registered_at=utc_now_ms(),

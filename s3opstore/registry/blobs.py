@@ -39,8 +39,18 @@ from s3opstore.models.version import Version
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
 from s3opstore.registry.versions import require_version
+from s3opstore.stores.base import ObjectInfo
 
-__all__ = ["BlobSource", "OpBytes", "load_bytes", "load_to", "newest_binding", "save_bytes"]
+__all__ = [
+    "BlobSource",
+    "OpBytes",
+    "bind_uploaded",
+    "load_bytes",
+    "load_to",
+    "locate",
+    "newest_binding",
+    "save_bytes",
+]
 
 BlobSource = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str]
 _CHUNK = 1024 * 1024
@@ -60,29 +70,52 @@ class OpBytes:
     key: str
 
 
-def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
+@dataclass(frozen=True, slots=True)
+class _Digests:
+    sha256: str
+    md5: str  # compared with a stored blob's ETag before trusting it
+    size: int
+
+
+class _Hashes:
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        self.sha256.update(chunk)
+        self.md5.update(chunk)
+        self.size += len(chunk)
+
+    def result(self) -> _Digests:
+        return _Digests(self.sha256.hexdigest(), self.md5.hexdigest(), self.size)
+
+
+def _hash_stream(stream: BinaryIO) -> _Digests:
+    hashes = _Hashes()
     while chunk := stream.read(_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
+        hashes.update(chunk)
+    return hashes.result()
 
 
 @contextlib.contextmanager
-def _prepared(data: BlobSource) -> Iterator[tuple[BinaryIO, str, int]]:
-    """Yield (a rewound readable, sha256, size) for any accepted source."""
+def _prepared(data: BlobSource) -> Iterator[tuple[BinaryIO, _Digests]]:
+    """Yield (a rewound readable, its digests) for any accepted source."""
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
-        yield io.BytesIO(raw), hashlib.sha256(raw).hexdigest(), len(raw)
+        yield io.BytesIO(raw), _Digests(hashlib.sha256(raw).hexdigest(),
+                                        hashlib.md5(raw, usedforsecurity=False).hexdigest(),
+                                        len(raw))
         return
     if isinstance(data, str | os.PathLike):
         path = Path(data)
         if not path.is_file():
             raise InvalidInputError(f"no file at {str(path)!r} to save")
         with open(path, "rb") as fh:
-            sha, size = _hash_stream(fh)
+            digests = _hash_stream(fh)
             fh.seek(0)
-            yield fh, sha, size
+            yield fh, digests
         return
     if not hasattr(data, "read"):
         raise InvalidInputError(
@@ -90,20 +123,19 @@ def _prepared(data: BlobSource) -> Iterator[tuple[BinaryIO, str, int]]:
     seekable = getattr(data, "seekable", lambda: False)()
     if seekable:
         start = data.tell()
-        sha, size = _hash_stream(data)
+        digests = _hash_stream(data)
         data.seek(start)
-        yield data, sha, size
+        yield data, digests
         return
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
-        digest, size = hashlib.sha256(), 0
+        hashes = _Hashes()
         while chunk := data.read(_CHUNK):
             if not isinstance(chunk, bytes | bytearray):
                 raise InvalidInputError("the stream to save must yield bytes")
-            digest.update(chunk)
+            hashes.update(chunk)
             spool.write(chunk)
-            size += len(chunk)
         spool.seek(0)
-        yield spool, digest.hexdigest(), size  # type: ignore[misc]
+        yield cast(BinaryIO, spool), hashes.result()
 
 
 def _read_binding(ctx: Context, key: str) -> BytesBinding:
@@ -122,11 +154,11 @@ def newest_binding(ctx: Context, op: str, version: Version) -> BytesBinding | No
 def save_bytes(ctx: Context, op: str, version: Version, data: BlobSource,
                idempotency_key: str | None = None) -> OpBytes:
     record = require_version(ctx, op, version)
-    with _prepared(data) as (stream, sha, size):
+    with _prepared(data) as (stream, digests):
+        sha, size = digests.sha256, digests.size
         key = blob_key(op, sha)
         ctx.ensure_safe()
-        existing = ctx.store.head(key)
-        reused = existing is not None and existing.size == size
+        reused = _trustworthy(ctx.store.head(key), digests)
         if not reused:
             ctx.store.upload(key, stream, size=size)
         _bind(ctx, record, sha, size, idempotency_key)
@@ -135,6 +167,21 @@ def save_bytes(ctx: Context, op: str, version: Version, data: BlobSource,
             stream.seek(0)
             ctx.store.upload(key, stream, size=size)
     return OpBytes(op, record.version, sha, size, key)
+
+
+def _trustworthy(existing: ObjectInfo | None, digests: _Digests) -> bool:
+    """Whether a blob already at our content address can be reused without uploading.
+
+    The size must match, and so must the ETag where it is a plain MD5 (simple PUTs
+    on S3, the local and memory stores): bytes that do not hash to their address
+    are overwritten, which is how re-saving repairs a damaged blob. Multipart ETags
+    ("<md5>-<parts>") say nothing about the content; those blobs are trusted on
+    size, and every read still verifies the SHA-256.
+    """
+    if existing is None or existing.size != digests.size:
+        return False
+    etag = (existing.etag or "").strip('"')
+    return not etag or "-" in etag or etag == digests.md5
 
 
 def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
@@ -146,8 +193,13 @@ def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
     def decide(newest: Snapshot[BytesBinding] | None,
                seq: int) -> Done[BytesBinding] | Put[BytesBinding, BytesBinding]:
         if newest is not None:
-            if newest.value.token == token or (
-                    idempotency_key is None and newest.value.sha256 == sha):
+            if newest.value.token == token:
+                if newest.value.sha256 != sha:
+                    raise ConflictError(
+                        f"idempotency key {idempotency_key!r} was already used to save "
+                        f"other bytes for version {version} of op {op!r}")
+                return Done(newest.value)
+            if idempotency_key is None and newest.value.sha256 == sha:
                 return Done(newest.value)
             if idempotency_key is not None:
                 earlier = _binding_with_token(ctx, op, version, token)
@@ -167,6 +219,34 @@ def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
 
     return ctx.committer.append(bytes_prefix(op, version),
                                 lambda seq: bytes_key(op, version, seq), BytesBinding, decide)
+
+
+def bind_uploaded(ctx: Context, op: str, version: Version, sha256: str, size: int,
+                  idempotency_key: str | None = None) -> OpBytes:
+    """Bind a blob that was uploaded directly to its content address (presigned PUT).
+
+    The blob is re-hashed as it streams past before anything is bound; bytes that
+    do not hash to their address are deleted (a later save of the genuine bytes
+    must not trust them) and :class:`IntegrityError` is raised.
+    """
+    record = require_version(ctx, op, version)
+    key = blob_key(op, sha256)
+    info = ctx.store.head(key)
+    if info is None:
+        raise BytesNotFoundError(f"no blob was uploaded to {key!r}")
+    if info.size != size:
+        raise IntegrityError(f"the blob at {key!r} is {info.size} bytes, not the {size} "
+                             "announced; nothing was bound")
+    sink = _HashingSink(cast(BinaryIO, io.BytesIO()), keep=False)
+    where = OpBytes(op, record.version, sha256, size, key)
+    _download(ctx, where, sink)
+    actual = sink.digest.hexdigest()
+    if actual != sha256:
+        ctx.store.delete(key)
+        raise IntegrityError(f"the blob at {key!r} has sha256 {actual}, not {sha256}: it was "
+                             "discarded and nothing was bound")
+    _bind(ctx, record, sha256, size, idempotency_key)
+    return where
 
 
 def _binding_with_token(ctx: Context, op: str, version: Version,
@@ -217,13 +297,15 @@ def load_bytes(ctx: Context, op: str, version: Version) -> bytes:
 class _HashingSink:
     """Writes through to ``sink`` while hashing; has no seek, so writes arrive in order."""
 
-    def __init__(self, sink: BinaryIO) -> None:
+    def __init__(self, sink: BinaryIO, *, keep: bool = True) -> None:
         self._sink = sink
+        self._keep = keep
         self.digest = hashlib.sha256()
         self.size = 0
 
     def write(self, data: bytes) -> int:
-        self._sink.write(data)
+        if self._keep:
+            self._sink.write(data)
         self.digest.update(data)
         self.size += len(data)
         return len(data)

@@ -116,6 +116,21 @@ class OpStore:
         """Stream the bytes to a path or binary file object, digest verified."""
         return _blobs.load_to(self._ctx, check_name(op_name), _version(version), target)
 
+    def bind_uploaded_blob(self, op_name: str, version: Version | str, sha256: str, size: int,
+                           *, idempotency_key: str | None = None) -> OpBytes:
+        """Bind bytes uploaded straight to their content address (a presigned PUT).
+
+        The blob is re-hashed before binding; a mismatch raises IntegrityError and
+        binds nothing.
+        """
+        if not isinstance(sha256, str) or len(sha256) != 64 or any(
+                c not in "0123456789abcdef" for c in sha256):
+            raise InvalidInputError(f"sha256 {sha256!r} is not 64 lowercase hex characters")
+        if not isinstance(size, int) or size < 0:
+            raise InvalidInputError(f"size {size!r} is not a non-negative integer")
+        return _blobs.bind_uploaded(self._ctx, check_name(op_name), _version(version), sha256,
+                                    size, _key(idempotency_key))
+
     def op_bytes_info(self, op_name: str, version: Version | str) -> OpBytes:
         """Digest, size and blob key of the newest bytes saved for a version."""
         return _blobs.locate(self._ctx, check_name(op_name), _version(version))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -69,6 +69,7 @@ def default_client(*, endpoint_url: str | None = None) -> S3Client:
         "AWS_ENDPOINT_URL"
     )
     config = Config(
+        signature_version="s3v4",
         retries={"mode": "standard", "max_attempts": 5},
         s3={"addressing_style": "path"} if custom else {},
         connect_timeout=10,
@@ -85,7 +86,7 @@ def endpoint_client(endpoint_url: str, access_key: str, secret_key: str, *,
     return boto3.client(
         "s3", endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
-        config=Config(s3={"addressing_style": "path"},
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
                       retries={"mode": "standard", "max_attempts": 5}, **config))
 
 
@@ -240,6 +241,25 @@ class S3Store:
                 return names
             kwargs["ContinuationToken"] = page["NextContinuationToken"]
 
+    def presign(self, key: str, method: Literal["GET", "PUT"], expires: int) -> str:
+        """A URL for one GET of ``key``, or one create-only PUT (``If-None-Match: *`` signed).
+
+        Always SigV4: botocore would presign with SigV2 in older regions for a
+        client it configured itself, which signs no conditional header and which
+        buckets created since 2020 refuse.
+        """
+        _force_sigv4(self.client)
+        params: dict[str, str] = {"Bucket": self.bucket, "Key": self._full(key)}
+        if method == "PUT":
+            params["IfNoneMatch"] = "*"
+        operation = "put_object" if method == "PUT" else "get_object"
+        try:
+            url = self.client.generate_presigned_url(operation, Params=params,
+                                                     ExpiresIn=expires)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate(exc, key, write=False) from exc
+        return str(url)
+
     def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
         full = self._full(key)
         try:
@@ -275,6 +295,23 @@ class S3Store:
                 raise self._translate(cause, key, write=False) from exc
             raise StorageError(f"download of key {key!r} failed: {exc}") from exc
         return counter.written
+
+
+_SIGV4_MARK = "_s3opstore_presign_sigv4"
+
+
+def _keep_sigv4(signature_version: str, **_: Any) -> str | None:
+    # Answering first stops botocore's "presign S3 with SigV2" default handler.
+    if signature_version.endswith("-query") and "v4" in signature_version:
+        return signature_version
+    return None
+
+
+def _force_sigv4(client: Any) -> None:
+    if getattr(client, _SIGV4_MARK, False):
+        return
+    client.meta.events.register_first("choose-signer.s3", _keep_sigv4, unique_id=_SIGV4_MARK)
+    setattr(client, _SIGV4_MARK, True)
 
 
 class _CountingSink:

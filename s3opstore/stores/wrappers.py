@@ -154,6 +154,18 @@ class FaultyStore(CountingStore):
         assert isinstance(result, list)
         return iter(result)
 
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
+        self._tick("list")
+        result = self._run("list", prefix, lambda: self.inner.list_dirs(prefix))
+        assert isinstance(result, list)
+        return result
+
     def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
         self._tick("upload")
         self._run("upload", key, lambda: self.inner.upload(key, source, size=size))
+
+    def download(self, key: str, sink: BinaryIO) -> int:
+        self._tick("download")
+        result = self._run("download", key, lambda: self.inner.download(key, sink))
+        assert isinstance(result, int)
+        return result

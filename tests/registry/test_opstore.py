@@ -280,3 +280,50 @@ def test_store_writes_only_under_its_prefix(server_fixture: str,
             store.register_version(bad, v("b"))
     listed = [obj["Key"] for obj in client.list_objects_v2(Bucket=bucket)["Contents"]]
     assert listed and all(key.startswith("team/registry/") for key in listed)
+
+
+def test_reused_idempotency_key_with_other_bytes_is_a_conflict(opstore: OpStore) -> None:
+    opstore.register_version("op", v("a"))
+    opstore.save_op_bytes("op", v("a"), b"first", idempotency_key="k")
+    with pytest.raises(ConflictError, match="'k'"):
+        opstore.save_op_bytes("op", v("a"), b"second", idempotency_key="k")
+    assert opstore.load_op_bytes("op", v("a")) == b"first"
+
+
+def test_saving_again_repairs_a_damaged_blob(opstore: OpStore) -> None:
+    opstore.register_version("op", v("a"))
+    saved = opstore.save_op_bytes("op", v("a"), b"the genuine weights")
+    opstore.store.put(saved.key, b"the genuine weightz")  # same size, other bytes
+    with pytest.raises(IntegrityError):
+        opstore.load_op_bytes("op", v("a"))
+    opstore.save_op_bytes("op", v("a"), b"the genuine weights")
+    assert opstore.load_op_bytes("op", v("a")) == b"the genuine weights"
+
+
+def test_binding_an_uploaded_blob_verifies_it(opstore: OpStore) -> None:
+    import hashlib
+
+    opstore.register_version("op", v("a"))
+    data = b"uploaded straight to the content address"
+    sha = hashlib.sha256(data).hexdigest()
+    key = keys.blob_key("op", sha)
+    with pytest.raises(BytesNotFoundError):
+        opstore.bind_uploaded_blob("op", v("a"), sha, len(data))
+    opstore.store.put(key, data[::-1])  # wrong bytes at the address
+    with pytest.raises(IntegrityError, match=sha):
+        opstore.bind_uploaded_blob("op", v("a"), sha, len(data))
+    assert opstore.store.head(key) is None  # discarded, nothing bound
+    with pytest.raises(BytesNotFoundError):
+        opstore.load_op_bytes("op", v("a"))
+    opstore.store.put(key, data)
+    assert opstore.bind_uploaded_blob("op", v("a"), sha, len(data)).size == len(data)
+    assert opstore.load_op_bytes("op", v("a")) == data
+    with pytest.raises(InvalidInputError):
+        opstore.bind_uploaded_blob("op", v("a"), "not-hex", 1)
+
+
+def test_retrying_a_create_only_alias_move_is_not_a_conflict(opstore: OpStore) -> None:
+    opstore.register_version("op", v("a"))
+    opstore.set_alias("op", "prod", v("a"), expected=None)
+    opstore.set_alias("op", "prod", v("a"), expected=None)  # the same move again
+    assert len(opstore.alias_history("op", "prod")) == 1
