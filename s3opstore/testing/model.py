@@ -168,6 +168,8 @@ class RegistryModel:
         self._require(op, version)
         history = self.state.aliases.get((op, alias), [])
         current = history[-1] if history else None
+        if current == version.vid:
+            return  # already there: a retried move that landed is no conflict
         if expected is not False and current != expected:
             raise ConflictError(f"alias {alias!r} points at {current}, not {expected}")
         if current != version.vid:

@@ -51,7 +51,6 @@ class WritePath:
     name: str
     setup: Callable[[OpStore], object]
     action: Action
-    keyed_only: bool = False  # a plain retry is not meant to be idempotent
     summarize: Callable[[object], Any] = summary
 
 
@@ -126,7 +125,7 @@ PATHS = [
               lambda s, k: s.set_alias("op", "prod", v("a", "b", at=2), idempotency_key=k)),
     WritePath("set_alias:compare-and-swap", _setup_alias,
               lambda s, k: s.set_alias("op", "prod", v("a", "b", at=2), expected=v("a", at=1),
-                                       idempotency_key=k), keyed_only=True),
+                                       idempotency_key=k)),
 ]
 
 

@@ -16,6 +16,7 @@ CI size: 8 writers x 20 operations, up to 12 kills; S3OPSTORE_CHAOS_SCALE=full:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -150,11 +151,23 @@ def test_sigkilled_writers_lose_nothing_acknowledged(seaweed: SeaweedFS, tmp_pat
     deep = fsck(store, deep=True)
     assert deep.ok, deep.problems
 
-    # gc removes leftovers only: everything bound is still loadable afterwards.
+    # gc removes leftovers only: everything bound is still loadable afterwards. A writer
+    # killed between uploading and binding and never retried leaves an unreferenced
+    # blob; three such leftovers are planted so that gc has something to remove.
     bound_blobs = {f"ops/{SHARED_OP}/blobs/sha256/{e['sha256']}" for _, e in acknowledged
                    if e["step"] == 2}
+    planted = set()
+    for n in range(3):
+        data = f"orphan {n}".encode()
+        key = f"ops/{SHARED_OP}/blobs/sha256/{hashlib.sha256(data).hexdigest()}"
+        store.store.put(key, data)
+        planted.add(key)
+    leftovers = set(check_invariants(store.store).leftovers)
+    assert planted <= leftovers
     swept = collect_garbage(store, grace_hours=0)
-    assert not {item.key for item in swept.deleted} & bound_blobs
+    deleted = {item.key for item in swept.deleted}
+    assert not deleted & bound_blobs
+    assert planted <= deleted <= leftovers
     for w, entry in acknowledged:
         if entry["step"] == 2:
             assert store.load_op_bytes(SHARED_OP, version_of(w, entry["i"] // 4)) == payload(
@@ -165,5 +178,6 @@ def test_sigkilled_writers_lose_nothing_acknowledged(seaweed: SeaweedFS, tmp_pat
         "scale": "full" if FULL else "ci", "writers": WRITERS, "ops_per_writer": OPS,
         "acknowledged_ops": len(acknowledged), "sigkills": kills,
         "sigkills_mid_operation": mid_op_kills, "restarts": restarts,
-        "leftovers_before_gc": len(report.leftovers), "gc_deleted": len(swept.deleted),
+        "leftovers_from_crashes": len(report.leftovers), "planted_orphans": len(planted),
+        "gc_deleted": len(swept.deleted),
         "losses": 0, "seconds": round(elapsed, 1)})

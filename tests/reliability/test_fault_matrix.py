@@ -68,12 +68,10 @@ def _write_figures() -> Iterator[None]:
         figures.record(f"matrix-{backend}", {"rows": [c.row() for c in cells]})
 
 
-# A compare-and-swap repeated without an idempotency key is a new CAS (it must fail
-# once the alias moved), so that path is only retried with its key.
 # gc and import take no idempotency key.
 CASES = [pytest.param(path, keyed, id=f"{path.name}-{'keyed' if keyed else 'plain'}")
          for path in [*PATHS, *MAINTENANCE_PATHS] for keyed in (False, True)
-         if (keyed or not path.keyed_only) and not (keyed and path in MAINTENANCE_PATHS)]
+         if not (keyed and path in MAINTENANCE_PATHS)]
 
 
 @pytest.mark.parametrize(("path", "keyed"), CASES)

@@ -74,8 +74,7 @@ def test_fault_matrix_below_botocore(moto_client: Any, path: Any, attempts: int,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # botocore's retries keep their logic; only their backoff sleep is removed.
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
-    key = "idem-key-1" if path.keyed_only else None
-    cells = run_path(_harness(moto_client, attempts), path, key)
+    cells = run_path(_harness(moto_client, attempts), path, None)
     _RESULTS.extend(cells)
     failures = [f"{c.kind}: {f}" for c in cells for f in c.failures]
     assert not failures, "\n".join(failures[:20])

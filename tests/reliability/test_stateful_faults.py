@@ -28,6 +28,7 @@ from s3opstore.errors import (
     NotFoundError,
     S3OpStoreError,
 )
+from s3opstore.maintenance.fsck import fsck
 from s3opstore.models.version import Version
 from s3opstore.registry.commit import RetryPolicy
 from s3opstore.registry.context import forget_probes
@@ -191,8 +192,13 @@ class RegistryUnderFaults(RuleBasedStateMachine):
         assert report.clean, report.problems
 
 
+    def teardown(self) -> None:
+        report = fsck(self.clean, deep=True)
+        assert report.ok, report.problems
+
+
 RegistryUnderFaults.TestCase.settings = settings(
-    max_examples=300, stateful_step_count=50, deadline=None,
+    max_examples=200, stateful_step_count=50, deadline=None,
     suppress_health_check=[HealthCheck.too_slow], derandomize=False)
 
 
