@@ -29,32 +29,48 @@ def load_all() -> dict[str, dict[str, Any]]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(out_dir().glob("*.json"))}
 
 
-def _matrix_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = ["| layer / backend | write path | fault kind | positions | runs | raised typed | "
-             "retry ok | failures |", "|---|---|---|---|---|---|---|---|"]
+def _kinds(rows: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(row["kind"] for row in rows))
+
+
+def _matrix_table(rows: list[dict[str, Any]], group: Any) -> list[str]:
+    """One line per group (write path, layer), one column per fault kind (runs)."""
+    kinds = _kinds(rows)
+    lines = ["| write path | " + " | ".join(kinds) + " | runs | raised a typed error "
+             "| retry ok | failures |", "|---" * (len(kinds) + 5) + "|"]
+    groups: dict[Any, list[dict[str, Any]]] = {}
     for row in rows:
-        lines.append(f"| {row['backend']} | {row['path']} | {row['kind']} | {row['positions']} "
-                     f"| {row['runs']} | {row['raised']} | {row['retried_ok']} "
-                     f"| {row['failures']} |")
+        groups.setdefault(group(row), []).append(row)
+    for name, items in groups.items():
+        per_kind = {k: sum(r["runs"] for r in items if r["kind"] == k) for k in kinds}
+        lines.append(f"| {name} | " + " | ".join(str(per_kind[k]) for k in kinds)
+                     + f" | {sum(r['runs'] for r in items)} | {sum(r['raised'] for r in items)}"
+                     f" | {sum(r['retried_ok'] for r in items)} "
+                     f"| {sum(r['failures'] for r in items)} |")
     return lines
 
 
 def render() -> str:
     figures = load_all()
     out: list[str] = []
-    matrix = [row for name, data in figures.items() if name.startswith("matrix-")
-              for row in data["rows"]]
-    if matrix:
-        total_runs = sum(r["runs"] for r in matrix)
-        total_fail = sum(r["failures"] for r in matrix)
-        out.append(f"Fault matrix: {total_runs} injected-fault runs, {total_fail} failures.\n")
-        out.extend(_matrix_table(sorted(matrix, key=lambda r: (r["backend"], r["path"],
-                                                                r["kind"]))))
+    in_process = [row for name in ("matrix-memory", "matrix-local") if name in figures
+                  for row in figures[name]["rows"]]
+    if in_process:
+        out.append(f"In-process fault matrix (FaultInjector on MemoryStore and LocalStore, each "
+                   f"path plain and with an idempotency key): {sum(r['runs'] for r in in_process)}"
+                   f" runs, {sum(r['failures'] for r in in_process)} failures.\n")
+        out.extend(_matrix_table(in_process, lambda r: r["path"].replace(" (keyed)", "")))
+        out.append("")
+    if "matrix-moto" in figures:
+        rows = figures["matrix-moto"]["rows"]
+        out.append(f"Below botocore (BotoFaults on moto through S3Store, scale "
+                   f"{figures['matrix-moto'].get('scale')}): {sum(r['runs'] for r in rows)} runs, "
+                   f"{sum(r['failures'] for r in rows)} failures.\n")
+        out.extend(_matrix_table(rows, lambda r: f"{r['path']} ({r['backend'][6:]})"))
         out.append("")
     for name, data in figures.items():
         if not name.startswith("matrix-"):
-            out.append(f"- **{name}**: " + ", ".join(f"{k}={v}" for k, v in sorted(data.items())
-                                                    if not isinstance(v, list | dict)))
+            out.append(f"- **{name}**: " + ", ".join(f"{k}={v}" for k, v in sorted(data.items())))
     return "\n".join(out)
 
 

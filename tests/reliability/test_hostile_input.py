@@ -201,9 +201,17 @@ def test_generated_names_are_refused_or_stay_in_their_op(name: str) -> None:
     assert check_invariants(inner).clean
 
 
+_HEX40 = st.text("0123456789abcdef", min_size=40, max_size=40)
+_NEAR_VERSIONS = st.builds(
+    lambda a, b, c, sep, moment: f"{a}.{b}.{c}{sep}{moment}", _HEX40, _HEX40, _HEX40,
+    st.sampled_from(["_", "_", "_ ", "__", "/", "_../"]),
+    st.datetimes().map(str) | st.text(st.characters(codec="utf-8"), max_size=40))
+
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.text(st.characters(codec="utf-8"), max_size=300)
-       | st.from_regex(r"[0-9a-f.]{0,130}_[0-9T:. -]{0,40}", fullmatch=True))
+       | st.from_regex(r"[0-9a-f.]{0,130}_[0-9T:. -]{0,40}", fullmatch=True) | _NEAR_VERSIONS)
 def test_generated_version_strings_are_refused_or_registered(text: str) -> None:
     inner = MemoryStore()
     store, recorder = _populated(inner)
