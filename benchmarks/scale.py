@@ -48,10 +48,10 @@ class _Grown:
             "register_version (new)": lambda i: store.register_version(
                 op, _v(self.new_index())),
             "register_valid_link (version registered)": lambda i: store.register_valid_link(
-                "down", op, _v(min(level - 2, i * step))),
+                f"down-{i}", op, _v(i * step % (level - 1))),
             "latest_version": lambda i: store.latest_version(op),
             "get_version (older)": lambda i: store.get_version(op, _v(i * step % (level - 1))),
-            "get_validated_links (R links)": lambda i: store.get_validated_links("down", op),
+            "get_validated_links (10 links)": lambda i: store.get_validated_links("down", op),
             "pipeline_exists": lambda i: store.pipeline_exists("scale-pipe"),
             "get_versions (full listing)": lambda i: store.get_versions(op),
         }
@@ -71,6 +71,8 @@ def run(bench: Bench) -> Result:
         start = time.perf_counter()
         while op.registered < level:
             store.register_version(op.op, _v(op.new_index()))
+        for i in range(10):  # the same 10 links on every level
+            store.register_valid_link("down", op.op, _v(i))
         took = time.perf_counter() - start
         seeding.append({"level": level, "added": level, "seconds": round(took, 1),
                         "per_version_ms": round(took / level * 1e3, 2)})

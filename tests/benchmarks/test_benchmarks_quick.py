@@ -88,6 +88,8 @@ def test_transfer_latency_and_scale_figures_are_sane(
     listing = scale["operations"]["get_versions (full listing)"]
     assert listing["200"]["requests_per_call"] == 2  # head + one LIST page
     assert scale["operations"]["register_version (new)"]["200"]["requests_per_call"] == 4
+    assert scale["operations"]["register_valid_link (version registered)"]["200"][
+        "requests_per_call"] == 3
 
 
 @pytest.mark.slow
