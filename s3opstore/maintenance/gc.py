@@ -44,7 +44,7 @@ from s3opstore.errors import (
     StorageError,
 )
 from s3opstore.models.codec import decode
-from s3opstore.models.keys import blob_prefix
+from s3opstore.models.keys import CLOCK_PREFIX, PROBE_PREFIX, blob_prefix, clock_key
 from s3opstore.models.manifests import BytesBinding
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.base import ObjectInfo, ObjectStore
@@ -59,8 +59,6 @@ __all__ = [
     "store_now",
 ]
 
-CLOCK_PREFIX = "_s3opstore/clock/"
-PROBE_PREFIX = "_s3opstore/probe/"
 SCRATCH_MIN_AGE = timedelta(minutes=10)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -69,7 +67,7 @@ ProgressFn = Callable[[int, int], None]
 
 def store_now(store: ObjectStore) -> datetime:
     """The store's current time: the ``last_modified`` of an object written now."""
-    key = f"{CLOCK_PREFIX}{uuid.uuid4().hex}"
+    key = clock_key(uuid.uuid4().hex)
     store.put(key, b"", mode="create")
     try:
         info = store.head(key)

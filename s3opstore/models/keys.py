@@ -11,6 +11,7 @@
     pipelines/<name>.json                      create
     aliases/<op>/<alias>/<inv-seq>.json        create alias positions, newest first
     _s3opstore/probe/<uuid>                    create the conditional-write probe
+    _s3opstore/clock/<uuid>                    put    gc's reading of the store's clock
 
 ``<vid>`` is ``major.minor.patch`` (three 40-hex digests). A version entry's
 file name encodes the whole :class:`VersionRecord`
@@ -29,12 +30,15 @@ from s3opstore.models.manifests import VersionRecord
 from s3opstore.models.version import Version
 
 __all__ = [
+    "CLOCK_PREFIX",
+    "PROBE_PREFIX",
     "alias_key",
     "alias_prefix",
     "blob_key",
     "blob_prefix",
     "bytes_key",
     "bytes_prefix",
+    "clock_key",
     "decode_ctime",
     "encode_ctime",
     "link_key",
@@ -182,5 +186,14 @@ def alias_key(op: str, alias: str, seq: int) -> str:
     return f"{alias_prefix(op, alias)}{inverted(seq)}.json"
 
 
+PROBE_PREFIX = "_s3opstore/probe/"
+CLOCK_PREFIX = "_s3opstore/clock/"
+
+
 def probe_key(token: str) -> str:
-    return f"_s3opstore/probe/{token}"
+    return f"{PROBE_PREFIX}{token}"
+
+
+def clock_key(token: str) -> str:
+    """A scratch object whose LastModified tells the store's time (never the writer's)."""
+    return f"{CLOCK_PREFIX}{token}"

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from s3opstore.errors import InvalidInputError, InvalidVersionError
+from s3opstore.errors import InvalidInputError, InvalidVersionError, OpNotFoundError
 from s3opstore.models.manifests import AliasManifest, PipelineManifest, VersionRecord
 from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
@@ -193,15 +193,21 @@ class OpStore:
         return _aliases.list_aliases(self._ctx, check_name(op_name))
 
     def resolve(self, op_name: str, ref: Version | str = "latest") -> VersionRecord:
-        """A version record from a Version, a version string, an alias, or "latest"."""
+        """A version record from a Version, a version string, an alias, or "latest".
+
+        A string that parses as a version string is one; anything else is an
+        alias name ("latest" is reserved for the newest version).
+        """
         check_name(op_name)
-        if isinstance(ref, Version) or (isinstance(ref, str) and "_" in ref and "." in ref):
-            return self.get_version(op_name, ref)
         if ref == "latest":
             record = self.latest_version(op_name)
             if record is None:
-                from s3opstore.errors import OpNotFoundError
-
                 raise OpNotFoundError(f"op {op_name!r} has no registered versions")
             return record
-        return self.get_alias(op_name, ref)
+        if isinstance(ref, Version):
+            return self.get_version(op_name, ref)
+        try:
+            version = Version.parse(ref)
+        except InvalidVersionError:
+            return self.get_alias(op_name, ref)
+        return self.get_version(op_name, version)

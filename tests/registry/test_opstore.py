@@ -327,3 +327,15 @@ def test_retrying_a_create_only_alias_move_is_not_a_conflict(opstore: OpStore) -
     opstore.set_alias("op", "prod", v("a"), expected=None)
     opstore.set_alias("op", "prod", v("a"), expected=None)  # the same move again
     assert len(opstore.alias_history("op", "prod")) == 1
+
+
+def test_resolve_tells_versions_from_alias_names(opstore: OpStore) -> None:
+    opstore.register_version("op", v("a"))
+    opstore.register_version("op", v("b"))
+    opstore.set_alias("op", "prod_v1.2", v("a"))  # looks a little like a version string
+    assert opstore.resolve("op", "prod_v1.2").version == v("a")
+    assert opstore.resolve("op", str(v("a"))).version == v("a")
+    assert opstore.resolve("op", v("b")).version == v("b")
+    assert opstore.resolve("op").version == v("b")
+    with pytest.raises(AliasNotFoundError):
+        opstore.resolve("op", "staging")
