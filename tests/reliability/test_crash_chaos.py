@@ -130,6 +130,8 @@ def test_sigkilled_writers_lose_nothing_acknowledged(seaweed: SeaweedFS, tmp_pat
 
     # Every acknowledged operation is there, with the result it was acknowledged with.
     records = {r.version.vid: r for r in store.get_versions(SHARED_OP)}
+    links = {d: store.get_validated_links(d, SHARED_OP) for d in ("down0", "down1")}
+    histories = {w: store.alias_history(SHARED_OP, f"w{w}") for w in range(WRITERS)}
     for w, entry in acknowledged:
         round_ = entry["i"] // 4
         version = version_of(w, round_)
@@ -137,12 +139,11 @@ def test_sigkilled_writers_lose_nothing_acknowledged(seaweed: SeaweedFS, tmp_pat
             record = records[entry["vid"]]
             assert (record.seq, list(record.number)) == (entry["seq"], entry["number"]), entry
         elif entry["step"] == 1:
-            assert version in store.get_validated_links(f"down{w % 2}", SHARED_OP)
+            assert version in links[f"down{w % 2}"]
         elif entry["step"] == 2:
             assert store.load_op_bytes(SHARED_OP, version) == payload(w, round_)
         else:
-            history = store.alias_history(SHARED_OP, f"w{w}")
-            assert history[entry["alias_seq"]].version == version
+            assert histories[w][entry["alias_seq"]].version == version
     assert len(records) == WRITERS * OPS // 4  # no version lost or duplicated
     assert sorted(r.seq for r in records.values()) == list(range(len(records)))
 
