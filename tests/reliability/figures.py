@@ -1,7 +1,9 @@
 """Figures from the reliability tests: each test writes a JSON record, this prints them.
 
 Records go to ``$S3OPSTORE_RELIABILITY_OUT`` (default: ``<tmp>/s3opstore-reliability``),
-one file per test, overwritten on every run. ``python -m tests.reliability.figures``
+one file per test module and pytest-xdist worker, overwritten on every run; the files
+of the most recent run of each are merged (lists joined, counts summed).
+``python -m tests.reliability.figures``
 prints the last run's figures as the Markdown tables quoted in docs/reliability.md.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +24,40 @@ def out_dir() -> Path:
     return path
 
 
+_RUN = uuid.uuid4().hex  # one id per process when not under pytest-xdist
+
+
 def record(name: str, data: dict[str, Any]) -> None:
-    (out_dir() / f"{name}.json").write_text(json.dumps(data, indent=1, sort_keys=True))
+    """Write this process's figures; under pytest-xdist each worker writes its own file."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", _RUN)
+    (out_dir() / f"{name}.{worker}.json").write_text(
+        json.dumps({"run": run, "data": data}, indent=1, sort_keys=True))
+
+
+def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if key not in merged:
+                merged[key] = value
+            elif isinstance(value, list) or (isinstance(value, int)
+                                             and not isinstance(value, bool)):
+                merged[key] = merged[key] + value
+    return merged
 
 
 def load_all() -> dict[str, dict[str, Any]]:
-    return {p.stem: json.loads(p.read_text()) for p in sorted(out_dir().glob("*.json"))}
+    """The last run's figures per test, the workers of one xdist run merged."""
+    files: dict[str, list[Path]] = {}
+    for path in out_dir().glob("*.*.json"):
+        files.setdefault(path.name.split(".", 1)[0], []).append(path)
+    out = {}
+    for name, paths in sorted(files.items()):
+        loaded = [(p.stat().st_mtime, json.loads(p.read_text())) for p in paths]
+        newest_run = max(loaded, key=lambda item: item[0])[1]["run"]
+        out[name] = _merge([doc["data"] for _, doc in loaded if doc["run"] == newest_run])
+    return out
 
 
 def _kinds(rows: list[dict[str, Any]]) -> list[str]:
