@@ -6,14 +6,20 @@ logical content and their results compare equal after :func:`summary`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
+import io
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+from s3opstore.errors import S3OpStoreError
 from s3opstore.maintenance.gc import GcReport, collect_garbage
 from s3opstore.maintenance.import_chariots import ImportReport, import_chariots
 from s3opstore.models.keys import blob_key
@@ -182,7 +188,41 @@ def _import_summary(result: object) -> Any:
             [(r.op, r.version, r.number) for r in result.renumbered])
 
 
+class CliReportedError(S3OpStoreError):
+    """Test-only: the CLI exited non-zero with a typed ``error [kind]`` line on stderr."""
+
+    kind = "cli_error"
+
+
+def _cli(*argv: str) -> Action:
+    """Run ``s3opstore <argv>`` in process, on the store under test (faults included)."""
+
+    def action(store: OpStore, key: str | None) -> object:
+        cli_main = importlib.import_module("s3opstore.cli.main").main
+
+        err = io.StringIO()
+        with mock.patch.object(OpStore, "from_url", return_value=store), \
+                contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            code = cli_main([*argv])
+        if code != 0:
+            match = re.search(r"error \[([a-z_]+)\]", err.getvalue())
+            if match is None:  # an untyped failure: the harness counts it as one
+                raise RuntimeError(f"exit {code} without a typed error: {err.getvalue()!r}")
+            raise CliReportedError(f"exit {code}: {match[1]}")
+        return "exit 0"
+
+    return action
+
+
+def _cli_import(store: OpStore, key: str | None) -> object:
+    root = chariots_seed()
+    return _cli("import-chariots", "--db", f"sqlite:///{root / 'chariots.db'}",
+                "--ops-dir", str(root / "saver"))(store, key)
+
+
 MAINTENANCE_PATHS = [
     WritePath("gc:unreferenced-blob", _setup_garbage, _gc, summarize=_gc_summary),
     WritePath("import-chariots", _nothing, _import, summarize=_import_summary),
+    WritePath("cli gc --grace 0", _setup_garbage, _cli("gc", "--grace", "0")),
+    WritePath("cli import-chariots", _nothing, _cli_import),
 ]
