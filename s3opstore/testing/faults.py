@@ -239,6 +239,7 @@ class BotoFaults:
         client.meta.events.register_last("before-send", self._after)
 
     def reset(self, plan: BotoPlan | None = None) -> None:
+        self._restore_stub()
         self.plan = plan or (lambda pos, op: None)
         self.requests.clear()
         self.injected.clear()
@@ -247,6 +248,7 @@ class BotoFaults:
         from botocore.awsrequest import AWSResponse, HTTPHeaders
         from botocore.exceptions import ConnectionClosedError
 
+        self._restore_stub()  # in case a handler in between raised last time
         operation = event_name.rsplit(".", 1)[-1]
         self.requests.append(operation)
         position = len(self.requests)
@@ -270,6 +272,11 @@ class BotoFaults:
         headers["Content-Type"] = "application/xml"
         headers["Content-Length"] = str(len(body))
         return AWSResponse(request.url, status, headers, _RawBody(body))
+
+    def _restore_stub(self) -> None:
+        if self._pending == "restore_stub":
+            self._pending = None
+            self._stub.enabled = True
 
     def _after(self, request: Any, **kwargs: Any) -> None:
         from botocore.exceptions import ReadTimeoutError
