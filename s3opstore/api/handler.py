@@ -27,7 +27,7 @@ from s3opstore.registry.opstore import OpStore
 __all__ = ["IDEMPOTENCY_HEADER", "handle"]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_IDEMPOTENCY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_IDEMPOTENCY = re.compile(r"[\x21-\x7e]{1,200}")
 _ROUTES = routes_by_path()
 _DEFAULT_CONFIG = ApiConfig()
 _SHOWN_PATH = 100
@@ -54,7 +54,7 @@ def handle(request: ApiRequest, store: OpStore, config: ApiConfig | None = None)
             f"{config.max_body_bytes}; move large blobs with presign_upload / commit_upload",
             route=route.name)
     key = request.header(IDEMPOTENCY_HEADER)
-    if key is not None and not _IDEMPOTENCY.match(key):
+    if key is not None and not _IDEMPOTENCY.fullmatch(key):
         return error_response(400, "invalid_input",
                               f"the {IDEMPOTENCY_HEADER} header must be 1-200 printable "
                               "ASCII characters without spaces", route=route.name)

@@ -70,8 +70,7 @@ class Context:
 
 def probe_conditional_writes(store: ObjectStore) -> bool:
     """True when ``store`` refuses a second create and a stale If-Match."""
-    key = probe_key(uuid.uuid4().hex)
-    store.put(key, b"probe", mode="create")
+    key = _create_probe_key(store)
     try:
         try:
             store.put(key, b"probe again", mode="create")
@@ -86,6 +85,26 @@ def probe_conditional_writes(store: ObjectStore) -> bool:
     finally:
         with contextlib.suppress(StorageError):
             store.delete(key)
+
+
+def _create_probe_key(store: ObjectStore, attempts: int = 3) -> str:
+    """Create a fresh scratch key, recognising our own create behind a 412.
+
+    A 412 on a fresh random key means the SDK retried our create after a lost
+    response (the object is there: ours) or a spurious answer (nothing there:
+    try another key). Concluding anything from it would poison the cache.
+    """
+    for _ in range(attempts):
+        key = probe_key(uuid.uuid4().hex)
+        try:
+            store.put(key, b"probe", mode="create")
+            return key
+        except PreconditionFailedError:
+            if store.head(key) is not None:
+                return key
+    raise UnsafeStoreError(
+        f"the store at {store.url} refused {attempts} create-only writes to fresh keys "
+        "without storing them; it does not handle conditional writes correctly")
 
 
 def forget_probes() -> None:

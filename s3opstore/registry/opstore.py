@@ -178,6 +178,9 @@ class OpStore:
         """Point ``alias`` at a registered version; ``expected`` makes it a compare-and-swap."""
         if isinstance(expected, str):
             expected = _version(expected)
+        elif not (expected is None or isinstance(expected, Version | _aliases._Unset)):
+            raise InvalidVersionError(
+                f"expected {expected!r} is neither a version, a version string nor None")
         return _aliases.set_alias(self._ctx, check_name(op_name), check_name(alias, "alias"),
                                   _version(version), expected=expected,
                                   idempotency_key=_key(idempotency_key))

@@ -14,10 +14,11 @@ Two layers, both test-only:
   ``conflict``      raise ConcurrentWriteError (HTTP 409), not applied;
   ``precondition``  raise PreconditionFailedError (HTTP 412) spuriously, not applied.
 
-- :class:`BotoFaults` hooks a boto3 client's ``before-send`` event, so faults
-  happen *below* botocore's own retries, as real network faults do (a 503
-  SlowDown, a reset connection, a read timeout after the server applied the
-  write, which botocore retries into a 412 for our own create).
+- :class:`BotoFaults` (in ``stores/s3_faults.py``) hooks a boto3 client's
+  ``before-send`` event, so faults happen *below* botocore's own retries, as
+  real network faults do (a 503 SlowDown, a reset connection, a read timeout
+  after the server applied the write, which botocore retries into a 412 for
+  our own create).
 
 Listings are materialised before a fault decision, so a ``list`` is one
 position however lazily the backend pages.
@@ -38,6 +39,9 @@ from s3opstore.errors import (
     StorageUnavailableError,
 )
 from s3opstore.stores.base import GetResult, ObjectInfo, ObjectStore, PutMode
+
+# Faults below botocore live in the store layer, the only one that may speak botocore.
+from s3opstore.stores.s3_faults import BOTO_FAULT_KINDS, BotoFaults
 
 __all__ = [
     "BOTO_FAULT_KINDS",
@@ -182,107 +186,3 @@ class FaultInjector:
         result: int = self._run("download", key, lambda: self.inner.download(key, sink))
         return result
 
-
-# -- below botocore ------------------------------------------------------------
-
-BOTO_FAULT_KINDS = ("slowdown_503", "reset_before", "timeout_after_apply", "conflict_409",
-                    "precondition_412")
-_BEFORE_APPLY = {"slowdown_503": (503, "SlowDown", "Please reduce your request rate."),
-                 "conflict_409": (409, "ConditionalRequestConflict",
-                                  "A conflicting conditional operation is in progress."),
-                 "precondition_412": (412, "PreconditionFailed",
-                                      "At least one of the pre-conditions you specified "
-                                      "did not hold")}
-
-# (1-based HTTP request position, operation name) -> fault kind or None
-BotoPlan = Callable[[int, str], str | None]
-
-
-class _RawBody:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-def _moto_stub() -> Any:
-    try:
-        from moto.core.models import botocore_stubber
-    except ImportError:  # moto is a test dependency only
-        return None
-    return botocore_stubber
-
-
-class BotoFaults:
-    """Fault injection on a boto3 client's HTTP requests (works with moto's mock).
-
-    A handler registered first on ``before-send`` can refuse a request before
-    the server sees it (a response returned there is used instead of sending;
-    moto's stub, which is another ``before-send`` handler, is switched off for
-    that request so it does not apply it either). A handler registered last
-    runs after moto's stub applied the request and can lose the response
-    (``timeout_after_apply`` therefore needs moto's in-process mock: against a
-    real server that handler runs before sending, i.e. nothing is applied).
-    botocore then reacts exactly as to a real fault: it retries 5xx and
-    transport errors by itself, and surfaces 409/412.
-    """
-
-    def __init__(self, client: Any, plan: BotoPlan | None = None) -> None:
-        self.client = client
-        self.plan: BotoPlan = plan or (lambda pos, op: None)
-        self.requests: list[str] = []
-        self.injected: list[tuple[int, str, str]] = []
-        self._pending: str | None = None
-        self._stub: Any = _moto_stub()
-        client.meta.events.register_first("before-send", self._before)
-        client.meta.events.register_last("before-send", self._after)
-
-    def reset(self, plan: BotoPlan | None = None) -> None:
-        self._restore_stub()
-        self.plan = plan or (lambda pos, op: None)
-        self.requests.clear()
-        self.injected.clear()
-
-    def _before(self, request: Any, event_name: str = "", **kwargs: Any) -> Any:
-        from botocore.awsrequest import AWSResponse, HTTPHeaders
-        from botocore.exceptions import ConnectionClosedError
-
-        self._restore_stub()  # in case a handler in between raised last time
-        operation = event_name.rsplit(".", 1)[-1]
-        self.requests.append(operation)
-        position = len(self.requests)
-        kind = self.plan(position, operation)
-        self._pending = None
-        if kind is None:
-            return None
-        self.injected.append((position, operation, kind))
-        if kind == "reset_before":
-            raise ConnectionClosedError(endpoint_url=request.url)
-        if kind == "timeout_after_apply":
-            self._pending = kind
-            return None
-        if self._stub is not None and self._stub.enabled:
-            self._stub.enabled = False
-            self._pending = "restore_stub"
-        status, code, message = _BEFORE_APPLY[kind]
-        body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
-                f"<Message>{message}</Message></Error>").encode()
-        headers = HTTPHeaders()
-        headers["Content-Type"] = "application/xml"
-        headers["Content-Length"] = str(len(body))
-        return AWSResponse(request.url, status, headers, _RawBody(body))
-
-    def _restore_stub(self) -> None:
-        if self._pending == "restore_stub":
-            self._pending = None
-            self._stub.enabled = True
-
-    def _after(self, request: Any, **kwargs: Any) -> None:
-        from botocore.exceptions import ReadTimeoutError
-
-        pending, self._pending = self._pending, None
-        if pending == "restore_stub":
-            self._stub.enabled = True
-        elif pending == "timeout_after_apply":
-            raise ReadTimeoutError(endpoint_url=request.url)

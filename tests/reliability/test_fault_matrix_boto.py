@@ -81,10 +81,6 @@ def test_fault_matrix_below_botocore(moto_client: Any, path: Any, attempts: int,
     assert not failures, "\n".join(failures[:20])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core bug: the conditional-write probe (registry/context.py:74) does not recognise its "
-    "own create when botocore retries a lost response into a 412, so a network blip on "
-    "the first write of a process surfaces as precondition_failed (HTTP 409)"))
 def test_lost_probe_response_is_not_reported_as_a_conflict(
         moto_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
