@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from benchmarks._common import Bench, Result, machine_facts
-from benchmarks.report import render_markdown
+from benchmarks.report import render_markdown, results_from_json
 
 # scenario name -> module, in running order
 SCENARIOS = {"requests": "requests_per_op", "transfer": "transfer", "latency": "latency",
@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help=f"comma-separated subset of {NAMES}")
     parser.add_argument("--out-dir", type=Path, default=Path(__file__).parent,
                         help="where results.md and results.json go")
+    parser.add_argument("--rerender", action="store_true",
+                        help="only rewrite results.md from the results.json in --out-dir")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(NAMES))
@@ -46,6 +48,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.rerender:
+        saved = json.loads((args.out_dir / "results.json").read_text())
+        (args.out_dir / "results.md").write_text(render_markdown(saved, results_from_json(saved)))
+        return 0
     started = time.perf_counter()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="s3opstore-bench-") as work, \

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import Result
+from benchmarks._common import Result, Table
 
 _PREAMBLE = Path(__file__).with_name("PREAMBLE.md")
 
@@ -61,9 +62,8 @@ def headline(document: dict[str, Any]) -> list[str]:
         runs = [run for group in rounds for run in group["runs"]]
         lost = sum(run["lost"] + len(run["problems"]) + len(run["errors"]) for run in runs)
         most = max(rounds, key=lambda g: (g["workers"], g["shared"]))
-        rate = sorted(run["per_second"] for run in most["runs"])[len(most["runs"]) // 2]
-        retries = sorted(run["retries_per_commit"] for run in most["runs"])[
-            len(most["runs"]) // 2]
+        rate = statistics.median(run["per_second"] for run in most["runs"])
+        retries = statistics.median(run["retries_per_commit"] for run in most["runs"])
         lines.append(f"Contention: {most['workers']} processes on one op commit {rate:.0f} "
                      f"versions/s with {retries:.2f} retries per commit; "
                      f"{'nothing lost in any run' if not lost else f'{lost} PROBLEMS'}.")
@@ -111,3 +111,14 @@ def render_markdown(document: dict[str, Any], results: list[Result]) -> str:
         out += [f"- {note}" for note in result.notes]
         out += [f"- Scenario time: {result.seconds:.1f} s", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def results_from_json(document: dict[str, Any]) -> list[Result]:
+    """Rebuild the Result objects of a saved run (to re-render its markdown)."""
+    out = []
+    for raw in document["results"].values():
+        out.append(Result(
+            raw["name"], raw["title"],
+            tables=[Table(t["columns"], t["rows"], t["caption"]) for t in raw["tables"]],
+            notes=raw["notes"], data=raw["data"], seconds=raw["seconds"], error=raw["error"]))
+    return out

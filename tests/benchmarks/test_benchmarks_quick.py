@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.__main__ import main
 from benchmarks._common import stats
 from benchmarks.report import table_md
 
@@ -141,3 +142,12 @@ def test_profile_compares_both_clients(quick_run: tuple[dict[str, Any], str]) ->
     profile_rows = result["tables"][0]["rows"]
     assert profile_rows
     assert all(float(row[3]) >= 0 for row in profile_rows)  # share of the profile, percent
+
+
+@pytest.mark.slow
+def test_rerender_rebuilds_the_same_markdown(quick_run: tuple[dict[str, Any], str],
+                                             tmp_path: Path) -> None:
+    document, markdown = quick_run
+    (tmp_path / "results.json").write_text(json.dumps(document))
+    assert main(["--rerender", "--out-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "results.md").read_text() == markdown
