@@ -17,10 +17,12 @@ from s3opstore.errors import S3OpStoreError
 from s3opstore.models.manifests import VersionRecord
 from s3opstore.models.version import Version
 from s3opstore.registry.blobs import OpBytes
+from s3opstore.registry.cache import CachedLoader
 from s3opstore.registry.commit import RetryPolicy
 from s3opstore.registry.opstore import OpStore
 
 __all__ = [
+    "CachedLoader",
     "OpBytes",
     "OpStore",
     "RetryPolicy",

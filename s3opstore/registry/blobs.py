@@ -324,10 +324,16 @@ def load_to(ctx: Context, op: str, version: Version,
         path = Path(target)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
         try:
-            with os.fdopen(fd, "wb") as fh:
-                sink = _HashingSink(fh)
-                _download(ctx, where, sink)
-            _check(where, sink.digest.hexdigest(), sink.size)
+            # Into the real (seekable) file, parts at their offsets, then hash it: no part
+            # is buffered in memory waiting for its turn.
+            with os.fdopen(fd, "w+b") as fh:
+                try:
+                    ctx.store.download(where.key, fh)
+                except ObjectNotFoundError as exc:
+                    raise _missing_blob(where) from exc
+                fh.seek(0)
+                digests = _hash_stream(fh)
+            _check(where, digests.sha256, digests.size)
             os.replace(tmp_name, path)
         finally:
             with contextlib.suppress(FileNotFoundError):

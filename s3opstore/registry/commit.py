@@ -132,23 +132,35 @@ class Committer:
         self._before_write()
         data, token = encode(value), _token(value)
         for attempt in range(self.retry.max_attempts):
-            try:
-                self.store.put(key, data, mode="create")
+            if self._put_create(key, data):
                 return value, True
-            except ConcurrentWriteError:
-                self.retry.sleep(attempt)
-                continue
-            except PreconditionFailedError:
-                pass
-            except StorageUnavailableError as exc:
-                if not exc.maybe_applied:
-                    raise
             current = self._read_back(key, type(value))
             if current is not None:
                 return current.value, _token(current.value) == token
             self.retry.sleep(attempt)  # not applied: try again
         raise ConflictError(f"could not create key {key!r} after "
                             f"{self.retry.max_attempts} attempts")
+
+    def _put_create(self, key: str, data: bytes) -> bool:
+        """One create-only PUT: True when it landed; False when the caller must read back.
+
+        A 412 is never taken on trust: the object is read back, so a store that
+        answered 412 for a key it does not hold cannot make us skip a write.
+        """
+        for attempt in range(self.retry.max_attempts):
+            try:
+                self.store.put(key, data, mode="create")
+                return True
+            except ConcurrentWriteError:
+                self.retry.sleep(attempt)  # 409: another conditional write in flight
+            except PreconditionFailedError:
+                return False
+            except StorageUnavailableError as exc:
+                if not exc.maybe_applied:
+                    raise
+                return False
+        raise ConflictError(f"could not create key {key!r}: conditional writes kept "
+                            "colliding (HTTP 409)")
 
     def update(self, key: str, model: type[M],
                decide: Callable[[Snapshot[M] | None], Decision[R, M]]) -> R:

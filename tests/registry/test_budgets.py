@@ -76,6 +76,12 @@ def test_register_and_read_budgets(counted: tuple[OpStore, RequestCounter]) -> N
     assert total(counter.take()) <= 3
     store.register_valid_link("down", "op", v(1))  # an older one
     assert total(counter.take()) <= 3
+    # The same links again: the create answers 412 and the link is read back to confirm
+    # it (a 412 is never taken on trust), so an existing link to an older version costs 4.
+    store.register_valid_link("down", "op", v(3))
+    assert total(counter.take()) <= 3
+    store.register_valid_link("down", "op", v(1))
+    assert total(counter.take()) <= 4
 
     assert len(store.get_versions("op")) == 4
     assert total(counter.take()) <= math.ceil(4 / 1000) + 2
