@@ -73,3 +73,16 @@ def run_subprocess(store: CliStore, *argv: str, cwd: Path | None = None,
     env.update(store.env)
     return subprocess.run([sys.executable, "-m", "s3opstore.cli", "--store", store.url, *argv],
                           capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture(params=BACKENDS)
+def cli_store(request: pytest.FixtureRequest, tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> CliStore:
+    """A fresh store per backend (local directory and SeaweedFS) for end-to-end tests."""
+    return make_cli_store(str(request.param), request, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def local_store(request: pytest.FixtureRequest, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> CliStore:
+    return make_cli_store("local", request, tmp_path, monkeypatch)
