@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from s3opstore.errors import (
     BytesNotFoundError,
@@ -73,27 +73,37 @@ class OpBytes:
 @dataclass(frozen=True, slots=True)
 class _Digests:
     sha256: str
-    md5: str  # compared with a stored blob's ETag before trusting it
+    md5: str | None  # for a stored blob's ETag check; None past MD5_LIMIT
     size: int
 
 
+# Only blobs uploaded in one PUT have an MD5 ETag; MD5 is the slowest hash here (about half
+# SHA-256's speed), so it is computed only up to the single-PUT size.
+MD5_LIMIT = 16 * 1024 * 1024
+
+
 class _Hashes:
-    def __init__(self) -> None:
+    def __init__(self, md5_limit: int = MD5_LIMIT) -> None:
         self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.md5: Any = hashlib.md5(usedforsecurity=False) if md5_limit > 0 else None
+        self.md5_limit = md5_limit
         self.size = 0
 
     def update(self, chunk: bytes) -> None:
         self.sha256.update(chunk)
-        self.md5.update(chunk)
         self.size += len(chunk)
+        if self.md5 is not None:
+            self.md5 = self.md5 if self.size <= self.md5_limit else None
+        if self.md5 is not None:
+            self.md5.update(chunk)
 
     def result(self) -> _Digests:
-        return _Digests(self.sha256.hexdigest(), self.md5.hexdigest(), self.size)
+        md5 = self.md5.hexdigest() if self.md5 is not None else None
+        return _Digests(self.sha256.hexdigest(), md5, self.size)
 
 
-def _hash_stream(stream: BinaryIO) -> _Digests:
-    hashes = _Hashes()
+def _hash_stream(stream: BinaryIO, *, md5_limit: int = MD5_LIMIT) -> _Digests:
+    hashes = _Hashes(md5_limit)
     while chunk := stream.read(_CHUNK):
         hashes.update(chunk)
     return hashes.result()
@@ -175,13 +185,13 @@ def _trustworthy(existing: ObjectInfo | None, digests: _Digests) -> bool:
     The size must match, and so must the ETag where it is a plain MD5 (simple PUTs
     on S3, the local and memory stores): bytes that do not hash to their address
     are overwritten, which is how re-saving repairs a damaged blob. Multipart ETags
-    ("<md5>-<parts>") say nothing about the content; those blobs are trusted on
-    size, and every read still verifies the SHA-256.
+    ("<md5>-<parts>") say nothing about the content, and blobs past MD5_LIMIT are
+    multipart; those are trusted on size, and every read still verifies the SHA-256.
     """
     if existing is None or existing.size != digests.size:
         return False
     etag = (existing.etag or "").strip('"')
-    return not etag or "-" in etag or etag == digests.md5
+    return not etag or "-" in etag or digests.md5 is None or etag == digests.md5
 
 
 def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
@@ -332,7 +342,7 @@ def load_to(ctx: Context, op: str, version: Version,
                 except ObjectNotFoundError as exc:
                     raise _missing_blob(where) from exc
                 fh.seek(0)
-                digests = _hash_stream(fh)
+                digests = _hash_stream(fh, md5_limit=0)
             _check(where, digests.sha256, digests.size)
             os.replace(tmp_name, path)
         finally:
