@@ -171,9 +171,11 @@ def save_bytes(ctx: Context, op: str, version: Version, data: BlobSource,
         reused = _trustworthy(ctx.store.head(key), digests)
         if not reused:
             ctx.store.upload(key, stream, size=size)
-        _bind(ctx, record, sha, size, idempotency_key)
-        if reused and ctx.store.head(key) is None:
-            # A garbage collector removed the old blob we relied on: put it back.
+        _binding, ours = _bind(ctx, record, sha, size, idempotency_key)
+        # A binding of ours that reuses an old blob: a garbage collector may have removed
+        # the blob between our HEAD and the binding, so look again and put it back. An
+        # existing binding of someone else's already kept the blob referenced.
+        if reused and ours and ctx.store.head(key) is None:
             stream.seek(0)
             ctx.store.upload(key, stream, size=size)
     return OpBytes(op, record.version, sha, size, key)
@@ -195,7 +197,8 @@ def _trustworthy(existing: ObjectInfo | None, digests: _Digests) -> bool:
 
 
 def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
-          idempotency_key: str | None) -> BytesBinding:
+          idempotency_key: str | None) -> tuple[BytesBinding, bool]:
+    """Append a binding unless an equal one is the newest; True when the binding is ours."""
     op, version = record.op_name, record.version
     token = new_token(idempotency_key, scope=f"bytes\0{op}\0{version.vid}")
     identity = ctx.identity
@@ -227,8 +230,9 @@ def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
             registered_pid=identity.pid)
         return Put(binding, binding)
 
-    return ctx.committer.append(bytes_prefix(op, version),
-                                lambda seq: bytes_key(op, version, seq), BytesBinding, decide)
+    binding = ctx.committer.append(bytes_prefix(op, version),
+                                   lambda seq: bytes_key(op, version, seq), BytesBinding, decide)
+    return binding, binding.token == token
 
 
 def bind_uploaded(ctx: Context, op: str, version: Version, sha256: str, size: int,

@@ -103,6 +103,10 @@ def test_bytes_budgets(counted: tuple[OpStore, RequestCounter]) -> None:
     counts = counter.take()
     assert counts["GetObject"] == 2 and counts["ListObjectsV2"] == 1  # binding + blob
     assert total(counts) <= 2 + 1
+    # Saving the same bytes again writes nothing and looks at the blob once.
+    store.save_op_bytes("op", v(0), b"weights" * 1000)
+    counts = counter.take()
+    assert counts["PutObject"] == 0 and counts["HeadObject"] == 1, counts
 
 
 @pytest.mark.slow
