@@ -126,7 +126,7 @@ def run(bench: Bench) -> Result:
         "Each case runs in its own fresh interpreter; the same boto3 client configuration "
         "(`s3opstore.stores.s3.default_client`) is used for raw boto3 and for s3opstore. "
         "boto3's default TransferConfig (8 MiB parts, 10 threads) for raw; s3opstore's "
-        "(16 MiB parts, 8 threads, SHA-256 checksums) for ours.")
+        "(16 MiB parts, 8 threads, CRC32 part checksums, at most 4 parts in memory) for ours.")
     result.notes.append(
         "`save_path_lowmem` is `save_path` with the fix proposed for `stores/s3.py` "
         "(`transfer_config.max_in_memory_upload_chunks = 4`; s3transfer's default of 10 "

@@ -4,7 +4,8 @@ Every botocore exception is translated here, once, into the package's own
 hierarchy (``raise ... from exc``). Conditional writes map to
 ``If-None-Match: *`` (create) and ``If-Match: <etag>`` (compare-and-swap).
 Large objects go through s3transfer's managed transfers (multipart with
-per-part SHA-256 checksums) so memory stays bounded whatever the size.
+per-part CRC32 checksums; our own SHA-256 is checked on every read) so memory
+stays bounded whatever the size.
 """
 
 from __future__ import annotations
