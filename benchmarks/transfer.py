@@ -128,12 +128,12 @@ def run(bench: Bench) -> Result:
         "boto3's default TransferConfig (8 MiB parts, 10 threads) for raw; s3opstore's "
         "(16 MiB parts, 8 threads, CRC32 part checksums, at most 4 parts in memory) for ours.")
     result.notes.append(
-        "`save_path_lowmem` is `save_path` with the fix proposed for `stores/s3.py` "
-        "(`transfer_config.max_in_memory_upload_chunks = 4`; s3transfer's default of 10 "
-        "buffered 16 MiB parts is what lifts the file-object upload's RSS to ~200 MiB, "
-        "while raw `upload_file` of a path reads parts lazily). The download RSS comes "
-        "from s3transfer buffering out-of-order parts for a non-seekable sink (the "
-        "digest-verifying writer).")
+        "`save_path_lowmem` sets `transfer_config.max_in_memory_upload_chunks = 4` "
+        "explicitly; `stores/s3.py` now does so by default (s3transfer's default of 10 "
+        "buffered 16 MiB parts lifted a 1 GiB save's RSS to ~200 MiB), so it should match "
+        "`save_path`. `load_path` downloads into the seekable temporary file and hashes it "
+        "afterwards; `load_stream` goes through a non-seekable digest-verifying writer, "
+        "for which s3transfer buffers parts that arrive out of order.")
     if bench.quick:
         result.notes.append("Quick mode: 1 MiB only.")
     result.data = data
