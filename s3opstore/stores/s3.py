@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import boto3
+import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import (
@@ -25,6 +27,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.utils import parse_timestamp
 
 from s3opstore.errors import (
     ConcurrentWriteError,
@@ -77,14 +80,37 @@ def default_client(*, endpoint_url: str | None = None) -> S3Client:
         read_timeout=60,
         max_pool_connections=32,
     )
-    session = boto3.session.Session()
-    return session.client("s3", endpoint_url=endpoint_url, config=config)
+    return _session().client("s3", endpoint_url=endpoint_url, config=config)
+
+
+def _fast_timestamp(value: Any) -> datetime:
+    """botocore's timestamp parser with a fast path for ISO 8601 (every LIST entry has one).
+
+    Profiling a 10,000-version listing showed botocore's general parser as its largest
+    client-side cost; ``fromisoformat`` handles S3's format directly.
+    """
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    result: datetime = parse_timestamp(value)
+    return result
+
+
+def _session() -> boto3.session.Session:
+    core = botocore.session.get_session()
+    core.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=_fast_timestamp)
+    return boto3.session.Session(botocore_session=core)
 
 
 def endpoint_client(endpoint_url: str, access_key: str, secret_key: str, *,
                     region: str = "us-east-1", **config: Any) -> S3Client:
     """A client for an S3-compatible server at ``endpoint_url`` with static keys."""
-    return boto3.client(
+    return _session().client(
         "s3", endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
