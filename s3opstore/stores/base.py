@@ -11,6 +11,10 @@ Invariants every backend keeps (the conformance suite in
   outside ``prefix``.
 - Keys are relative to the backend's root or bucket prefix; a key that could
   escape it is rejected with :class:`InvalidKeyError` before any I/O.
+- ``head`` reports ``ObjectInfo.sha256`` only when the store itself computed or
+  verified that digest (S3's ``x-amz-checksum-sha256``, a hash the local or
+  memory store took while writing); a writer's claim is never passed off as one.
+  The blob layer reuses an existing blob only on that proof (design.md, D11).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import BinaryIO, Literal, Protocol, runtime_checkable
 from s3opstore.errors import InvalidKeyError
 
 __all__ = [
+    "BLOB_PART_SIZE",
     "GetResult",
     "IfMatch",
     "ObjectInfo",
@@ -44,12 +49,27 @@ class IfMatch:
 PutMode = Literal["create", "overwrite"] | IfMatch
 
 
+# Stores that split large uploads into parts use parts of this size, so a composite
+# checksum ("<hex>-<parts>") can be recomputed by a writer that holds the bytes.
+BLOB_PART_SIZE = 16 * 1024 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
+    """What a HEAD or LIST tells about one object.
+
+    ``sha256``: the hex SHA-256 of the whole content (``"<hex>"``), or of the
+    concatenated SHA-256 digests of its :data:`BLOB_PART_SIZE` parts
+    (``"<hex>-<parts>"``), as computed or verified by the store; None when the
+    store cannot vouch for the content (LIST entries, moto, objects written
+    without a checksum).
+    """
+
     key: str
     size: int
     etag: str | None
     last_modified: datetime | None
+    sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +98,13 @@ class ObjectStore(Protocol):
         """Write ``data``; return the new ETag. Raises PreconditionFailedError."""
         ...
 
-    def delete(self, key: str) -> None:
-        """Remove the object; deleting an absent key is not an error."""
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        """Remove the object; deleting an absent key is not an error.
+
+        With ``if_match``, only while the object's ETag is still that one; else
+        PreconditionFailedError. gc deletes this way, so bytes rewritten since it
+        looked (a repair with other content) are never the ones it removes.
+        """
         ...
 
     def list(
@@ -96,6 +121,15 @@ class ObjectStore(Protocol):
 
     def download(self, key: str, sink: BinaryIO) -> int:
         """Stream the object into ``sink``; return the number of bytes written."""
+        ...
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy ``source`` to ``target`` inside the store (overwrite semantics).
+
+        Server-side where the backend can (S3 CopyObject / UploadPartCopy), so
+        gc can set a blob aside without moving its bytes through the client.
+        Raises ObjectNotFoundError when ``source`` is absent.
+        """
         ...
 
 

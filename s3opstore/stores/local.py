@@ -102,13 +102,14 @@ class LocalStore:
             stat = path.stat()
             if not path.is_file():
                 return None
-            etag = None
+            etag = sha256 = None
             if stat.st_size <= _HEAD_ETAG_LIMIT:
-                etag = _etag(path.read_bytes())
+                content = path.read_bytes()
+                etag, sha256 = _etag(content), hashlib.sha256(content).hexdigest()
         except (FileNotFoundError, NotADirectoryError):
             return None
         return ObjectInfo(key=key, size=stat.st_size, etag=etag,
-                          last_modified=datetime.fromtimestamp(stat.st_mtime, UTC))
+                          last_modified=datetime.fromtimestamp(stat.st_mtime, UTC), sha256=sha256)
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
         path = self._path(key)
@@ -137,9 +138,11 @@ class LocalStore:
                 tmp.unlink()
         return _etag(data)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
         path = self._path(key)
         with self._locked(key), contextlib.suppress(FileNotFoundError):
+            if if_match is not None and _etag(path.read_bytes()) != if_match:
+                raise PreconditionFailedError(key)
             path.unlink()
 
     def _walk(self, base: Path) -> Iterator[str]:
@@ -213,3 +216,13 @@ class LocalStore:
                 sink.write(chunk)
                 written += len(chunk)
         return written
+
+    def copy(self, source: str, target: str) -> None:
+        """Through ``upload``, so the copy is as durable and atomic as any blob write."""
+        path = self._path(source)
+        try:
+            fh = open(path, "rb")  # noqa: SIM115
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise ObjectNotFoundError(source) from exc
+        with fh:
+            self.upload(target, fh, size=os.fstat(fh.fileno()).st_size)

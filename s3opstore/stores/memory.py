@@ -22,7 +22,8 @@ __all__ = ["MemoryStore"]
 
 class MemoryStore:
     def __init__(self) -> None:
-        self._objects: dict[str, tuple[bytes, str, datetime]] = {}
+        # key -> (data, etag, last modified, sha256 hex taken while writing)
+        self._objects: dict[str, tuple[bytes, str, datetime, str]] = {}
         self._lock = threading.Lock()
         self._name = uuid.uuid4().hex[:8]
 
@@ -37,7 +38,7 @@ class MemoryStore:
         check_key(key)
         with self._lock:
             try:
-                data, etag, modified = self._objects[key]
+                data, etag, modified, _sha = self._objects[key]
             except KeyError:
                 raise ObjectNotFoundError(key) from None
         return GetResult(data=data, etag=etag, last_modified=modified)
@@ -48,7 +49,8 @@ class MemoryStore:
             item = self._objects.get(key)
         if item is None:
             return None
-        return ObjectInfo(key=key, size=len(item[0]), etag=item[1], last_modified=item[2])
+        return ObjectInfo(key=key, size=len(item[0]), etag=item[1], last_modified=item[2],
+                          sha256=item[3])
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
         check_key(key)
@@ -60,12 +62,15 @@ class MemoryStore:
                 raise PreconditionFailedError(key)
             if isinstance(mode, IfMatch) and (current is None or current[1] != mode.etag):
                 raise PreconditionFailedError(key)
-            self._objects[key] = (data, etag, datetime.now(UTC))
+            self._objects[key] = (data, etag, datetime.now(UTC), hashlib.sha256(data).hexdigest())
         return etag
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
         check_key(key)
         with self._lock:
+            current = self._objects.get(key)
+            if current is not None and if_match is not None and current[1] != if_match:
+                raise PreconditionFailedError(key)
             self._objects.pop(key, None)
 
     def list(self, prefix: str, *, start_after: str | None = None,
@@ -74,7 +79,7 @@ class MemoryStore:
         with self._lock:
             items = sorted((k, v) for k, v in self._objects.items() if k.startswith(prefix))
         count = 0
-        for key, (data, etag, modified) in items:
+        for key, (data, etag, modified, _sha) in items:
             if start_after is not None and key <= start_after:
                 continue
             if limit is not None and count >= limit:
@@ -95,3 +100,6 @@ class MemoryStore:
         data = self.get(key).data
         sink.write(data)
         return len(data)
+
+    def copy(self, source: str, target: str) -> None:
+        self.put(target, self.get(source).data)

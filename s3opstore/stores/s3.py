@@ -3,13 +3,17 @@
 Every botocore exception is translated here, once, into the package's own
 hierarchy (``raise ... from exc``). Conditional writes map to
 ``If-None-Match: *`` (create) and ``If-Match: <etag>`` (compare-and-swap).
-Large objects go through s3transfer's managed transfers (multipart with
-per-part CRC32 checksums; our own SHA-256 is checked on every read) so memory
-stays bounded whatever the size.
+Large objects go through s3transfer's managed transfers so memory stays
+bounded whatever the size. Every upload and copy asks S3 for a SHA-256
+checksum (whole object for one PUT, composite over parts for multipart), and
+``head`` reads it back (``ChecksumMode=ENABLED``): that digest, computed and
+verified by S3, is the only proof on which the blob layer reuses a blob.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import builtins
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -38,7 +42,15 @@ from s3opstore.errors import (
     StorageError,
     StorageUnavailableError,
 )
-from s3opstore.stores.base import GetResult, IfMatch, ObjectInfo, PutMode, check_key, check_prefix
+from s3opstore.stores.base import (
+    BLOB_PART_SIZE,
+    GetResult,
+    IfMatch,
+    ObjectInfo,
+    PutMode,
+    check_key,
+    check_prefix,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -57,7 +69,7 @@ _TRANSPORT = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError,
 
 # Below this size a blob moves in one request; above it s3transfer splits it.
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
-MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
+MULTIPART_CHUNKSIZE = BLOB_PART_SIZE
 
 
 def default_client(*, endpoint_url: str | None = None) -> S3Client:
@@ -115,6 +127,21 @@ def endpoint_client(endpoint_url: str, access_key: str, secret_key: str, *,
         aws_secret_access_key=secret_key,
         config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
                       retries={"mode": "standard", "max_attempts": 5}, **config))
+
+
+def _stored_sha256(response: Any) -> str | None:
+    """S3's ``ChecksumSHA256`` ("<b64>" or "<b64>-<parts>") as base.ObjectInfo.sha256 hex."""
+    raw = response.get("ChecksumSHA256")
+    if not isinstance(raw, str) or not raw:
+        return None
+    encoded, _, parts = raw.partition("-")
+    try:
+        digest = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(digest) != 32 or (parts and not parts.isdigit()):
+        return None
+    return digest.hex() + (f"-{int(parts)}" if parts else "")
 
 
 def _code(exc: ClientError) -> str:
@@ -197,14 +224,16 @@ class S3Store:
     def head(self, key: str) -> ObjectInfo | None:
         full = self._full(key)
         try:
-            response = self.client.head_object(Bucket=self.bucket, Key=full)
+            response = self.client.head_object(Bucket=self.bucket, Key=full,
+                                               ChecksumMode="ENABLED")
         except (ClientError, BotoCoreError) as exc:
             err = self._translate(exc, key, write=False)
             if isinstance(err, ObjectNotFoundError):
                 return None
             raise err from exc
         return ObjectInfo(key=key, size=response["ContentLength"], etag=response["ETag"],
-                          last_modified=response.get("LastModified"))
+                          last_modified=response.get("LastModified"),
+                          sha256=_stored_sha256(response))
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
         full = self._full(key)
@@ -219,15 +248,18 @@ class S3Store:
             raise self._translate(exc, key, write=True) from exc
         return response["ETag"]
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
         full = self._full(key)
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": full}
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=full)
+            self.client.delete_object(**kwargs)
         except (ClientError, BotoCoreError) as exc:
-            err = self._translate(exc, key, write=True)
-            if isinstance(err, PreconditionFailedError):  # 404 on delete: already gone
-                return
-            raise err from exc
+            if isinstance(exc, ClientError) and (
+                    _code(exc) in _NOT_FOUND or _status(exc) == 404):
+                return  # already gone
+            raise self._translate(exc, key, write=True) from exc
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:
@@ -271,17 +303,23 @@ class S3Store:
                 return names
             kwargs["ContinuationToken"] = page["NextContinuationToken"]
 
-    def presign(self, key: str, method: Literal["GET", "PUT"], expires: int) -> str:
-        """A URL for one GET of ``key``, or one create-only PUT (``If-None-Match: *`` signed).
+    def presign(self, key: str, method: Literal["GET", "PUT"], expires: int, *,
+                sha256: str | None = None, create_only: bool = True) -> str:
+        """A URL for one GET of ``key``, or one PUT (``If-None-Match: *`` signed if create_only).
 
-        Always SigV4: botocore would presign with SigV2 in older regions for a
-        client it configured itself, which signs no conditional header and which
-        buckets created since 2020 refuse.
+        With ``sha256`` (hex), a PUT URL also signs ``x-amz-checksum-sha256``: S3
+        then refuses any body that does not hash to it, and stores the checksum
+        for ``head`` to prove. Always SigV4: botocore would presign with SigV2 in
+        older regions for a client it configured itself, which signs no
+        conditional header and which buckets created since 2020 refuse.
         """
         _force_sigv4(self.client)
         params: dict[str, str] = {"Bucket": self.bucket, "Key": self._full(key)}
         if method == "PUT":
-            params["IfNoneMatch"] = "*"
+            if create_only:
+                params["IfNoneMatch"] = "*"
+            if sha256 is not None:
+                params["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
         operation = "put_object" if method == "PUT" else "get_object"
         try:
             url = self.client.generate_presigned_url(operation, Params=params,
@@ -295,7 +333,7 @@ class S3Store:
         try:
             self.client.upload_fileobj(
                 source, self.bucket, full,
-                ExtraArgs={"ChecksumAlgorithm": "CRC32",
+                ExtraArgs={"ChecksumAlgorithm": "SHA256",
                            "ContentType": "application/octet-stream"},
                 Config=self.transfer_config,
             )
@@ -308,6 +346,29 @@ class S3Store:
             if isinstance(cause, ClientError | BotoCoreError):
                 raise self._translate(cause, key, write=True) from exc
             raise StorageError(f"upload of key {key!r} failed: {exc}") from exc
+
+    def copy(self, source: str, target: str) -> None:
+        """Server-side copy (UploadPartCopy past the multipart threshold), SHA-256 kept."""
+        src, dst = self._full(source), self._full(target)
+        try:
+            self.client.copy({"Bucket": self.bucket, "Key": src}, self.bucket, dst,
+                             ExtraArgs={"ChecksumAlgorithm": "SHA256"},
+                             Config=self.transfer_config)
+        except (ClientError, BotoCoreError) as exc:
+            err = self._translate(exc, source, write=True)
+            if isinstance(err, PreconditionFailedError):  # 404 on the source
+                raise ObjectNotFoundError(source) from exc
+            raise err from exc
+        except S3OpStoreError:
+            raise
+        except Exception as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ClientError | BotoCoreError):
+                err = self._translate(cause, source, write=True)
+                if isinstance(err, PreconditionFailedError):
+                    raise ObjectNotFoundError(source) from exc
+                raise err from exc
+            raise StorageError(f"copy of key {source!r} to {target!r} failed: {exc}") from exc
 
     def download(self, key: str, sink: BinaryIO) -> int:
         """Stream the object into ``sink``.

@@ -56,9 +56,9 @@ class CountingStore:
         self._tick("put")
         return self.inner.put(key, data, mode=mode)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
         self._tick("delete")
-        self.inner.delete(key)
+        self.inner.delete(key, if_match=if_match)
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:
@@ -76,6 +76,10 @@ class CountingStore:
     def download(self, key: str, sink: BinaryIO) -> int:
         self._tick("download")
         return self.inner.download(key, sink)
+
+    def copy(self, source: str, target: str) -> None:
+        self._tick("copy")
+        self.inner.copy(source, target)
 
 
 @dataclass
@@ -122,7 +126,7 @@ class FaultyStore(CountingStore):
         if fault.kind == "error" and fault.exc is not None:
             raise fault.exc
         raise StorageUnavailableError(f"injected failure for {op} {key!r}",
-                                      maybe_applied=op in ("put", "upload", "delete"))
+                                      maybe_applied=op in ("put", "upload", "delete", "copy"))
 
     def get(self, key: str) -> GetResult:
         self._tick("get")
@@ -142,9 +146,9 @@ class FaultyStore(CountingStore):
         assert isinstance(result, str)
         return result
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
         self._tick("delete")
-        self._run("delete", key, lambda: self.inner.delete(key))
+        self._run("delete", key, lambda: self.inner.delete(key, if_match=if_match))
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:
@@ -169,3 +173,7 @@ class FaultyStore(CountingStore):
         result = self._run("download", key, lambda: self.inner.download(key, sink))
         assert isinstance(result, int)
         return result
+
+    def copy(self, source: str, target: str) -> None:
+        self._tick("copy")
+        self._run("copy", target, lambda: self.inner.copy(source, target))

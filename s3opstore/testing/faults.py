@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 FAULT_KINDS = ("unavailable", "ambiguous", "conflict", "precondition")
-WRITE_PRIMITIVES = frozenset({"put", "upload", "delete"})
+WRITE_PRIMITIVES = frozenset({"put", "upload", "delete", "copy"})
 
 # (1-based position, primitive, key) -> fault kind or None
 Plan = Callable[[int, str, str], str | None]
@@ -158,8 +158,8 @@ class FaultInjector:
         result: str = self._run("put", key, lambda: self.inner.put(key, data, mode=mode))
         return result
 
-    def delete(self, key: str) -> None:
-        self._run("delete", key, lambda: self.inner.delete(key))
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        self._run("delete", key, lambda: self.inner.delete(key, if_match=if_match))
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:
@@ -186,3 +186,5 @@ class FaultInjector:
         result: int = self._run("download", key, lambda: self.inner.download(key, sink))
         return result
 
+    def copy(self, source: str, target: str) -> None:
+        self._run("copy", target, lambda: self.inner.copy(source, target))
