@@ -109,7 +109,8 @@ def render_markdown(document: dict[str, Any], results: list[Result]) -> str:
                 out += [table.caption, ""]
             out += [table_md(table.columns, table.rows), ""]
         out += [f"- {note}" for note in result.notes]
-        out += [f"- Scenario time: {result.seconds:.1f} s", ""]
+        # Rounded as results.json stores it first, so --rerender prints the same figure.
+        out += [f"- Scenario time: {round(result.seconds, 2):.1f} s", ""]
     return "\n".join(out).rstrip() + "\n"
 
 

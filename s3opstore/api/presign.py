@@ -1,21 +1,30 @@
 """Presigned S3 URLs for blobs too large for a Lambda payload.
 
-The S3 backend presigns (``S3Store.presign``: SigV4, upload URLs carry a signed
-``If-None-Match: *`` so they can only create the blob, never overwrite it);
-this module finds that backend under any wrappers. Local and memory stores
-have no URLs to give: InvalidInputError.
+The S3 backend presigns (``S3Store.presign``: SigV4). An upload URL signs the
+blob's ``x-amz-checksum-sha256``, so S3 refuses any body that is not the
+announced bytes and stores the checksum that later proves them, and, unless
+unproven bytes sit at the address (which the genuine upload must be able to
+replace), ``If-None-Match: *``. This module finds that backend under any
+wrappers. Local and memory stores have no URLs to give: InvalidInputError.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Literal
 
 from s3opstore.errors import InvalidInputError
 from s3opstore.stores.base import ObjectStore
 
-__all__ = ["UPLOAD_HEADERS", "presign", "s3_backend"]
+__all__ = ["presign", "s3_backend", "upload_headers"]
 
-UPLOAD_HEADERS = {"If-None-Match": "*"}
+
+def upload_headers(sha256: str, *, create_only: bool) -> dict[str, str]:
+    """The headers an upload URL signs, which the client must send exactly."""
+    headers = {"x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(sha256)).decode()}
+    if create_only:
+        headers["If-None-Match"] = "*"
+    return headers
 
 
 def s3_backend(store: ObjectStore) -> Any:
@@ -33,8 +42,10 @@ def s3_backend(store: ObjectStore) -> Any:
         "save_op_bytes / get_op_bytes_for_version instead)")
 
 
-def presign(store: ObjectStore, key: str, method: Literal["GET", "PUT"], expires: int) -> str:
-    """A URL for one GET or create-only PUT of ``key`` (relative to the store prefix)."""
-    url = s3_backend(store).presign(key, method, expires)
+def presign(store: ObjectStore, key: str, method: Literal["GET", "PUT"], expires: int, *,
+            sha256: str | None = None, create_only: bool = True) -> str:
+    """A URL for one GET, or one PUT of ``key`` that only the bytes hashing to ``sha256`` pass."""
+    url = s3_backend(store).presign(key, method, expires, sha256=sha256,
+                                    create_only=create_only)
     assert isinstance(url, str)
     return url

@@ -15,21 +15,36 @@ at least :data:`SCRATCH_MIN_AGE`, so even ``--grace 0`` cannot break a
 conditional-write probe in flight. Manifests, heads, listing entries, links,
 pipelines and aliases are never deleted.
 
-Racing writers. Just before deleting a blob, gc HEADs it (still old?) and
-re-lists the op's bindings (still unreferenced?). It then keeps a local copy,
-deletes, and re-lists the bindings once more: a binding committed meanwhile
-makes gc put the blob back. Together with the writer's own rule (a writer
-that reused an existing blob HEADs it again after binding and re-uploads it
-if missing), every interleaving ends with the blob present: a binding
-committed before gc's last re-list is seen by gc; one committed after it is
-followed by the writer's HEAD, which comes after gc's delete. Bindings are
-immutable, so their digests are cached and a re-list only GETs new bindings.
+Racing writers. The argument must hold for every binder (a save that uploads,
+a save that reuses a blob, ``commit_upload``) and for a gc killed at any point;
+it is written out in docs/design.md (D12). In short:
+
+1. gc never deletes the only copy. Just before deleting a blob it HEADs it
+   (still old?), re-lists the op's bindings (still unreferenced?), copies it
+   server-side to ``ops/<op>/trash/sha256/<hex>/<unique>``, and only then
+   deletes it, conditionally on the ETag it saw (If-Match): bytes rewritten
+   since (a repair with other content) are never the ones removed.
+2. After deleting, gc re-lists the bindings; a binding committed meanwhile
+   makes it copy the blob back. If gc dies first, nothing is lost: readers
+   fall back to the trash copy, and the next run restores every blob that a
+   binding references from its trash copy.
+3. Every binder HEADs the blob again after its binding is visible, and
+   uploads (or restores) it when missing. A gc delete after that HEAD must
+   have listed the bindings before the binding was visible, and its re-list
+   in (2) comes after the delete: it sees the binding.
+4. A trash copy is deleted only when its blob is back in place and bound, or
+   when it is older than the grace period and still unreferenced. A binder
+   that binds later finds the blob missing in (3) and uploads its own bytes.
+   Trash keys are unique per deletion, so deleting one never deletes another.
+
+Bindings are immutable, so their digests are cached and a re-list only GETs
+new bindings. Unreferenced bytes therefore leave the bucket after about two
+grace periods: one at their address, one in the trash.
 """
 
 from __future__ import annotations
 
 import re
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,11 +55,21 @@ from s3opstore.errors import (
     CorruptManifestError,
     InvalidInputError,
     NotFoundError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
     S3OpStoreError,
     StorageError,
 )
 from s3opstore.models.codec import decode
-from s3opstore.models.keys import CLOCK_PREFIX, PROBE_PREFIX, blob_prefix, clock_key
+from s3opstore.models.keys import (
+    CLOCK_PREFIX,
+    PROBE_PREFIX,
+    blob_key,
+    blob_prefix,
+    clock_key,
+    trash_key,
+    trash_root,
+)
 from s3opstore.models.manifests import BytesBinding
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.base import ObjectInfo, ObjectStore
@@ -98,6 +123,7 @@ class GcReport:
     dry_run: bool
     deleted: list[GcItem] = field(default_factory=list)
     kept: list[GcItem] = field(default_factory=list)
+    restored: list[GcItem] = field(default_factory=list)
     referenced_blobs: int = 0
     young: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -112,6 +138,7 @@ class GcReport:
                 "deleted": [i.to_json() for i in self.deleted],
                 "deleted_bytes": self.deleted_bytes,
                 "kept": [i.to_json() for i in self.kept],
+                "restored": [i.to_json() for i in self.restored],
                 "referenced_blobs": self.referenced_blobs, "young": self.young,
                 "warnings": list(self.warnings)}
 
@@ -177,6 +204,7 @@ def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -
         report.warnings.append(f"op {op!r} skipped: a byte binding is unreadable ({exc}); "
                                "run fsck")
         return
+    _sweep_trash(store, op, bindings, cutoff, report)
     prefix = blob_prefix(op)
     for info in store.list(prefix):
         digest = info.key[len(prefix):]
@@ -189,11 +217,61 @@ def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -
         if not _old(info, cutoff):
             report.young += 1
             continue
-        _delete_blob(store, bindings, info, digest, cutoff, report)
+        _delete_blob(store, op, bindings, info, digest, cutoff, report)
 
 
-def _delete_blob(store: ObjectStore, bindings: _Bindings, info: ObjectInfo, digest: str,
-                 cutoff: datetime, report: GcReport) -> None:
+def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datetime,
+                 report: GcReport) -> None:
+    """Restore bound blobs from their trash copies; drop copies no longer needed."""
+    root = trash_root(op)
+    for info in store.list(root):
+        digest, _, token = info.key[len(root):].partition("/")
+        if not _HEX64.match(digest) or not token or "/" in token:
+            report.warnings.append(f"unexpected key {info.key!r} in the trash: left alone")
+            continue
+        if digest in bindings.by_key.values():  # bound at the sweep's first listing
+            _settle_bound_copy(store, op, info, digest, report)
+            continue
+        if not _old(info, cutoff):
+            report.young += 1
+            continue
+        try:
+            bound_now = digest in bindings.referenced()  # fresh look before the last copy goes
+        except (CorruptManifestError, NotFoundError) as exc:
+            report.warnings.append(f"kept {info.key!r}: a byte binding is unreadable ({exc})")
+            continue
+        if bound_now:
+            _settle_bound_copy(store, op, info, digest, report)
+        else:
+            if not report.dry_run:
+                store.delete(info.key)  # unique per deletion: no newer copy shares the key
+            report.deleted.append(GcItem(info.key, info.size, info.last_modified,
+                                         "trash copy of an unreferenced blob, past the grace"))
+
+
+def _settle_bound_copy(store: ObjectStore, op: str, info: ObjectInfo, digest: str,
+                       report: GcReport) -> None:
+    """A trash copy of a bound blob: put the blob back if missing, then drop the copy."""
+    target = blob_key(op, digest)
+    present = store.head(target)
+    if present is None:
+        if not report.dry_run:
+            try:
+                store.copy(info.key, target)
+            except ObjectNotFoundError:
+                return  # another gc settled it meanwhile
+            present = store.head(target)
+        report.restored.append(GcItem(target, info.size, info.last_modified,
+                                      "bound blob put back from its trash copy"))
+    if report.dry_run or present is None or present.size != info.size:
+        return
+    store.delete(info.key)
+    report.deleted.append(GcItem(info.key, info.size, info.last_modified,
+                                 "trash copy of a blob that is bound and back in place"))
+
+
+def _delete_blob(store: ObjectStore, op: str, bindings: _Bindings, info: ObjectInfo,
+                 digest: str, cutoff: datetime, report: GcReport) -> None:
     item = GcItem(info.key, info.size, info.last_modified, "no byte binding references it")
     # Re-check just before deleting: still old, still unreferenced.
     current = store.head(info.key)
@@ -213,18 +291,23 @@ def _delete_blob(store: ObjectStore, bindings: _Bindings, info: ObjectInfo, dige
     if report.dry_run:
         report.deleted.append(item)
         return
-    with tempfile.TemporaryFile(prefix="s3opstore-gc-") as copy:
-        store.download(info.key, copy)
-        size = copy.tell()
-        store.delete(info.key)
-        try:
-            still_free = digest not in bindings.referenced()
-        except S3OpStoreError:
-            still_free = False  # cannot tell: put it back
-        if still_free:
-            report.deleted.append(item)
-            return
-        copy.seek(0)
-        store.upload(info.key, copy, size=size)
-        report.kept.append(GcItem(info.key, size, info.last_modified,
-                                  "restored: a version bound it while it was being deleted"))
+    aside = trash_key(op, digest, uuid.uuid4().hex)
+    store.copy(info.key, aside)  # from here on, a crash loses nothing
+    try:
+        store.delete(info.key, if_match=current.etag)
+    except PreconditionFailedError:
+        store.delete(aside)
+        report.kept.append(GcItem(info.key, info.size, current.last_modified,
+                                  "rewritten while it was being set aside"))
+        return
+    try:
+        still_free = digest not in bindings.referenced()
+    except S3OpStoreError:
+        still_free = False  # cannot tell: put it back
+    if still_free:
+        report.deleted.append(item)
+        return
+    store.copy(aside, info.key)
+    store.delete(aside)
+    report.restored.append(GcItem(info.key, current.size, current.last_modified,
+                                  "a version bound it while it was being deleted"))

@@ -7,6 +7,7 @@
     ops/<op>/versions/<vid>/<entry>.json       create one per version that left the head
     ops/<op>/bytes/<vid>/<inv-seq>.json        create byte bindings, newest first
     ops/<op>/blobs/sha256/<hex>                put    content-addressed op bytes
+    ops/<op>/trash/sha256/<hex>/<token>        put    a blob gc set aside before deleting it
     links/<downstream>/<upstream>/<vid>_<ctime>.json   create  validated links
     pipelines/<name>.json                      create
     aliases/<op>/<alias>/<inv-seq>.json        create alias positions, newest first
@@ -50,6 +51,9 @@ __all__ = [
     "parse_version_entry",
     "pipeline_key",
     "probe_key",
+    "trash_key",
+    "trash_prefix",
+    "trash_root",
     "version_dir",
     "version_entry_key",
     "versions_prefix",
@@ -155,6 +159,19 @@ def blob_prefix(op: str) -> str:
 
 def blob_key(op: str, sha256: str) -> str:
     return f"{blob_prefix(op)}{sha256}"
+
+
+def trash_root(op: str) -> str:
+    return f"ops/{op}/trash/sha256/"
+
+
+def trash_prefix(op: str, sha256: str) -> str:
+    return f"{trash_root(op)}{sha256}/"
+
+
+def trash_key(op: str, sha256: str, token: str) -> str:
+    """A unique key per deletion: removing one copy can never remove a newer one."""
+    return f"{trash_prefix(op, sha256)}{token}"
 
 
 def link_prefix(downstream: str, upstream: str) -> str:

@@ -59,7 +59,8 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
     exist yet); anything else raises :class:`ConflictError` and changes nothing.
     """
     record = require_version(ctx, op, version)
-    token = new_token(idempotency_key, scope=f"alias\0{op}\0{alias}")
+    token = new_token(idempotency_key, scope=f"alias\0{op}\0{alias}",
+                      content=record.version.vid)
     identity = ctx.identity
 
     def decide(newest: Snapshot[AliasManifest] | None,
@@ -71,6 +72,10 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
             for entry in alias_history(ctx, op, alias):
                 if entry.token == token:
                     return Done(entry)
+                if entry.idempotency_key == idempotency_key:
+                    raise ConflictError(
+                        f"idempotency key {idempotency_key!r} was already used to move alias "
+                        f"{alias!r} of op {op!r} to {entry.version}, not {record.version}")
         if current is not None and current.version == record.version:
             return Done(current)  # already there: a retry of a move that landed is no conflict
         if not isinstance(expected, _Unset):

@@ -1,12 +1,17 @@
 """Op bytes: content-addressed blobs plus a per-version log of bindings.
 
 Saving: the SHA-256 is computed first (files and seekable streams are read
-twice, unseekable streams are spooled to a temporary file), the blob is
-uploaded to ``ops/<op>/blobs/sha256/<hex>`` unless an identical one is there,
-and only then is a binding ``version -> digest`` appended. A reader therefore
-never finds a binding whose blob was never uploaded; a writer that dies
-before binding leaves only an unreferenced blob, which ``gc`` removes after a
-grace period. Saving bytes equal to the newest binding's is a no-op.
+twice, unseekable streams are spooled to a temporary file). The blob at
+``ops/<op>/blobs/sha256/<hex>`` is reused only when the store *proves* it
+holds these bytes (a SHA-256 the store computed or verified, or its MD5 ETag);
+otherwise the bytes are uploaded over whatever is there, which is also how a
+damaged blob is repaired. Then a binding ``version -> digest`` is appended, and
+the blob is looked at once more: a binding of ours whose blob went missing
+(a gc that decided before the binding was visible) gets the bytes again.
+
+gc never deletes a blob outright: it copies it to ``ops/<op>/trash/...``
+first (see maintenance/gc.py), so a reader whose blob is missing falls back to
+the newest trash copy, and the next gc puts the blob back.
 
 Loading: LIST the newest binding, GET it, fetch the blob and verify its
 digest; a mismatch is an :class:`IntegrityError`. Memory stays bounded for
@@ -21,10 +26,10 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, TypeVar, cast
 
 from s3opstore.errors import (
     BytesNotFoundError,
@@ -33,13 +38,13 @@ from s3opstore.errors import (
     InvalidInputError,
     ObjectNotFoundError,
 )
-from s3opstore.models.keys import blob_key, bytes_key, bytes_prefix
+from s3opstore.models.keys import blob_key, bytes_key, bytes_prefix, trash_prefix
 from s3opstore.models.manifests import BytesBinding, VersionRecord, utc_now_ms
 from s3opstore.models.version import Version
-from s3opstore.registry.commit import Done, Put, Snapshot, new_token
+from s3opstore.registry.commit import Done, Put, Snapshot, new_token, same_key
 from s3opstore.registry.context import Context
 from s3opstore.registry.versions import require_version
-from s3opstore.stores.base import ObjectInfo
+from s3opstore.stores.base import BLOB_PART_SIZE, ObjectInfo
 
 __all__ = [
     "BlobSource",
@@ -49,9 +54,11 @@ __all__ = [
     "load_to",
     "locate",
     "newest_binding",
+    "proves_content",
     "save_bytes",
 ]
 
+_T = TypeVar("_T")
 BlobSource = bytes | bytearray | memoryview | BinaryIO | str | os.PathLike[str]
 _CHUNK = 1024 * 1024
 _SPOOL = 16 * 1024 * 1024
@@ -109,14 +116,51 @@ def _hash_stream(stream: BinaryIO, *, md5_limit: int = MD5_LIMIT) -> _Digests:
     return hashes.result()
 
 
+@dataclass
+class _Source:
+    """The bytes being saved: a readable positioned at ``start``, and their digests."""
+
+    stream: BinaryIO
+    digests: _Digests
+    start: int = 0
+    _composite: str | None = field(default=None, repr=False)
+
+    def rewind(self) -> BinaryIO:
+        """Back to where the caller handed the bytes over (not to 0: defect of old)."""
+        self.stream.seek(self.start)
+        return self.stream
+
+    def composite(self) -> str:
+        """SHA-256 over the parts' SHA-256s, as S3 reports a multipart checksum.
+
+        Computed only when a stored blob offers one to compare with (re-saving
+        large identical bytes), which costs a second read instead of an upload.
+        """
+        if self._composite is None:
+            stream, parts = self.rewind(), []
+            remaining = self.digests.size
+            while remaining > 0:
+                part, todo = hashlib.sha256(), min(BLOB_PART_SIZE, remaining)
+                while todo > 0:
+                    chunk = stream.read(min(_CHUNK, todo))
+                    if not chunk:
+                        raise IntegrityError("the bytes being saved changed while saving")
+                    part.update(chunk)
+                    todo -= len(chunk)
+                parts.append(part.digest())
+                remaining -= min(BLOB_PART_SIZE, remaining)
+            self._composite = f"{hashlib.sha256(b''.join(parts)).hexdigest()}-{len(parts)}"
+        return self._composite
+
+
 @contextlib.contextmanager
-def _prepared(data: BlobSource) -> Iterator[tuple[BinaryIO, _Digests]]:
-    """Yield (a rewound readable, its digests) for any accepted source."""
+def _prepared(data: BlobSource) -> Iterator[_Source]:
+    """Yield a rewound, hashed :class:`_Source` for any accepted source."""
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
-        yield io.BytesIO(raw), _Digests(hashlib.sha256(raw).hexdigest(),
-                                        hashlib.md5(raw, usedforsecurity=False).hexdigest(),
-                                        len(raw))
+        yield _Source(io.BytesIO(raw), _Digests(
+            hashlib.sha256(raw).hexdigest(),
+            hashlib.md5(raw, usedforsecurity=False).hexdigest(), len(raw)))
         return
     if isinstance(data, str | os.PathLike):
         path = Path(data)
@@ -125,7 +169,7 @@ def _prepared(data: BlobSource) -> Iterator[tuple[BinaryIO, _Digests]]:
         with open(path, "rb") as fh:
             digests = _hash_stream(fh)
             fh.seek(0)
-            yield fh, digests
+            yield _Source(fh, digests)
         return
     if not hasattr(data, "read"):
         raise InvalidInputError(
@@ -135,7 +179,7 @@ def _prepared(data: BlobSource) -> Iterator[tuple[BinaryIO, _Digests]]:
         start = data.tell()
         digests = _hash_stream(data)
         data.seek(start)
-        yield data, digests
+        yield _Source(data, digests, start)
         return
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
         hashes = _Hashes()
@@ -145,7 +189,41 @@ def _prepared(data: BlobSource) -> Iterator[tuple[BinaryIO, _Digests]]:
             hashes.update(chunk)
             spool.write(chunk)
         spool.seek(0)
-        yield cast(BinaryIO, spool), hashes.result()
+        yield _Source(cast(BinaryIO, spool), hashes.result())
+
+
+def proves_content(info: ObjectInfo | None, sha256: str, size: int, *,
+                   md5: str | None = None, composite: Callable[[], str] | None = None,
+                   ) -> bool:
+    """Whether the store vouches that the object ``info`` holds exactly these bytes.
+
+    Proof is a digest the store computed or verified itself: its SHA-256
+    checksum (whole object, or composite over parts when ``composite`` can
+    recompute ours), or an MD5 ETag equal to ``md5``. Size alone, or a
+    multipart / SSE-KMS ETag, proves nothing: such a blob is written again.
+    """
+    if info is None or info.size != size:
+        return False
+    if info.sha256 is not None:
+        if "-" not in info.sha256:
+            return info.sha256 == sha256
+        return composite is not None and info.sha256 == composite()
+    etag = (info.etag or "").strip('"')
+    return md5 is not None and etag == md5
+
+
+def _proven(info: ObjectInfo | None, source: _Source) -> bool:
+    d = source.digests
+    return proves_content(info, d.sha256, d.size, md5=d.md5, composite=source.composite)
+
+
+def _disproven(info: ObjectInfo | None, source: _Source) -> bool:
+    """Missing, or a digest the store vouches for says these are other bytes."""
+    if info is None or info.size != source.digests.size:
+        return True
+    if info.sha256 is not None:
+        return not _proven(info, source)
+    return False
 
 
 def _read_binding(ctx: Context, key: str) -> BytesBinding:
@@ -164,63 +242,48 @@ def newest_binding(ctx: Context, op: str, version: Version) -> BytesBinding | No
 def save_bytes(ctx: Context, op: str, version: Version, data: BlobSource,
                idempotency_key: str | None = None) -> OpBytes:
     record = require_version(ctx, op, version)
-    with _prepared(data) as (stream, digests):
-        sha, size = digests.sha256, digests.size
+    with _prepared(data) as source:
+        sha, size = source.digests.sha256, source.digests.size
         key = blob_key(op, sha)
         ctx.ensure_safe()
-        reused = _trustworthy(ctx.store.head(key), digests)
-        if not reused:
-            ctx.store.upload(key, stream, size=size)
+        if not _proven(ctx.store.head(key), source):
+            ctx.store.upload(key, source.rewind(), size=size)
         _binding, ours = _bind(ctx, record, sha, size, idempotency_key)
-        # A binding of ours that reuses an old blob: a garbage collector may have removed
-        # the blob between our HEAD and the binding, so look again and put it back. An
-        # existing binding of someone else's already kept the blob referenced.
-        if reused and ours and ctx.store.head(key) is None:
-            stream.seek(0)
-            ctx.store.upload(key, stream, size=size)
+        # gc may have decided to delete the blob before our binding was visible (it
+        # listed the bindings, then we bound, then it deleted): look once more after
+        # binding. A delete after this HEAD saw our binding first (gc re-lists after
+        # deleting and puts the blob back; the blob was set aside in the trash).
+        if ours and _disproven(ctx.store.head(key), source):
+            ctx.store.upload(key, source.rewind(), size=size)
     return OpBytes(op, record.version, sha, size, key)
-
-
-def _trustworthy(existing: ObjectInfo | None, digests: _Digests) -> bool:
-    """Whether a blob already at our content address can be reused without uploading.
-
-    The size must match, and so must the ETag where it is a plain MD5 (simple PUTs
-    on S3, the local and memory stores): bytes that do not hash to their address
-    are overwritten, which is how re-saving repairs a damaged blob. Multipart ETags
-    ("<md5>-<parts>") say nothing about the content, and blobs past MD5_LIMIT are
-    multipart; those are trusted on size, and every read still verifies the SHA-256.
-    """
-    if existing is None or existing.size != digests.size:
-        return False
-    etag = (existing.etag or "").strip('"')
-    return not etag or "-" in etag or digests.md5 is None or etag == digests.md5
 
 
 def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
           idempotency_key: str | None) -> tuple[BytesBinding, bool]:
     """Append a binding unless an equal one is the newest; True when the binding is ours."""
     op, version = record.op_name, record.version
-    token = new_token(idempotency_key, scope=f"bytes\0{op}\0{version.vid}")
+    token = new_token(idempotency_key, scope=f"bytes\0{op}\0{version.vid}", content=sha)
     identity = ctx.identity
+
+    def reused_key() -> ConflictError:
+        return ConflictError(f"idempotency key {idempotency_key!r} was already used to save "
+                             f"other bytes for version {version} of op {op!r}")
 
     def decide(newest: Snapshot[BytesBinding] | None,
                seq: int) -> Done[BytesBinding] | Put[BytesBinding, BytesBinding]:
         if newest is not None:
             if newest.value.token == token:
-                if newest.value.sha256 != sha:
-                    raise ConflictError(
-                        f"idempotency key {idempotency_key!r} was already used to save "
-                        f"other bytes for version {version} of op {op!r}")
                 return Done(newest.value)
-            if idempotency_key is None and newest.value.sha256 == sha:
-                return Done(newest.value)
-            if idempotency_key is not None:
-                earlier = _binding_with_token(ctx, op, version, token)
+            if idempotency_key is None:
+                if newest.value.sha256 == sha:
+                    return Done(newest.value)
+            else:
+                if same_key(newest.value.token, token):
+                    raise reused_key()
+                earlier = _binding_with_key(ctx, op, version, token)
                 if earlier is not None:
-                    if earlier.sha256 != sha:
-                        raise ConflictError(
-                            f"idempotency key {idempotency_key!r} was already used to save "
-                            f"other bytes for version {version} of op {op!r}")
+                    if earlier.token != token:
+                        raise reused_key()
                     return Done(earlier)
                 if newest.value.sha256 == sha:
                     return Done(newest.value)
@@ -239,35 +302,69 @@ def bind_uploaded(ctx: Context, op: str, version: Version, sha256: str, size: in
                   idempotency_key: str | None = None) -> OpBytes:
     """Bind a blob that was uploaded directly to its content address (presigned PUT).
 
-    The blob is re-hashed as it streams past before anything is bound; bytes that
-    do not hash to their address are deleted (a later save of the genuine bytes
-    must not trust them) and :class:`IntegrityError` is raised.
+    The content is proven before anything is bound: by the SHA-256 checksum
+    the store verified on upload (S3 with the signed ``x-amz-checksum-sha256``
+    of :func:`presign_upload`), else by streaming the blob through SHA-256.
+    Bytes that do not hash to their address are left where they are, unbound:
+    deleting them could delete genuine bytes a concurrent save just wrote; the
+    next save of the genuine bytes overwrites them (they prove nothing), and gc
+    removes them once old. After binding, the blob is looked at again (gc).
     """
     record = require_version(ctx, op, version)
     key = blob_key(op, sha256)
-    info = ctx.store.head(key)
-    if info is None:
-        raise BytesNotFoundError(f"no blob was uploaded to {key!r}")
-    if info.size != size:
-        raise IntegrityError(f"the blob at {key!r} is {info.size} bytes, not the {size} "
-                             "announced; nothing was bound")
-    sink = _HashingSink(cast(BinaryIO, io.BytesIO()), keep=False)
     where = OpBytes(op, record.version, sha256, size, key)
-    _download(ctx, where, sink)
-    actual = sink.digest.hexdigest()
-    if actual != sha256:
-        ctx.store.delete(key)
-        raise IntegrityError(f"the blob at {key!r} has sha256 {actual}, not {sha256}: it was "
-                             "discarded and nothing was bound")
+    info = _verify_uploaded(ctx, where, ctx.store.head(key))
     _bind(ctx, record, sha256, size, idempotency_key)
+    after = ctx.store.head(key)
+    if after is None:
+        after = _restore_from_trash(ctx, where)
+    if after is None:
+        raise IntegrityError(
+            f"the blob at {key!r} was removed while it was being bound; PUT it again and "
+            "repeat the commit")
+    if after.etag != info.etag or after.size != size:
+        _verify_uploaded(ctx, where, after)  # rewritten meanwhile: prove the new bytes too
     return where
 
 
-def _binding_with_token(ctx: Context, op: str, version: Version,
-                        token: str) -> BytesBinding | None:
+def _verify_uploaded(ctx: Context, where: OpBytes, info: ObjectInfo | None) -> ObjectInfo:
+    if info is None:
+        raise BytesNotFoundError(f"no blob was uploaded to {where.key!r}")
+    if info.size != where.size:
+        raise IntegrityError(f"the blob at {where.key!r} is {info.size} bytes, not the "
+                             f"{where.size} announced; nothing was bound")
+    if info.sha256 is not None and "-" not in info.sha256:
+        actual = info.sha256  # verified by the store itself on upload
+    else:
+        sink = _HashingSink(cast(BinaryIO, io.BytesIO()), keep=False)
+        _download(ctx, where, sink, fallback=False)
+        actual = sink.digest.hexdigest()
+    if actual != where.sha256:
+        raise IntegrityError(
+            f"the blob at {where.key!r} has sha256 {actual}, not {where.sha256}: nothing was "
+            "bound (the bytes are left for the next save of the genuine ones to overwrite)")
+    return info
+
+
+def _restore_from_trash(ctx: Context, where: OpBytes) -> ObjectInfo | None:
+    """Put a blob gc set aside back at its address; None when no copy is left."""
+    for info in ctx.store.list(trash_prefix(where.op_name, where.sha256)):
+        if info.size != where.size:
+            continue
+        try:
+            ctx.store.copy(info.key, where.key)
+        except ObjectNotFoundError:
+            continue
+        return ctx.store.head(where.key)
+    return None
+
+
+def _binding_with_key(ctx: Context, op: str, version: Version,
+                      token: str) -> BytesBinding | None:
+    """The binding made with the idempotency key behind ``token`` (any content), if any."""
     for info in ctx.store.list(bytes_prefix(op, version)):
         binding = _read_binding(ctx, info.key)
-        if binding.token == token:
+        if same_key(binding.token, token):
             return binding
     return None
 
@@ -293,17 +390,37 @@ def _check(where: OpBytes, sha: str, size: int) -> None:
             f"bytes), read sha256 {sha} ({size} bytes)")
 
 
+def _fetch(ctx: Context, where: OpBytes, fetch: Callable[[str], _T], *,
+           fallback: bool = True) -> _T:
+    """``fetch(key)`` from the blob, else from the newest copy gc set aside in the trash.
+
+    A blob is missing while a gc that raced a writer puts it back (or until the
+    next gc run, if that one died): the trash copy is the same bytes, and every
+    read still verifies the digest.
+    """
+    try:
+        return fetch(where.key)
+    except ObjectNotFoundError as exc:
+        if fallback:
+            for info in ctx.store.list(trash_prefix(where.op_name, where.sha256)):
+                try:
+                    return fetch(info.key)
+                except ObjectNotFoundError:
+                    continue
+        raise _missing_blob(where) from exc
+
+
 def load_bytes(ctx: Context, op: str, version: Version) -> bytes:
     where = locate(ctx, op, version)
-    try:
+
+    def fetch(key: str) -> bytes:
         if where.size <= SINGLE_GET_LIMIT:
-            data = ctx.store.get(where.key).data
-        else:
-            buffer = io.BytesIO()
-            ctx.store.download(where.key, buffer)
-            data = buffer.getvalue()
-    except ObjectNotFoundError as exc:
-        raise _missing_blob(where) from exc
+            return ctx.store.get(key).data
+        buffer = io.BytesIO()
+        ctx.store.download(key, buffer)
+        return buffer.getvalue()
+
+    data = _fetch(ctx, where, fetch)
     _check(where, hashlib.sha256(data).hexdigest(), len(data))
     return data
 
@@ -341,10 +458,7 @@ def load_to(ctx: Context, op: str, version: Version,
             # Into the real (seekable) file, parts at their offsets, then hash it: no part
             # is buffered in memory waiting for its turn.
             with os.fdopen(fd, "w+b") as fh:
-                try:
-                    ctx.store.download(where.key, fh)
-                except ObjectNotFoundError as exc:
-                    raise _missing_blob(where) from exc
+                _fetch(ctx, where, lambda key: ctx.store.download(key, fh))
                 fh.seek(0)
                 digests = _hash_stream(fh, md5_limit=0)
             _check(where, digests.sha256, digests.size)
@@ -359,8 +473,7 @@ def load_to(ctx: Context, op: str, version: Version,
     return where
 
 
-def _download(ctx: Context, where: OpBytes, sink: _HashingSink) -> None:
-    try:
-        ctx.store.download(where.key, cast(BinaryIO, sink))
-    except ObjectNotFoundError as exc:
-        raise _missing_blob(where) from exc
+def _download(ctx: Context, where: OpBytes, sink: _HashingSink, *,
+              fallback: bool = True) -> None:
+    _fetch(ctx, where, lambda key: ctx.store.download(key, cast(BinaryIO, sink)),
+           fallback=fallback)

@@ -43,7 +43,7 @@ from s3opstore.errors import (
 from s3opstore.models.codec import decode, encode
 from s3opstore.stores.base import IfMatch, ObjectStore, PutMode
 
-__all__ = ["Committer", "Done", "Put", "RetryPolicy", "Snapshot", "new_token"]
+__all__ = ["Committer", "Done", "Put", "RetryPolicy", "Snapshot", "new_token", "same_key"]
 
 
 class _Tokened(Protocol):
@@ -68,11 +68,26 @@ class RetryPolicy:
         time.sleep(random.uniform(0, ceiling))
 
 
-def new_token(idempotency_key: str | None = None, *, scope: str = "") -> str:
-    """A write token: random, or derived from (scope, idempotency key)."""
+def new_token(idempotency_key: str | None = None, *, scope: str = "",
+              content: str = "") -> str:
+    """A write token: random, or derived from (scope, idempotency key, content).
+
+    A derived token is two halves: the first names the (scope, key) pair, the
+    second also the content written under it. Two callers sharing a key with
+    different content thus hold different tokens, so a read-back never tells
+    the loser that the winner's write was its own; :func:`same_key` still
+    recognises the reuse, which is a ConflictError.
+    """
     if idempotency_key is None:
         return uuid.uuid4().hex
-    return hashlib.sha256(f"{scope}\0{idempotency_key}".encode()).hexdigest()[:32]
+    key_part = hashlib.sha256(f"{scope}\0{idempotency_key}".encode()).hexdigest()[:16]
+    whole = hashlib.sha256(f"{scope}\0{idempotency_key}\0{content}".encode()).hexdigest()
+    return key_part + whole[:16]
+
+
+def same_key(token: str, other: str) -> bool:
+    """Whether two derived tokens come from one (scope, idempotency key) pair."""
+    return token[:16] == other[:16]
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,11 +41,21 @@ def _version(value: Version | str) -> Version:
 
 
 def _key(idempotency_key: str | None) -> str | None:
-    if idempotency_key is not None and (not isinstance(idempotency_key, str)
-                                        or not 1 <= len(idempotency_key) <= _IDEMPOTENCY_MAX):
+    """Keys are hashed as UTF-8 and stored in manifests: lone surrogates and controls are out."""
+    if idempotency_key is None:
+        return None
+    if (not isinstance(idempotency_key, str)
+            or not 1 <= len(idempotency_key) <= _IDEMPOTENCY_MAX
+            or not idempotency_key.isprintable()):
         raise InvalidInputError(
             f"idempotency key {idempotency_key!r} must be a string of 1-{_IDEMPOTENCY_MAX} "
-            "characters")
+            "printable characters")
+    try:
+        idempotency_key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(
+            f"idempotency key {idempotency_key!r} is not valid Unicode (a lone surrogate)"
+        ) from None
     return idempotency_key
 
 

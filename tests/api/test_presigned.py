@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from datetime import datetime
@@ -52,10 +53,12 @@ def test_upload_commit_download_round_trip(api: Api) -> None:
     assert status == 200, ticket
     assert ticket["method"] == "PUT" and ticket["exists"] is False
     assert ticket["key"] == f"ops/model/blobs/sha256/{sha}"
-    assert ticket["headers"] == {"If-None-Match": "*"}
+    checksum = base64.b64encode(bytes.fromhex(sha)).decode()
+    assert ticket["headers"] == {"If-None-Match": "*", "x-amz-checksum-sha256": checksum}
     query = parse_qs(urlsplit(ticket["url"]).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]  # SigV4, not SigV2
     assert "if-none-match" in query["X-Amz-SignedHeaders"][0]
+    assert "x-amz-checksum-sha256" in query["X-Amz-SignedHeaders"][0]
     assert _upload(ticket["url"], ticket["headers"], data) == 200
 
     status, committed = api.post("commit_upload", body, {"Idempotency-Key": "commit-1"})
@@ -83,24 +86,45 @@ def test_upload_commit_download_round_trip(api: Api) -> None:
     assert api.store.load_op_bytes("model", VERSION) == data
 
 
-def test_wrong_digest_is_refused_and_discarded(api: Api) -> None:
+def test_forged_bytes_are_refused_never_bound_and_replaceable(api: Api) -> None:
     genuine = b"genuine model bytes"
     forged = b"forged! model bytes"
     assert len(genuine) == len(forged)
     sha = hashlib.sha256(genuine).hexdigest()
     body = {"op_name": "model", "version": VERSION, "sha256": sha, "size": len(genuine)}
     _, ticket = api.post("presign_upload", body)
-    assert _upload(ticket["url"], ticket["headers"], forged) == 200
+    # With the signed headers sent, the server itself refuses the forged body (BadDigest).
+    assert _upload(ticket["url"], ticket["headers"], forged) == 400
+    assert _blob_keys(api) == []
+    # SeaweedFS 4.48 does not insist on the headers a presigned URL signs: without them the
+    # forgery lands at the content address. commit_upload proves the content and refuses.
+    assert _upload(ticket["url"], {}, forged) == 200
     status, error = api.post("commit_upload", body)
     assert (status, error["error"]["type"]) == (422, "integrity")
     assert "nothing was bound" in error["error"]["message"]
-    assert _blob_keys(api) == []  # the forged blob was deleted
     status, error = api.post("presign_download", {"op_name": "model", "version": VERSION})
     assert (status, error["error"]["type"]) == (404, "bytes_not_found")
-    # The genuine bytes can still be uploaded and committed afterwards.
+    # The forgery proves nothing, so a new ticket lets the genuine upload replace it ...
     _, ticket = api.post("presign_upload", body)
+    assert ticket["exists"] is False and "If-None-Match" not in ticket["headers"]
     assert _upload(ticket["url"], ticket["headers"], genuine) == 200
     assert api.post("commit_upload", body)[0] == 200
+    assert api.store.load_op_bytes("model", VERSION) == genuine
+    # ... and once genuine, the blob is proven: create-only again, nothing can replace it.
+    _, ticket = api.post("presign_upload", body)
+    assert ticket["exists"] is True and ticket["headers"]["If-None-Match"] == "*"
+    assert _upload(ticket["url"], ticket["headers"], genuine) == 412
+
+
+def test_forged_blob_is_overwritten_by_a_save_of_the_genuine_bytes(api: Api) -> None:
+    """Defect 1: bytes of the right size at the address were reused on their size alone."""
+    genuine = os.urandom(1024)
+    forged = os.urandom(1024)
+    sha = hashlib.sha256(genuine).hexdigest()
+    body = {"op_name": "model", "version": VERSION, "sha256": sha, "size": len(genuine)}
+    _, ticket = api.post("presign_upload", body)
+    assert _upload(ticket["url"], {}, forged) == 200  # planted (headers dropped)
+    api.store.save_op_bytes("model", VERSION, genuine)
     assert api.store.load_op_bytes("model", VERSION) == genuine
 
 

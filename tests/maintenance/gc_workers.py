@@ -50,5 +50,5 @@ def collector(url: str, env: dict[str, str], until: float) -> dict[str, int]:
         report = collect_garbage(store, grace_hours=0)
         totals["runs"] += 1
         totals["deleted"] += len(report.deleted)
-        totals["restored"] += sum("restored" in item.reason for item in report.kept)
+        totals["restored"] += len(report.restored)
     return totals

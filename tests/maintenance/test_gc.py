@@ -92,8 +92,18 @@ def test_gc_respects_the_grace_period(local_store: CliStore, capsys: CapSys) -> 
     assert report["deleted_bytes"] == len(ORPHAN) + 5
     assert report["referenced_blobs"] == 3
     assert report["young"] == 1
-    assert _keys(store) == before - {orphan, old_probe}
+    # The orphan is gone from its address; its bytes wait in the trash one more grace period.
+    aside = _keys(store) - (before - {orphan, old_probe})
+    assert [key.rsplit("/", 1)[0] for key in aside] == [f"ops/feat/trash/sha256/{ORPHAN_DIGEST}"]
     assert fresh_orphan in _keys(store)
+
+    again = json.loads(run_cli(capsys, local_store, "--json", "gc").out)
+    assert again["deleted"] == [] and _keys(store) - before == aside  # still young
+    _age(local_store, aside.pop(), 48)
+    again = json.loads(run_cli(capsys, local_store, "--json", "gc").out)
+    assert [item["reason"] for item in again["deleted"]] == [
+        "trash copy of an unreferenced blob, past the grace"]
+    assert _keys(store) == before - {orphan, old_probe}
     for version in versions:
         store.load_op_bytes("feat", version)
     assert fsck(store, deep=True).ok
@@ -135,8 +145,8 @@ class _BindDuringDelete(CountingStore):
         self.version = version
         self.fired = False
 
-    def delete(self, key: str) -> None:
-        super().delete(key)
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        super().delete(key, if_match=if_match)
         if "/blobs/" in key and not self.fired:
             self.fired = True
             # The writer found the blob before the delete (reused it) and binds it now.
@@ -155,9 +165,10 @@ def test_blob_bound_during_its_deletion_is_put_back(local_store: CliStore) -> No
     store.register_version("feat", late)
     racing = OpStore(_BindDuringDelete(store.store, store, late))
     report = collect_garbage(racing, grace_hours=0)
-    assert report.deleted == []
-    assert [(item.key, "restored" in item.reason) for item in report.kept] == [(orphan, True)]
+    assert report.deleted == [] and report.kept == []
+    assert [item.key for item in report.restored] == [orphan]
     assert store.load_op_bytes("feat", late) == ORPHAN
+    assert not list(store.store.list("ops/feat/trash/"))  # the copy went once put back
     assert fsck(store, deep=True).ok
 
 
@@ -193,7 +204,8 @@ def test_gc_racing_writers_never_loses_committed_bytes(
     assert report.ok, report.problems
     assert report.counts["versions"] == 50
     final = collect_garbage(store, grace_hours=0)
-    assert final.deleted == []  # every blob left is referenced
+    # Every blob left is referenced: only trash copies (of bound or unbound blobs) may go.
+    assert [item.key for item in final.deleted if "/trash/" not in item.key] == []
     assert timedelta(0) == final.grace
 
 
