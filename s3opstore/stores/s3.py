@@ -332,7 +332,7 @@ class S3Store:
         full = self._full(key)
         try:
             self.client.upload_fileobj(
-                source, self.bucket, full,
+                _Unclosable(source), self.bucket, full,
                 ExtraArgs={"ChecksumAlgorithm": "SHA256",
                            "ContentType": "application/octet-stream"},
                 Config=self.transfer_config,
@@ -420,6 +420,20 @@ def _at_start(sink: BinaryIO) -> bool:
         return bool(sink.seekable()) and sink.tell() == 0
     except (AttributeError, OSError, ValueError):
         return False
+
+
+class _Unclosable:
+    """The caller's stream, minus ``close``: s3transfer closes what it uploaded, and the
+    blob layer may need the same stream again (a re-upload after a gc race)."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._source, name)
+
+    def close(self) -> None:
+        pass
 
 
 class _CountingSink:
