@@ -17,7 +17,7 @@ import binascii
 import builtins
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 import boto3
 import botocore.session
@@ -332,7 +332,7 @@ class S3Store:
         full = self._full(key)
         try:
             self.client.upload_fileobj(
-                _Unclosable(source), self.bucket, full,
+                cast(BinaryIO, _Unclosable(source)), self.bucket, full,
                 ExtraArgs={"ChecksumAlgorithm": "SHA256",
                            "ContentType": "application/octet-stream"},
                 Config=self.transfer_config,
