@@ -279,9 +279,10 @@ class PresignUploadResponse(_Response):
     url: str
     method: Literal["PUT"] = "PUT"
     headers: dict[str, str] = Field(description="headers the PUT must send, exactly")
-    key: str = Field(description="the blob's content address, relative to the store prefix")
-    exists: bool = Field(description="a blob of that digest and size is already stored: "
-                                     "skip the upload and commit directly")
+    upload_key: str = Field(description="the private staging key the PUT goes to (relative "
+                                        "to the store prefix); pass it to commit_upload")
+    exists: bool = Field(description="the store proves these exact bytes are already stored: "
+                                     "skip the upload and commit without upload_key")
     expires_in: int
 
 
@@ -290,6 +291,9 @@ class CommitUploadRequest(_Request):
     version: VersionField
     sha256: Sha256Hex
     size: BlobSize
+    upload_key: str | None = Field(
+        default=None, max_length=300,
+        description="the upload_key from presign_upload; omit only when it answered exists")
 
 
 class CommitUploadResponse(_Response):

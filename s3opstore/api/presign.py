@@ -1,11 +1,11 @@
 """Presigned S3 URLs for blobs too large for a Lambda payload.
 
-The S3 backend presigns (``S3Store.presign``: SigV4). An upload URL signs the
-blob's ``x-amz-checksum-sha256``, so S3 refuses any body that is not the
-announced bytes and stores the checksum that later proves them, and, unless
-unproven bytes sit at the address (which the genuine upload must be able to
-replace), ``If-None-Match: *``. This module finds that backend under any
-wrappers. Local and memory stores have no URLs to give: InvalidInputError.
+The S3 backend presigns (``S3Store.presign``: SigV4). An upload URL is for a
+fresh staging key and signs ``If-None-Match: *`` and the blob's
+``x-amz-checksum-sha256``, so S3 refuses any body that is not the announced
+bytes and stores the checksum that later proves them. This module finds that
+backend under any wrappers. Local and memory stores have no URLs to give:
+InvalidInputError.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from s3opstore.stores.base import ObjectStore
 __all__ = ["presign", "s3_backend", "upload_headers"]
 
 
-def upload_headers(sha256: str, *, create_only: bool) -> dict[str, str]:
+def upload_headers(sha256: str) -> dict[str, str]:
     """The headers an upload URL signs, which the client must send exactly."""
-    headers = {"x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(sha256)).decode()}
-    if create_only:
-        headers["If-None-Match"] = "*"
-    return headers
+    return {"If-None-Match": "*",
+            "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(sha256)).decode()}
 
 
 def s3_backend(store: ObjectStore) -> Any:
@@ -43,9 +41,8 @@ def s3_backend(store: ObjectStore) -> Any:
 
 
 def presign(store: ObjectStore, key: str, method: Literal["GET", "PUT"], expires: int, *,
-            sha256: str | None = None, create_only: bool = True) -> str:
-    """A URL for one GET, or one PUT of ``key`` that only the bytes hashing to ``sha256`` pass."""
-    url = s3_backend(store).presign(key, method, expires, sha256=sha256,
-                                    create_only=create_only)
+            sha256: str | None = None) -> str:
+    """A URL for one GET, or one create-only PUT of ``key`` that only ``sha256``'s bytes pass."""
+    url = s3_backend(store).presign(key, method, expires, sha256=sha256)
     assert isinstance(url, str)
     return url

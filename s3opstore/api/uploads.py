@@ -1,14 +1,17 @@
 """Presigned transfers: blobs that bypass the API's 6 MB payload limit.
 
-Upload: ``presign_upload`` answers a PUT URL for the blob's content address
-``ops/<op>/blobs/sha256/<hex>`` (the version must be registered) that signs
-the blob's SHA-256 checksum, so S3 itself refuses other bytes; the client
-PUTs the bytes straight to S3, then calls ``commit_upload``, which proves the
-content (S3's stored checksum, else by streaming the blob through SHA-256)
-and only then appends the byte binding. Bytes that do not hash to their
-address are refused with 422 and left alone: nothing is bound, and deleting
-them could delete genuine bytes a concurrent save just wrote. ``exists`` is
-true only when the store proves the genuine bytes are already there.
+Upload: ``presign_upload`` answers a create-only PUT URL for a fresh private
+staging key ``ops/<op>/uploads/<token>`` (the version must be registered),
+which signs the blob's SHA-256 checksum, so S3 itself refuses other bytes.
+A presigned URL never points at a content address: those are written only by
+the registry, after it proved the bytes. The client PUTs, then calls
+``commit_upload`` with the ``upload_key``; the commit proves the staged
+content (S3's stored checksum, else by streaming it through SHA-256), copies
+it into place on the condition that it is unchanged, and appends the binding.
+Bytes that do not hash to the digest are refused with 422; nothing is bound
+or deleted (gc removes abandoned uploads after its grace period). ``exists``
+is true when the store proves the genuine bytes are already in place: the
+client may then skip the PUT and commit without ``upload_key``.
 
 Download: ``presign_download`` answers a GET URL plus the digest and size
 the client should verify.
@@ -32,17 +35,12 @@ def presign_upload(store: OpStore, req: m.PresignUploadRequest,
     s3_backend(store.store)  # refuse non-S3 stores before any request
     expires = req.expires_in or call.config.presign_expires
     store.get_version(req.op_name, req.version)  # 404 for unknown op or version
-    key = blob_key(req.op_name, req.sha256)
-    info = store.store.head(key)
-    exists = proves_content(info, req.sha256, req.size)
-    # Unproven bytes at the address (damaged, or planted where the store does not enforce
-    # signed headers) must be replaceable by the genuine upload; the signed checksum keeps
-    # any other body out, so dropping If-None-Match then risks nothing.
-    create_only = info is None or exists
+    exists = proves_content(store.store.head(blob_key(req.op_name, req.sha256)), req.sha256,
+                            req.size)
+    staging = store.new_upload_key(req.op_name)
     return m.PresignUploadResponse(
-        url=presign(store.store, key, "PUT", expires, sha256=req.sha256,
-                    create_only=create_only),
-        headers=upload_headers(req.sha256, create_only=create_only), key=key,
+        url=presign(store.store, staging, "PUT", expires, sha256=req.sha256),
+        headers=upload_headers(req.sha256), upload_key=staging,
         exists=exists, expires_in=expires)
 
 
@@ -51,6 +49,7 @@ def commit_upload(store: OpStore, req: m.CommitUploadRequest,
     s3_backend(store.store)
     try:
         bound = store.bind_uploaded_blob(req.op_name, req.version, req.sha256, req.size,
+                                         upload_key=req.upload_key,
                                          idempotency_key=call.idempotency_key)
     except BytesNotFoundError as exc:
         raise BytesNotFoundError(f"{exc.message}; PUT it to the URL from presign_upload "

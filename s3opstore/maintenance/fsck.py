@@ -140,6 +140,9 @@ class _Checker:
             if kind == "blobs" and len(parts) == 5 and parts[3] == "sha256":
                 op.blobs[parts[4]] = info
                 return
+            if kind == "uploads" and len(parts) == 4:
+                self.count("uncommitted uploads")
+                return
             if kind == "trash" and len(parts) == 6 and parts[3] == "sha256":
                 op.trash.setdefault(parts[4], []).append(info)
                 self.count("trash copies")

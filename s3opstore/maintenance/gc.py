@@ -6,6 +6,8 @@ What may be deleted:
   ``ops/<op>/bytes/<vid>/*.json`` of that op references (every binding counts,
   superseded ones too: a version's history stays loadable), typically left by
   a writer that died between uploading and binding;
+- a presigned upload ``ops/<op>/uploads/<token>`` that was never committed
+  (commit_upload deletes the ones it placed);
 - scratch objects under ``_s3opstore/probe/`` and ``_s3opstore/clock/``.
 
 Only objects older than the grace period are touched, with ages measured on
@@ -67,8 +69,10 @@ from s3opstore.models.keys import (
     blob_key,
     blob_prefix,
     clock_key,
+    parse_upload_key,
     trash_key,
     trash_root,
+    uploads_prefix,
 )
 from s3opstore.models.manifests import BytesBinding
 from s3opstore.registry.opstore import OpStore
@@ -205,6 +209,7 @@ def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -
                                "run fsck")
         return
     _sweep_trash(store, op, bindings, cutoff, report)
+    _sweep_uploads(store, op, cutoff, report)
     prefix = blob_prefix(op)
     for info in store.list(prefix):
         digest = info.key[len(prefix):]
@@ -218,6 +223,20 @@ def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -
             report.young += 1
             continue
         _delete_blob(store, op, bindings, info, digest, cutoff, report)
+
+
+def _sweep_uploads(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -> None:
+    """Presigned uploads never committed: nothing references a staging key."""
+    for info in store.list(uploads_prefix(op)):
+        if parse_upload_key(op, info.key) is None:
+            report.warnings.append(f"unexpected key {info.key!r} among the uploads: left alone")
+        elif not _old(info, cutoff) or not _old(store.head(info.key), cutoff):
+            report.young += 1
+        else:
+            if not report.dry_run:
+                store.delete(info.key)
+            report.deleted.append(GcItem(info.key, info.size, info.last_modified,
+                                         "presigned upload never committed"))
 
 
 def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datetime,

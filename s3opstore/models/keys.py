@@ -8,6 +8,7 @@
     ops/<op>/bytes/<vid>/<inv-seq>.json        create byte bindings, newest first
     ops/<op>/blobs/sha256/<hex>                put    content-addressed op bytes
     ops/<op>/trash/sha256/<hex>/<token>        put    a blob gc set aside before deleting it
+    ops/<op>/uploads/<token>                   put    a presigned upload, until committed
     links/<downstream>/<upstream>/<vid>_<ctime>.json   create  validated links
     pipelines/<name>.json                      create
     aliases/<op>/<alias>/<inv-seq>.json        create alias positions, newest first
@@ -48,12 +49,15 @@ __all__ = [
     "op_marker_key",
     "parse_inverted",
     "parse_link_key",
+    "parse_upload_key",
     "parse_version_entry",
     "pipeline_key",
     "probe_key",
     "trash_key",
     "trash_prefix",
     "trash_root",
+    "upload_key",
+    "uploads_prefix",
     "version_dir",
     "version_entry_key",
     "versions_prefix",
@@ -159,6 +163,28 @@ def blob_prefix(op: str) -> str:
 
 def blob_key(op: str, sha256: str) -> str:
     return f"{blob_prefix(op)}{sha256}"
+
+
+_UPLOAD_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def uploads_prefix(op: str) -> str:
+    return f"ops/{op}/uploads/"
+
+
+def upload_key(op: str, token: str) -> str:
+    """Where one presigned upload lands: never a content address, which only the
+    registry writes (after proving the bytes), so a URL holder can overwrite nothing."""
+    if not _UPLOAD_TOKEN.match(token):
+        raise ValueError(f"bad upload token {token!r}")
+    return f"{uploads_prefix(op)}{token}"
+
+
+def parse_upload_key(op: str, key: str) -> str | None:
+    """The token of ``key`` if it is exactly an upload key of ``op``, else None."""
+    prefix = uploads_prefix(op)
+    token = key[len(prefix):] if key.startswith(prefix) else ""
+    return token if _UPLOAD_TOKEN.match(token) else None
 
 
 def trash_root(op: str) -> str:

@@ -37,8 +37,16 @@ from s3opstore.errors import (
     IntegrityError,
     InvalidInputError,
     ObjectNotFoundError,
+    PreconditionFailedError,
+    S3OpStoreError,
 )
-from s3opstore.models.keys import blob_key, bytes_key, bytes_prefix, trash_prefix
+from s3opstore.models.keys import (
+    blob_key,
+    bytes_key,
+    bytes_prefix,
+    parse_upload_key,
+    trash_prefix,
+)
 from s3opstore.models.manifests import BytesBinding, VersionRecord, utc_now_ms
 from s3opstore.models.version import Version
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token, same_key
@@ -299,21 +307,26 @@ def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
 
 
 def bind_uploaded(ctx: Context, op: str, version: Version, sha256: str, size: int,
-                  idempotency_key: str | None = None) -> OpBytes:
-    """Bind a blob that was uploaded directly to its content address (presigned PUT).
+                  idempotency_key: str | None = None, upload_key: str | None = None) -> OpBytes:
+    """Bind bytes a client uploaded through a presigned URL.
 
-    The content is proven before anything is bound: by the SHA-256 checksum
-    the store verified on upload (S3 with the signed ``x-amz-checksum-sha256``
-    of :func:`presign_upload`), else by streaming the blob through SHA-256.
-    Bytes that do not hash to their address are left where they are, unbound:
-    deleting them could delete genuine bytes a concurrent save just wrote; the
-    next save of the genuine bytes overwrites them (they prove nothing), and gc
-    removes them once old. After binding, the blob is looked at again (gc).
+    ``upload_key`` is the private staging key that :func:`presign_upload` handed
+    out (``ops/<op>/uploads/<token>``). Its content is proven (the SHA-256 the
+    store verified on upload, else by streaming it through SHA-256), then it is
+    copied to the content address on the condition that it still has the ETag
+    that was proven: a URL holder can never write a content address, nor swap
+    the bytes between the check and the copy. Without ``upload_key``, the blob
+    must already be at its address (``exists: true``) and is proven there.
+    Bytes that do not hash to the digest are refused (IntegrityError) and
+    nothing is bound or deleted. After binding, the blob is looked at again (gc).
     """
     record = require_version(ctx, op, version)
     key = blob_key(op, sha256)
     where = OpBytes(op, record.version, sha256, size, key)
-    info = _verify_uploaded(ctx, where, ctx.store.head(key))
+    if upload_key is not None:
+        _place_upload(ctx, where, upload_key)
+    else:
+        _verify_uploaded(ctx, where, ctx.store.head(key))
     _bind(ctx, record, sha256, size, idempotency_key)
     after = ctx.store.head(key)
     if after is None:
@@ -322,12 +335,39 @@ def bind_uploaded(ctx: Context, op: str, version: Version, sha256: str, size: in
         raise IntegrityError(
             f"the blob at {key!r} was removed while it was being bound; PUT it again and "
             "repeat the commit")
-    if after.etag != info.etag or after.size != size:
-        _verify_uploaded(ctx, where, after)  # rewritten meanwhile: prove the new bytes too
+    if upload_key is not None:
+        with contextlib.suppress(S3OpStoreError):
+            ctx.store.delete(upload_key)  # done with; gc removes it otherwise
     return where
 
 
-def _verify_uploaded(ctx: Context, where: OpBytes, info: ObjectInfo | None) -> ObjectInfo:
+def _place_upload(ctx: Context, where: OpBytes, upload_key: str) -> None:
+    if parse_upload_key(where.op_name, upload_key) is None:
+        raise InvalidInputError(
+            f"upload key {upload_key!r} is not an upload of op {where.op_name!r}: pass the key "
+            "that presign_upload returned")
+    staged = OpBytes(where.op_name, where.version, where.sha256, where.size, upload_key)
+    proven = _verify_uploaded(ctx, staged, ctx.store.head(upload_key), fallback=False)
+    if proves_content(ctx.store.head(where.key), where.sha256, where.size):
+        return  # the genuine bytes are already in place
+    try:
+        ctx.store.copy(upload_key, where.key, source_etag=proven.etag)
+    except PreconditionFailedError as exc:
+        raise IntegrityError(f"the upload at {upload_key!r} changed after it was verified; "
+                             "nothing was bound") from exc
+    except ObjectNotFoundError as exc:
+        raise BytesNotFoundError(f"the upload at {upload_key!r} is gone (older than gc's "
+                                 "grace?); upload it again") from exc
+    placed = ctx.store.head(where.key)
+    if placed is None or placed.sha256 is None or "-" not in placed.sha256:
+        # No digest from the copy, or a whole-object one: check it (cheap: one HEAD, or a
+        # read of a blob small enough for a single copy). A composite one comes from a
+        # multipart copy, every part of which carried the source's ETag precondition.
+        _verify_uploaded(ctx, where, placed, fallback=False)
+
+
+def _verify_uploaded(ctx: Context, where: OpBytes, info: ObjectInfo | None, *,
+                     fallback: bool = True) -> ObjectInfo:
     if info is None:
         raise BytesNotFoundError(f"no blob was uploaded to {where.key!r}")
     if info.size != where.size:
@@ -337,7 +377,7 @@ def _verify_uploaded(ctx: Context, where: OpBytes, info: ObjectInfo | None) -> O
         actual = info.sha256  # verified by the store itself on upload
     else:
         sink = _HashingSink(cast(BinaryIO, io.BytesIO()), keep=False)
-        _download(ctx, where, sink, fallback=False)
+        _download(ctx, where, sink, fallback=fallback)
         actual = sink.digest.hexdigest()
     if actual != where.sha256:
         raise IntegrityError(

@@ -9,10 +9,12 @@ the first result, even from another process (a retried Lambda invocation).
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from s3opstore.errors import InvalidInputError, InvalidVersionError, OpNotFoundError
+from s3opstore.models.keys import upload_key
 from s3opstore.models.manifests import AliasManifest, PipelineManifest, VersionRecord
 from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
@@ -127,19 +129,28 @@ class OpStore:
         return _blobs.load_to(self._ctx, check_name(op_name), _version(version), target)
 
     def bind_uploaded_blob(self, op_name: str, version: Version | str, sha256: str, size: int,
-                           *, idempotency_key: str | None = None) -> OpBytes:
-        """Bind bytes uploaded straight to their content address (a presigned PUT).
+                           *, upload_key: str | None = None,
+                           idempotency_key: str | None = None) -> OpBytes:
+        """Bind bytes a client uploaded through a presigned PUT (see :meth:`new_upload_key`).
 
-        The blob is re-hashed before binding; a mismatch raises IntegrityError and
-        binds nothing.
+        ``upload_key`` is the staging key the PUT went to; its content is proven
+        (the store's checksum, else a re-hash) and copied into place conditionally.
+        Without it the blob must already be at its content address. A mismatch
+        raises IntegrityError and binds (and deletes) nothing.
         """
         if not isinstance(sha256, str) or len(sha256) != 64 or any(
                 c not in "0123456789abcdef" for c in sha256):
             raise InvalidInputError(f"sha256 {sha256!r} is not 64 lowercase hex characters")
         if not isinstance(size, int) or size < 0:
             raise InvalidInputError(f"size {size!r} is not a non-negative integer")
+        if upload_key is not None and not isinstance(upload_key, str):
+            raise InvalidInputError(f"upload key {upload_key!r} is not a string")
         return _blobs.bind_uploaded(self._ctx, check_name(op_name), _version(version), sha256,
-                                    size, _key(idempotency_key))
+                                    size, _key(idempotency_key), upload_key)
+
+    def new_upload_key(self, op_name: str) -> str:
+        """A fresh private staging key for one presigned upload of op bytes."""
+        return upload_key(check_name(op_name), uuid.uuid4().hex)
 
     def op_bytes_info(self, op_name: str, version: Version | str) -> OpBytes:
         """Digest, size and blob key of the newest bytes saved for a version."""

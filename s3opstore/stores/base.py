@@ -123,12 +123,15 @@ class ObjectStore(Protocol):
         """Stream the object into ``sink``; return the number of bytes written."""
         ...
 
-    def copy(self, source: str, target: str) -> None:
+    def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
         """Copy ``source`` to ``target`` inside the store (overwrite semantics).
 
         Server-side where the backend can (S3 CopyObject / UploadPartCopy), so
         gc can set a blob aside without moving its bytes through the client.
-        Raises ObjectNotFoundError when ``source`` is absent.
+        With ``source_etag``, only while the source still has that ETag, else
+        PreconditionFailedError: a presigned upload is copied into place only
+        as the bytes that were verified. Raises ObjectNotFoundError when
+        ``source`` is absent.
         """
         ...
 

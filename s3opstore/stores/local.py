@@ -217,12 +217,23 @@ class LocalStore:
                 written += len(chunk)
         return written
 
-    def copy(self, source: str, target: str) -> None:
-        """Through ``upload``, so the copy is as durable and atomic as any blob write."""
+    def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
+        """Through ``upload``, so the copy is as durable and atomic as any blob write.
+
+        The source is opened once: a replacement (os.replace) after the ETag check
+        cannot change the bytes copied, which come from the inode that was checked.
+        """
         path = self._path(source)
         try:
             fh = open(path, "rb")  # noqa: SIM115
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
             raise ObjectNotFoundError(source) from exc
         with fh:
+            if source_etag is not None:
+                md5 = hashlib.md5(usedforsecurity=False)
+                while chunk := fh.read(_COPY_CHUNK):
+                    md5.update(chunk)
+                if f'"{md5.hexdigest()}"' != source_etag:
+                    raise PreconditionFailedError(source)
+                fh.seek(0)
             self.upload(target, fh, size=os.fstat(fh.fileno()).st_size)

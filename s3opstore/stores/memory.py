@@ -101,5 +101,8 @@ class MemoryStore:
         sink.write(data)
         return len(data)
 
-    def copy(self, source: str, target: str) -> None:
-        self.put(target, self.get(source).data)
+    def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
+        got = self.get(source)
+        if source_etag is not None and got.etag != source_etag:
+            raise PreconditionFailedError(source)
+        self.put(target, got.data)

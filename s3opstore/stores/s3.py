@@ -304,8 +304,8 @@ class S3Store:
             kwargs["ContinuationToken"] = page["NextContinuationToken"]
 
     def presign(self, key: str, method: Literal["GET", "PUT"], expires: int, *,
-                sha256: str | None = None, create_only: bool = True) -> str:
-        """A URL for one GET of ``key``, or one PUT (``If-None-Match: *`` signed if create_only).
+                sha256: str | None = None) -> str:
+        """A URL for one GET of ``key``, or one create-only PUT (``If-None-Match: *`` signed).
 
         With ``sha256`` (hex), a PUT URL also signs ``x-amz-checksum-sha256``: S3
         then refuses any body that does not hash to it, and stores the checksum
@@ -316,8 +316,7 @@ class S3Store:
         _force_sigv4(self.client)
         params: dict[str, str] = {"Bucket": self.bucket, "Key": self._full(key)}
         if method == "PUT":
-            if create_only:
-                params["IfNoneMatch"] = "*"
+            params["IfNoneMatch"] = "*"
             if sha256 is not None:
                 params["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
         operation = "put_object" if method == "PUT" else "get_object"
@@ -347,27 +346,31 @@ class S3Store:
                 raise self._translate(cause, key, write=True) from exc
             raise StorageError(f"upload of key {key!r} failed: {exc}") from exc
 
-    def copy(self, source: str, target: str) -> None:
-        """Server-side copy (UploadPartCopy past the multipart threshold), SHA-256 kept."""
+    def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
+        """Server-side copy (UploadPartCopy past the multipart threshold), SHA-256 asked for.
+
+        ``source_etag`` becomes ``x-amz-copy-source-if-match`` on every request of
+        the copy (s3transfer also sends it as If-Match on its first HEAD).
+        """
         src, dst = self._full(source), self._full(target)
+        extra: dict[str, str] = {"ChecksumAlgorithm": "SHA256"}
+        if source_etag is not None:
+            extra["CopySourceIfMatch"] = source_etag
         try:
             self.client.copy({"Bucket": self.bucket, "Key": src}, self.bucket, dst,
-                             ExtraArgs={"ChecksumAlgorithm": "SHA256"},
-                             Config=self.transfer_config)
-        except (ClientError, BotoCoreError) as exc:
-            err = self._translate(exc, source, write=True)
-            if isinstance(err, PreconditionFailedError):  # 404 on the source
-                raise ObjectNotFoundError(source) from exc
-            raise err from exc
+                             ExtraArgs=extra, Config=self.transfer_config)
         except S3OpStoreError:
             raise
-        except Exception as exc:
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, ClientError | BotoCoreError):
-                err = self._translate(cause, source, write=True)
-                if isinstance(err, PreconditionFailedError):
+        except Exception as exc:  # botocore's own, or s3transfer's wrapping one
+            cause = exc if isinstance(exc, ClientError | BotoCoreError) else (
+                exc.__cause__ or exc.__context__)
+            if isinstance(cause, ClientError):
+                if _code(cause) in _NOT_FOUND or _status(cause) == 404:
                     raise ObjectNotFoundError(source) from exc
-                raise err from exc
+                if _code(cause) in _PRECONDITION or _status(cause) == 412:
+                    raise PreconditionFailedError(source) from exc
+            if isinstance(cause, ClientError | BotoCoreError):
+                raise self._translate(cause, source, write=True) from exc
             raise StorageError(f"copy of key {source!r} to {target!r} failed: {exc}") from exc
 
     def download(self, key: str, sink: BinaryIO) -> int:

@@ -77,9 +77,9 @@ class CountingStore:
         self._tick("download")
         return self.inner.download(key, sink)
 
-    def copy(self, source: str, target: str) -> None:
+    def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
         self._tick("copy")
-        self.inner.copy(source, target)
+        self.inner.copy(source, target, source_etag=source_etag)
 
 
 @dataclass
@@ -174,6 +174,7 @@ class FaultyStore(CountingStore):
         assert isinstance(result, int)
         return result
 
-    def copy(self, source: str, target: str) -> None:
+    def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
         self._tick("copy")
-        self._run("copy", target, lambda: self.inner.copy(source, target))
+        self._run("copy", target,
+                  lambda: self.inner.copy(source, target, source_etag=source_etag))

@@ -186,5 +186,6 @@ class FaultInjector:
         result: int = self._run("download", key, lambda: self.inner.download(key, sink))
         return result
 
-    def copy(self, source: str, target: str) -> None:
-        self._run("copy", target, lambda: self.inner.copy(source, target))
+    def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
+        self._run("copy", target,
+                  lambda: self.inner.copy(source, target, source_etag=source_etag))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,11 @@ def _blob_keys(api: Api) -> list[str]:
             and "/blobs/" in key]
 
 
+def _upload_keys(api: Api) -> list[str]:
+    return [key for key in api.bucket_keys() if key.startswith(api.prefix + "/")
+            and "/uploads/" in key]
+
+
 def test_upload_commit_download_round_trip(api: Api) -> None:
     data = os.urandom(BIG)
     sha = hashlib.sha256(data).hexdigest()
@@ -52,7 +58,7 @@ def test_upload_commit_download_round_trip(api: Api) -> None:
     status, ticket = api.post("presign_upload", body)
     assert status == 200, ticket
     assert ticket["method"] == "PUT" and ticket["exists"] is False
-    assert ticket["key"] == f"ops/model/blobs/sha256/{sha}"
+    assert re.fullmatch(r"ops/model/uploads/[0-9a-f]{32}", ticket["upload_key"])
     checksum = base64.b64encode(bytes.fromhex(sha)).decode()
     assert ticket["headers"] == {"If-None-Match": "*", "x-amz-checksum-sha256": checksum}
     query = parse_qs(urlsplit(ticket["url"]).query)
@@ -60,10 +66,14 @@ def test_upload_commit_download_round_trip(api: Api) -> None:
     assert "if-none-match" in query["X-Amz-SignedHeaders"][0]
     assert "x-amz-checksum-sha256" in query["X-Amz-SignedHeaders"][0]
     assert _upload(ticket["url"], ticket["headers"], data) == 200
+    assert _blob_keys(api) == []  # a URL never points at a content address
 
-    status, committed = api.post("commit_upload", body, {"Idempotency-Key": "commit-1"})
+    commit = {**body, "upload_key": ticket["upload_key"]}
+    status, committed = api.post("commit_upload", commit, {"Idempotency-Key": "commit-1"})
     assert (status, committed) == (200, {"op_name": "model", "op_version": VERSION,
                                          "sha256": sha, "size": len(data)})
+    assert _blob_keys(api) == [f"{api.prefix}/ops/model/blobs/sha256/{sha}"]
+    assert _upload_keys(api) == []  # the staging key is gone
     # Committing again (a retried request) is harmless.
     assert api.post("commit_upload", body, {"Idempotency-Key": "commit-1"})[0] == 200
     assert api.store.load_op_bytes("model", VERSION) == data
@@ -79,52 +89,60 @@ def test_upload_commit_download_round_trip(api: Api) -> None:
     fetched = requests.get(link["url"], timeout=60)
     assert fetched.status_code == 200 and fetched.content == data
 
-    # The blob is now there: a second ticket says so, and the URL cannot overwrite it.
+    # A second ticket's URL refuses other bytes (BadDigest). ``exists`` stays false here: a
+    # multipart copy leaves S3 a composite checksum, which proves nothing without the bytes
+    # (small blobs: test_a_url_holder_cannot_touch_bytes_already_bound).
     status, again = api.post("presign_upload", body)
-    assert (status, again["exists"]) == (200, True)
-    assert _upload(again["url"], again["headers"], b"x" * len(data)) == 412
+    assert (status, again["exists"]) == (200, False)
+    assert _upload(again["url"], again["headers"], b"x" * len(data)) == 400
     assert api.store.load_op_bytes("model", VERSION) == data
 
 
-def test_forged_bytes_are_refused_never_bound_and_replaceable(api: Api) -> None:
+def test_forged_bytes_are_refused_and_never_reach_a_content_address(api: Api) -> None:
     genuine = b"genuine model bytes"
     forged = b"forged! model bytes"
     assert len(genuine) == len(forged)
     sha = hashlib.sha256(genuine).hexdigest()
     body = {"op_name": "model", "version": VERSION, "sha256": sha, "size": len(genuine)}
     _, ticket = api.post("presign_upload", body)
+    commit = {**body, "upload_key": ticket["upload_key"]}
     # With the signed headers sent, the server itself refuses the forged body (BadDigest).
     assert _upload(ticket["url"], ticket["headers"], forged) == 400
-    assert _blob_keys(api) == []
     # SeaweedFS 4.48 does not insist on the headers a presigned URL signs: without them the
-    # forgery lands at the content address. commit_upload proves the content and refuses.
+    # forgery lands, but only at the private staging key. commit_upload proves and refuses.
     assert _upload(ticket["url"], {}, forged) == 200
-    status, error = api.post("commit_upload", body)
+    status, error = api.post("commit_upload", commit)
     assert (status, error["error"]["type"]) == (422, "integrity")
     assert "nothing was bound" in error["error"]["message"]
+    assert _blob_keys(api) == []
     status, error = api.post("presign_download", {"op_name": "model", "version": VERSION})
     assert (status, error["error"]["type"]) == (404, "bytes_not_found")
-    # The forgery proves nothing, so a new ticket lets the genuine upload replace it ...
+    # A commit cannot name any key but an upload of that op.
+    for key in (f"ops/model/blobs/sha256/{sha}", "ops/other/uploads/" + "0" * 32,
+                "ops/model/uploads/../../x", "pipelines/p.json"):
+        status, error = api.post("commit_upload", {**body, "upload_key": key})
+        assert (status, error["error"]["type"]) == (400, "invalid_input"), key
+    # The genuine bytes, uploaded on a new ticket, are committed and load.
     _, ticket = api.post("presign_upload", body)
-    assert ticket["exists"] is False and "If-None-Match" not in ticket["headers"]
     assert _upload(ticket["url"], ticket["headers"], genuine) == 200
-    assert api.post("commit_upload", body)[0] == 200
+    assert api.post("commit_upload", {**body, "upload_key": ticket["upload_key"]})[0] == 200
     assert api.store.load_op_bytes("model", VERSION) == genuine
-    # ... and once genuine, the blob is proven: create-only again, nothing can replace it.
-    _, ticket = api.post("presign_upload", body)
-    assert ticket["exists"] is True and ticket["headers"]["If-None-Match"] == "*"
-    assert _upload(ticket["url"], ticket["headers"], genuine) == 412
 
 
-def test_forged_blob_is_overwritten_by_a_save_of_the_genuine_bytes(api: Api) -> None:
-    """Defect 1: bytes of the right size at the address were reused on their size alone."""
+def test_a_url_holder_cannot_touch_bytes_already_bound(api: Api) -> None:
+    """The old design's hole: on a store that ignores signed headers, a PUT to the content
+    address replaced genuine, bound bytes. A URL is now for a staging key only."""
     genuine = os.urandom(1024)
-    forged = os.urandom(1024)
     sha = hashlib.sha256(genuine).hexdigest()
+    api.store.save_op_bytes("model", VERSION, genuine)
     body = {"op_name": "model", "version": VERSION, "sha256": sha, "size": len(genuine)}
     _, ticket = api.post("presign_upload", body)
-    assert _upload(ticket["url"], {}, forged) == 200  # planted (headers dropped)
-    api.store.save_op_bytes("model", VERSION, genuine)
+    assert ticket["exists"] is True
+    assert _upload(ticket["url"], {}, os.urandom(1024)) == 200  # lands in staging only
+    assert api.store.load_op_bytes("model", VERSION) == genuine
+    status, _ = api.post("commit_upload", {**body, "upload_key": ticket["upload_key"]})
+    assert status == 422
+    assert api.post("commit_upload", body)[0] == 200  # exists: commit without uploading
     assert api.store.load_op_bytes("model", VERSION) == genuine
 
 
@@ -136,17 +154,18 @@ def test_commit_checks_presence_size_and_registration(api: Api) -> None:
     assert (status, error["error"]["type"]) == (404, "bytes_not_found")
     _, ticket = api.post("presign_upload", body)
     assert _upload(ticket["url"], ticket["headers"], data) == 200
-    status, error = api.post("commit_upload", {**body, "size": len(data) + 1})
+    commit = {**body, "upload_key": ticket["upload_key"]}
+    status, error = api.post("commit_upload", {**commit, "size": len(data) + 1})
     assert (status, error["error"]["type"]) == (422, "integrity")
-    assert _blob_keys(api) == [f"{api.prefix}/ops/model/blobs/sha256/{sha}"]  # genuine: kept
+    assert _upload_keys(api) == [f"{api.prefix}/{ticket['upload_key']}"]  # kept for a retry
     other = str(Version.from_parts(b"unregistered"))
-    status, error = api.post("commit_upload", {**body, "version": other})
+    status, error = api.post("commit_upload", {**commit, "version": other})
     assert (status, error["error"]["type"]) == (404, "version_not_found")
     status, error = api.post("presign_upload", {**body, "op_name": "ghost"})
     assert (status, error["error"]["type"]) == (404, "op_not_found")
     status, error = api.post("presign_upload", {**body, "sha256": "ABC"})
     assert (status, error["error"]["type"]) == (400, "invalid_input")
-    assert api.post("commit_upload", body)[0] == 200
+    assert api.post("commit_upload", commit)[0] == 200
 
 
 def test_expiry_defaults_and_bounds(api: Api) -> None:

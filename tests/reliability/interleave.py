@@ -88,5 +88,6 @@ class Hooked(CountingStore):
         result: int = self._call("download", key, lambda: self.inner.download(key, sink))
         return result
 
-    def copy(self, source: str, target: str) -> None:
-        self._call("copy", target, lambda: self.inner.copy(source, target))
+    def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
+        self._call("copy", target,
+                   lambda: self.inner.copy(source, target, source_etag=source_etag))

@@ -46,6 +46,7 @@ _PATTERNS = {
     "entry": re.compile(rf"^ops/(?P<op>{_NAME})/versions/(?P<vid>{_VID})/[^/]+$"),
     "binding": re.compile(rf"^ops/(?P<op>{_NAME})/bytes/(?P<vid>{_VID})/(?P<inv>\d{{20}})\.json$"),
     "blob": re.compile(rf"^ops/(?P<op>{_NAME})/blobs/sha256/(?P<sha>[0-9a-f]{{64}})$"),
+    "upload": re.compile(rf"^ops/(?P<op>{_NAME})/uploads/[0-9a-f]{{32}}$"),
     "trash": re.compile(rf"^ops/(?P<op>{_NAME})/trash/sha256/(?P<sha>[0-9a-f]{{64}})/[0-9a-f]+$"),
     "link": re.compile(rf"^links/(?P<down>{_NAME})/(?P<up>{_NAME})/[^/]+\.json$"),
     "pipeline": re.compile(rf"^pipelines/(?P<name>{_NAME})\.json$"),
@@ -129,7 +130,7 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
                 if entry.seq != parse_inverted(key.rsplit("/", 1)[1]):
                     problem(f"alias {key!r}: seq disagrees with its key")
                 aliases.setdefault((parts["op"], parts["alias"]), []).append(entry)
-            elif kind in ("probe", "trash"):
+            elif kind in ("probe", "trash", "upload"):
                 report.leftovers.append(key)
         except (S3OpStoreError, ValueError) as exc:
             problem(f"{key!r} does not parse: {exc}")
