@@ -39,8 +39,8 @@ data "aws_iam_policy_document" "lambda" {
   # key only to a caller allowed s3:ListBucket on the bucket for that GetObject/HeadObject
   # request, which carries no s3:prefix: a prefix-conditioned grant would turn every miss
   # (first registration of an op, latest_version of an unknown op, pipeline_exists) into a
-  # 403. The bucket is created by this module for the registry alone, so the grant only
-  # reveals registry key names.
+  # 403. The bucket is created by this module for the registry alone, so the grant reveals
+  # only registry key names (as long as nothing else is stored in it).
   statement {
     sid       = "RegistryList"
     effect    = "Allow"
