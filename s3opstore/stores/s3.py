@@ -148,8 +148,9 @@ def _missing_key_hint(exc: ClientError, bucket: str, *, write: bool) -> str:
             f"an s3:prefix condition (terraform/README.md, 'Missing keys must read as 404')")
 
 
-# S3 directory buckets (S3 Express One Zone) are named base-name--zone-id--x-s3; general
-# purpose bucket names may not end with that suffix, so it identifies them exactly.
+# S3 directory buckets (S3 Express One Zone) are named base-name--zone-id--x-s3, and the
+# SDK itself (botocore's endpoint rules) sends any bucket whose name ends in this suffix to
+# the zonal S3 Express endpoint: the suffix is what makes a bucket one.
 DIRECTORY_BUCKET_SUFFIX = "--x-s3"
 
 
