@@ -8,7 +8,8 @@ and an HTTP status, so every face (Python, HTTP, CLI) reports the same thing::
     ├── InvalidInputError               invalid_input   400   fix the request
     │   ├── InvalidNameError            invalid_name
     │   ├── InvalidVersionError         invalid_version
-    │   └── InvalidKeyError             invalid_key     (a key that would leave the prefix)
+    │   ├── InvalidKeyError             invalid_key     (a key that would leave the prefix)
+    │   └── UnsupportedStoreError       unsupported_store (a store s3opstore cannot run on)
     ├── NotFoundError                   not_found       404   nothing to act on
     │   ├── OpNotFoundError             op_not_found
     │   ├── VersionNotFoundError        version_not_found
@@ -57,6 +58,7 @@ __all__ = [
     "StorageError",
     "StorageUnavailableError",
     "UnsafeStoreError",
+    "UnsupportedStoreError",
     "VersionNotFoundError",
 ]
 
@@ -91,6 +93,16 @@ class InvalidKeyError(InvalidInputError):
     """A store key that is malformed or would escape the configured prefix."""
 
     kind = "invalid_key"
+
+
+class UnsupportedStoreError(InvalidInputError):
+    """The store URL names a store whose semantics s3opstore cannot rely on.
+
+    Raised when the store is opened, before any request: for example an S3 directory
+    bucket (S3 Express One Zone), whose listings are not in lexicographic order.
+    """
+
+    kind = "unsupported_store"
 
 
 class NotFoundError(S3OpStoreError, LookupError):

@@ -2,8 +2,9 @@
 # (workers, CI jobs, operators) that use the s3opstore library directly.
 #
 # Least privilege: the Lambda may read and write objects under the registry prefix and
-# list only that prefix. It cannot delete: garbage collection is an operator task with
-# its own policy (gc_policy_json).
+# list the registry bucket (which this module creates for the registry alone; see
+# RegistryList for why the listing grant has no prefix condition). It cannot delete:
+# garbage collection is an operator task with its own policy (gc_policy_json).
 
 data "aws_iam_policy_document" "lambda_assume_role" {
   statement {
@@ -34,22 +35,17 @@ data "aws_iam_policy_document" "lambda" {
     resources = [local.object_arn_pattern]
   }
 
+  # s3:ListBucket on the bucket, with no s3:prefix condition. S3 answers 404 for a missing
+  # key only to a caller allowed s3:ListBucket on the bucket for that GetObject/HeadObject
+  # request, which carries no s3:prefix: a prefix-conditioned grant would turn every miss
+  # (first registration of an op, latest_version of an unknown op, pipeline_exists) into a
+  # 403. The bucket is created by this module for the registry alone, so the grant reveals
+  # only registry key names (as long as nothing else is stored in it).
   statement {
     sid       = "RegistryList"
     effect    = "Allow"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.this.arn]
-
-    # Only listings inside the registry prefix. Absent when the registry is at the bucket
-    # root, where the whole bucket is the registry.
-    dynamic "condition" {
-      for_each = var.prefix == "" ? [] : [local.list_prefixes]
-      content {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = condition.value
-      }
-    }
   }
 
   statement {
@@ -93,7 +89,7 @@ resource "aws_iam_role_policy" "lambda" {
 # caller decides where they go).
 # ---------------------------------------------------------------------------
 
-# Read-only: fetch manifests and blobs, list the registry.
+# Read-only: fetch manifests and blobs, list the registry bucket.
 data "aws_iam_policy_document" "read_only" {
   statement {
     sid       = "RegistryRead"
@@ -102,20 +98,12 @@ data "aws_iam_policy_document" "read_only" {
     resources = [local.object_arn_pattern]
   }
 
+  # Unconditional, like the Lambda's RegistryList: without it a missing key reads as 403.
   statement {
     sid       = "RegistryList"
     effect    = "Allow"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.this.arn]
-
-    dynamic "condition" {
-      for_each = var.prefix == "" ? [] : [local.list_prefixes]
-      content {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = condition.value
-      }
-    }
   }
 
   dynamic "statement" {

@@ -11,9 +11,8 @@ locals {
   # "s3://bucket/prefix", or "s3://bucket" when the registry sits at the bucket root.
   store_url = var.prefix == "" ? "s3://${aws_s3_bucket.this.id}" : "s3://${aws_s3_bucket.this.id}/${var.prefix}"
 
-  # IAM resource patterns scoped to the registry prefix.
+  # IAM resource pattern of the object actions: scoped to the registry prefix.
   object_arn_pattern = var.prefix == "" ? "${aws_s3_bucket.this.arn}/*" : "${aws_s3_bucket.this.arn}/${var.prefix}/*"
-  list_prefixes      = var.prefix == "" ? [] : ["${var.prefix}/*", var.prefix]
 }
 
 resource "aws_s3_bucket" "this" {

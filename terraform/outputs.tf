@@ -39,7 +39,7 @@ output "log_group_name" {
 }
 
 output "read_only_policy_json" {
-  description = "IAM policy document (JSON) for principals that only read the registry with the library: s3:GetObject on the prefix and s3:ListBucket limited to the prefix (+ kms:Decrypt when a KMS key is used)."
+  description = "IAM policy document (JSON) for principals that only read the registry with the library: s3:GetObject on the prefix and s3:ListBucket on the bucket, without a prefix condition so that missing keys read as 404 (+ kms:Decrypt when a KMS key is used)."
   value       = data.aws_iam_policy_document.read_only.json
 }
 

@@ -3,7 +3,8 @@
 ``open_store(url)`` maps a URL to a backend:
 
 - ``s3://bucket[/prefix]``: :class:`S3Store` (boto3's default credential chain;
-  ``AWS_ENDPOINT_URL`` points it at SeaweedFS, MinIO or moto server);
+  ``AWS_ENDPOINT_URL`` points it at SeaweedFS, MinIO or moto server). S3 directory
+  buckets (``...--x-s3``) are refused with UnsupportedStoreError: they list unordered;
 - ``file:///path`` or a plain path: :class:`LocalStore`;
 - ``memory://``: a fresh :class:`MemoryStore` (tests).
 """

@@ -41,6 +41,7 @@ from s3opstore.errors import (
     StorageAccessError,
     StorageError,
     StorageUnavailableError,
+    UnsupportedStoreError,
 )
 from s3opstore.stores.base import (
     BLOB_PART_SIZE,
@@ -152,11 +153,58 @@ def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
+# Codes S3 answers for a plain denial (a HEAD has no body: its code is the status).
+_DENIED = {"AccessDenied", "403", "Forbidden"}
+_OBJECT_READS = {"GetObject", "HeadObject"}
+
+
+def _missing_key_hint(exc: ClientError, bucket: str, *, write: bool) -> str:
+    """Why a read of a key may be refused: S3's 403-for-a-missing-key rule.
+
+    S3 answers 404 for a missing key only to a caller allowed s3:ListBucket on the bucket
+    for that GetObject/HeadObject request; otherwise the miss is a 403, which cannot be
+    told from a real denial. Name the likely cause instead of leaving it to be guessed.
+    """
+    code = _code(exc)
+    denied = code in _DENIED or (not code and _status(exc) == 403)
+    if write or not denied or exc.operation_name not in _OBJECT_READS:
+        return ""
+    return (f". If the key does not exist: S3 answers 403 instead of 404 for a missing key "
+            f"to a caller without s3:ListBucket on bucket {bucket!r} (a grant limited by an "
+            f"s3:prefix condition does not count); grant s3:ListBucket on the bucket without "
+            f"an s3:prefix condition (terraform/README.md, 'Missing keys must read as 404')")
+
+
+# S3 directory buckets (S3 Express One Zone) are named base-name--zone-id--x-s3, and the
+# SDK itself (botocore's endpoint rules) sends any bucket whose name ends in this suffix to
+# the zonal S3 Express endpoint: the suffix is what makes a bucket one.
+DIRECTORY_BUCKET_SUFFIX = "--x-s3"
+
+
+def refuse_directory_bucket(bucket: str) -> None:
+    """Raise UnsupportedStoreError for an S3 directory bucket, before any request.
+
+    ListObjectsV2 on a directory bucket does not return keys in lexicographic order (and
+    does not support StartAfter), while the registry's newest-first reads (an alias's
+    current target, a version's newest byte binding) take the first key of a listing and
+    its other listings rely on the order too. The conditional-write probe would pass there,
+    and those reads would then silently answer wrong.
+    """
+    if bucket.lower().endswith(DIRECTORY_BUCKET_SUFFIX):
+        raise UnsupportedStoreError(
+            f"bucket {bucket!r} is an S3 directory bucket (S3 Express One Zone: its name ends "
+            f"in {DIRECTORY_BUCKET_SUFFIX!r}); s3opstore cannot use it, because directory "
+            f"buckets do not list keys in lexicographic order and the registry's newest-first "
+            f"reads depend on that order. Use a general purpose S3 bucket (any storage class, "
+            f"e.g. S3 Standard).")
+
+
 class S3Store:
     """Objects under ``s3://bucket/prefix``."""
 
     def __init__(self, bucket: str, prefix: str = "", *, client: S3Client | None = None,
                  transfer_config: TransferConfig | None = None) -> None:
+        refuse_directory_bucket(bucket)
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         if self.prefix:
@@ -200,8 +248,12 @@ class S3Store:
             if code in _CONFLICT or status == 409:
                 return ConcurrentWriteError(key)
             if code in _ACCESS or status == 403:
+                # Not self._full(key): for a LIST, ``key`` is a prefix ("ops/"), which is no
+                # valid key, and checking it here would turn the refusal into InvalidKeyError.
+                where = f"{self.prefix}/{key}" if self.prefix else key
                 return StorageAccessError(
-                    f"S3 refused access to s3://{self.bucket}/{self._full(key)}: {code} {exc}")
+                    f"S3 refused access to s3://{self.bucket}/{where}: {code} {exc}"
+                    + _missing_key_hint(exc, self.bucket, write=write))
             if code in _THROTTLE or status >= 500:
                 return StorageUnavailableError(
                     f"S3 unavailable for key {key!r}: {code or status}", maybe_applied=write)

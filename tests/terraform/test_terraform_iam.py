@@ -1,4 +1,5 @@
-"""IAM: the Lambda role is least-privilege and scoped to the registry prefix."""
+"""IAM: the Lambda role is least-privilege: object actions scoped to the registry prefix,
+ListBucket on the module's own bucket (so that a missing key reads as 404, not 403)."""
 
 from __future__ import annotations
 
@@ -107,20 +108,48 @@ def list_statement(module, name):
     return statement
 
 
+def test_the_listed_bucket_is_always_created_by_the_module(module):
+    # The unconditional ListBucket grant below is safe only because the bucket is the
+    # module's own, dedicated to the registry: one bucket, always created, never imported.
+    bucket = module.resource("aws_s3_bucket", "this")
+    assert "count" not in bucket
+    assert "for_each" not in bucket
+    assert list(module.resources["aws_s3_bucket"]) == ["this"]
+
+
 @pytest.mark.parametrize("document", ["lambda", "read_only"])
-def test_list_bucket_limited_to_prefix(module, squashed, document):
+def test_list_bucket_unconditional_on_the_module_bucket(module, document):
+    # S3 answers 404 for a missing key only to a caller allowed s3:ListBucket on the bucket
+    # for that GetObject/HeadObject request, which carries no s3:prefix: any condition on
+    # the grant (s3:prefix above all) would turn every miss into a 403.
     statement = list_statement(module, document)
+    assert statement.effect == "Allow"
     assert statement.actions == ["s3:ListBucket"]
     assert statement.resources == [BUCKET_ARN]
-    ((condition, for_each),) = statement.conditions()
-    assert condition["test"] == "StringLike"
-    assert condition["variable"] == "s3:prefix"
-    assert condition["values"] == "${condition.value}"
-    # The condition is only left out when the registry is the whole bucket.
-    assert squashed(for_each) == '${var.prefix==""?[]:[local.list_prefixes]}'
-    assert squashed(module.local("list_prefixes")) == (
-        '${var.prefix==""?[]:["${var.prefix}/*",var.prefix]}'
-    )
+    assert statement.conditions() == []
+    assert "condition" not in statement.body
+    assert "dynamic" not in statement.body
+    assert statement.for_each is None  # present whatever the inputs (prefix = "" or not)
+
+
+def test_no_policy_conditions_on_s3_prefix(module):
+    for document in ALL_DOCUMENTS:
+        for statement in module.policy_statements(document):
+            for condition, _ in statement.conditions():
+                assert condition.get("variable") != "s3:prefix", (document, statement.body)
+    assert "list_prefixes" not in module.locals
+
+
+def test_list_bucket_is_granted_only_on_the_bucket_arn(module):
+    # ListBucket never rides along with object actions, and never on an object pattern.
+    for document in ("lambda", "read_only", "read_write", "gc"):
+        for statement in module.policy_statements(document):
+            if "s3:ListBucket" in statement.actions:
+                assert statement.actions == ["s3:ListBucket"], (document, statement.body)
+                assert statement.resources == [BUCKET_ARN], (document, statement.body)
+    # Writers and gc inherit the read-only grant instead of repeating it.
+    for document in ("read_write", "gc"):
+        assert "s3:ListBucket" not in actions_of(module.policy_statements(document))
 
 
 def test_logs_only_on_own_log_group(module):
