@@ -27,7 +27,8 @@ and an HTTP status, so every face (Python, HTTP, CLI) reports the same thing::
     │   ├── StorageUnavailableError     storage_unavailable 503   retry later
     │   ├── StorageAccessError          storage_access      502   credentials / bucket
     │   └── UnsafeStoreError            unsafe_store        502   store ignores conditional writes
-    └── OutcomeUnknownError             outcome_unknown 503   a write may or may not have landed
+    ├── OutcomeUnknownError             outcome_unknown 503   a write may or may not have landed
+    └── ConfigurationError              misconfigured   500   fix the deployment's settings
 
 botocore exceptions never cross the store layer: ``stores/s3.py`` translates
 them into these classes with ``raise ... from exc``.
@@ -40,6 +41,7 @@ __all__ = [
     "AlreadyExistsError",
     "BytesNotFoundError",
     "ConcurrentWriteError",
+    "ConfigurationError",
     "ConflictError",
     "CorruptManifestError",
     "IntegrityError",
@@ -229,3 +231,14 @@ class OutcomeUnknownError(S3OpStoreError):
 
     kind = "outcome_unknown"
     status = 503
+
+
+class ConfigurationError(S3OpStoreError):
+    """A setting of the deployment (an environment variable) is missing or invalid.
+
+    The message names the variable and its value; no request can succeed until
+    it is fixed, so the HTTP faces answer every request with it.
+    """
+
+    kind = "misconfigured"
+    status = 500

@@ -7,7 +7,10 @@ response shape both gateways and Function URLs understand. Base64 bodies are
 decoded; a leading ``/<stage>`` is stripped from the path.
 
 The OpStore (and its boto3 client) is built once per container, lazily, from
-``S3OPSTORE_URL``; ``S3OPSTORE_MAX_BODY_BYTES`` overrides the body limit.
+``S3OPSTORE_URL``; ``S3OPSTORE_MAX_BODY_BYTES`` overrides the body limit
+(both read by :mod:`s3opstore.api.config`). A missing or invalid setting is
+answered on every invocation as a 500 ``misconfigured`` naming the variable;
+the handler itself never raises.
 One JSON log line per request goes to stdout (CloudWatch).
 
 Cold start: this module imports the API core, pydantic and orjson only;
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import threading
 import time
@@ -26,14 +30,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from s3opstore.api.config import ENV_URL, api_config, store_url
 from s3opstore.api.handler import handle
 from s3opstore.api.observe import S3RequestCounter, log_request
 from s3opstore.api.responses import error_response
 from s3opstore.api.types import ApiConfig, ApiRequest, ApiResponse
-from s3opstore.errors import S3OpStoreError
+from s3opstore.errors import ConfigurationError, InvalidInputError, S3OpStoreError
 from s3opstore.registry.opstore import OpStore
 
 __all__ = ["handler"]
+
+log = logging.getLogger("s3opstore.lambda")
 
 
 @dataclass
@@ -47,25 +54,26 @@ _CONTAINER: _Container | None = None
 _LOCK = threading.Lock()
 
 
-def _config_from_env() -> ApiConfig:
-    raw = os.environ.get("S3OPSTORE_MAX_BODY_BYTES")
-    if not raw:
-        return ApiConfig()
-    limit = int(raw)
-    return ApiConfig(max_body_bytes=limit, max_response_bytes=limit - 64 * 1024)
-
-
 def _container() -> _Container:
+    """The container's store and limits; ConfigurationError names a bad setting.
+
+    Nothing is cached on failure, so fixing the function's environment takes
+    effect on the next cold start and every invocation until then gets the
+    same ``misconfigured`` answer.
+    """
     global _CONTAINER
     with _LOCK:
         if _CONTAINER is None:
-            url = os.environ.get("S3OPSTORE_URL")
-            if not url:
-                raise RuntimeError("S3OPSTORE_URL is not set (expected s3://bucket/prefix)")
-            store = OpStore.from_url(url)
+            config = api_config(os.environ)
+            url = store_url(os.environ)
+            try:
+                store = OpStore.from_url(url)
+            except InvalidInputError as exc:
+                raise ConfigurationError(f"{ENV_URL}={url!r} cannot be opened: "
+                                         f"{exc.message}") from exc
             counter = S3RequestCounter()
             counter.attach(store)
-            _CONTAINER = _Container(store, _config_from_env(), counter)
+            _CONTAINER = _Container(store, config, counter)
         return _CONTAINER
 
 
@@ -149,11 +157,13 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         response = handle(request, container.store, container.config)
     except _BadEvent as exc:
         response = error_response(400, "invalid_event", f"not an HTTP request event: {exc}")
-    except S3OpStoreError as exc:  # e.g. a malformed S3OPSTORE_URL
-        response = error_response(500, "misconfigured", f"the store cannot be opened: "
-                                  f"{exc.message}")
-    except RuntimeError as exc:
-        response = error_response(500, "misconfigured", str(exc))
+    except ConfigurationError as exc:
+        response = error_response(exc.status, exc.kind, exc.message)
+    except S3OpStoreError as exc:
+        response = error_response(exc.status, exc.kind, exc.message)
+    except Exception:  # never raise: an invocation that raises answers nothing useful
+        log.exception("unexpected error handling a Lambda event")
+        response = error_response(500, "internal", "internal error; see the function's log")
     log_request(route=response.route, method=method, status=response.status,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 s3_requests=counter.count if counter is not None else None,

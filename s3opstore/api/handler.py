@@ -5,7 +5,11 @@ Order of checks, all before any store request: route (404
 ``Idempotency-Key`` header (400), then the body through the route's strict
 pydantic model (400). Only a valid request reaches the OpStore, whose errors
 keep their own ``kind`` and ``status``. An unexpected exception is a 500
-``internal``; bad input never is.
+``internal``; bad input never is, and no exception leaves :func:`handle`.
+
+A listing that had to skip store keys which do not parse (see
+:mod:`s3opstore.registry.listing`) still answers 200 with the good records,
+and says how many keys it left out in the ``S3opstore-Skipped-Keys`` header.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from s3opstore.api.routes import routes_by_path
 from s3opstore.api.types import ApiConfig, ApiRequest, ApiResponse, Call, HttpError
 from s3opstore.registry.opstore import OpStore
 
-__all__ = ["IDEMPOTENCY_HEADER", "handle"]
+__all__ = ["IDEMPOTENCY_HEADER", "SKIPPED_HEADER", "handle"]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+SKIPPED_HEADER = "S3opstore-Skipped-Keys"
 _IDEMPOTENCY = re.compile(r"[\x21-\x7e]{1,200}")
 _ROUTES = routes_by_path()
 _DEFAULT_CONFIG = ApiConfig()
@@ -65,10 +70,14 @@ def handle(request: ApiRequest, store: OpStore, config: ApiConfig | None = None)
         parsed = route.request.model_validate_json(body, strict=True)
     except ValidationError as exc:
         return from_validation_error(exc, route=route.name)
+    except Exception as exc:  # a parser raising anything else is a bug: 500, never escape
+        return from_exception(exc, route=route.name)
+    call = Call(key, config)
     try:
-        result = route.func(store, parsed, Call(key, config))
+        result = route.func(store, parsed, call)
     except HttpError as exc:
         return error_response(exc.status, exc.kind, exc.message, route=route.name)
     except Exception as exc:  # library errors keep their status; a surprise becomes a 500
         return from_exception(exc, route=route.name)
-    return json_response(result, route=route.name)
+    headers = {SKIPPED_HEADER: str(len(call.skipped_keys))} if call.skipped_keys else None
+    return json_response(result, route=route.name, headers=headers)

@@ -30,10 +30,12 @@ _SPECIFIC_KINDS = ("invalid_name", "invalid_version")
 
 
 def json_response(payload: BaseModel | dict[str, Any] | None, *, status: int = 200,
-                  route: str | None = None) -> ApiResponse:
+                  route: str | None = None,
+                  headers: dict[str, str] | None = None) -> ApiResponse:
     data = payload.model_dump(mode="json", by_alias=True) if isinstance(
         payload, BaseModel) else payload
-    return ApiResponse(status, dict(JSON_HEADERS), orjson.dumps(data), route=route)
+    return ApiResponse(status, {**JSON_HEADERS, **(headers or {})}, orjson.dumps(data),
+                       route=route)
 
 
 def error_response(status: int, kind: str, message: str, *, route: str | None = None,

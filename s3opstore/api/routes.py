@@ -20,6 +20,7 @@ from s3opstore.api import models as m
 from s3opstore.api import uploads
 from s3opstore.api.types import Call, HttpError
 from s3opstore.errors import IntegrityError, ObjectNotFoundError
+from s3opstore.models.manifests import VersionRecord
 from s3opstore.registry.aliases import UNSET
 from s3opstore.registry.opstore import OpStore
 
@@ -46,10 +47,16 @@ class Route:
         return f"/v1/{self.name}"
 
 
+def _versions(store: OpStore, op: str, call: Call) -> list[VersionRecord]:
+    listing = store.list_versions(op)
+    call.skipped_keys.extend(skipped.key for skipped in listing.skipped)
+    return listing.items
+
+
 # -- the seed's routes -------------------------------------------------------------
 def get_all_versions_of_op(store: OpStore, req: m.GetAllVersionsOfOpRequest,
                            call: Call) -> m.AllVersionsResponse | None:
-    records = store.get_versions(req.desired_op_name)
+    records = _versions(store, req.desired_op_name, call)
     if not records:
         return None
     return m.AllVersionsResponse(op_name=req.desired_op_name,
@@ -58,7 +65,9 @@ def get_all_versions_of_op(store: OpStore, req: m.GetAllVersionsOfOpRequest,
 
 def get_validated_links(store: OpStore, req: m.GetValidatedLinksRequest,
                         call: Call) -> m.ValidatedLinksResponse | None:
-    found = store.get_validated_links(req.downstream_op_name, req.upstream_op_name)
+    listing = store.list_validated_links(req.downstream_op_name, req.upstream_op_name)
+    call.skipped_keys.extend(skipped.key for skipped in listing.skipped)
+    found = listing.items
     if not found:
         return None
     ordered = sorted(found, key=lambda v: (v.creation_time.isoformat(), v.vid))
@@ -126,7 +135,7 @@ def list_pipelines(store: OpStore, req: m.ListRequest, call: Call) -> m.ListPipe
 
 def get_versions(store: OpStore, req: m.OpRequest, call: Call) -> m.VersionsResponse:
     return m.VersionsResponse(op_name=req.op_name, versions=[
-        m.VersionInfo.of(record) for record in store.get_versions(req.op_name)])
+        m.VersionInfo.of(record) for record in _versions(store, req.op_name, call)])
 
 
 def get_latest_version(store: OpStore, req: m.OpRequest, call: Call) -> m.VersionInfo:

@@ -61,10 +61,16 @@ class ApiResponse:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """What a route function gets besides its body: the caller's idempotency key, limits."""
+    """What a route function gets besides its body: the caller's idempotency key, limits.
+
+    ``skipped_keys``: a listing route appends the store keys its listing left out
+    (they do not parse); the handler reports their number in a response header,
+    since the seed routes' bodies must keep Chariots' shape.
+    """
 
     idempotency_key: str | None
     config: ApiConfig
+    skipped_keys: list[str] = field(default_factory=list)
 
 
 class HttpError(Exception):

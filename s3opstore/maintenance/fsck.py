@@ -4,7 +4,8 @@ One LIST of the prefix, then every manifest is read and checked:
 
 - every manifest parses (a :class:`CorruptManifestError` names its key);
 - a version listing entry's key encodes the same record as its body, and it
-  sits under its own op and vid;
+  sits under its own op and vid; an entry or link key that does not parse is
+  a ``bad_key`` problem (listings skip such keys, so fsck is where they show);
 - each op's head parses, names its op, and its latest version is not also
   listed with a different seq;
 - the seq numbers of an op are dense ``0..N-1``, one version per seq and one
@@ -172,7 +173,8 @@ class _Checker:
         try:
             from_key = parse_version_entry(op, key)
         except ValueError as exc:
-            self.report.add(key, "bad_key", f"not a version entry key: {exc}")
+            self.report.add(key, "bad_key", f"listings skip it, the version it stands for is "
+                            f"not listed: {exc}")
             return
         # The key encodes the record readers use; a corrupt body is its own problem.
         state.entries.append((key, from_key))
@@ -294,7 +296,7 @@ class _Checker:
             try:
                 version = parse_link_key(key)
             except ValueError as exc:
-                self.report.add(key, "bad_key", str(exc))
+                self.report.add(key, "bad_key", f"listings skip it: {exc}")
                 continue
             manifest = self.read(key, LinkManifest)
             if manifest is not None and (

@@ -89,14 +89,21 @@ def parse_inverted(name: str) -> int:
 
 
 def encode_ctime(moment: datetime) -> str:
-    """Creation time in a key: exact (microseconds, naive or UTC) and sortable."""
-    text = moment.strftime("%Y%m%dT%H%M%S")
+    """Creation time in a key: exact (microseconds, naive or UTC) and sortable.
+
+    Fixed width: the year is always four digits (``strftime("%Y")`` drops the
+    zeros below year 1000 on glibc), so every time
+    :func:`~s3opstore.models.version.check_creation_time` accepts decodes again.
+    """
+    text = (f"{moment.year:04d}{moment.month:02d}{moment.day:02d}T"
+            f"{moment.hour:02d}{moment.minute:02d}{moment.second:02d}")
     if moment.microsecond:
         text += f".{moment.microsecond:06d}"
     return text + ("Z" if moment.tzinfo is not None else "")
 
 
 def decode_ctime(text: str) -> datetime:
+    """The time :func:`encode_ctime` wrote; ValueError for anything else (a listing skips it)."""
     match = _CTIME.match(text)
     if not match:
         raise ValueError(f"bad encoded creation time {text!r}")

@@ -9,6 +9,15 @@ the three digests only; ``a > b`` when they differ and ``a`` was created later.
 The creation time is kept as given, naive (Chariots' ``utcnow()`` style) or
 aware; an aware time is normalised to UTC. Since ``str()`` is a pure function
 of the stored fields, a parsed canonical string round-trips byte for byte.
+
+The accepted range is decided here and only here (:func:`check_creation_time`):
+every time whose UTC equivalent lies in ``datetime``'s own years 1..9999. The
+time is written into listing and link keys, and a time a key could not carry
+back would break every later listing of the op; the key encoding
+(:mod:`s3opstore.models.keys`) covers that whole range, which its tests check
+against this function. An aware time near the edges whose conversion to UTC
+leaves the range (``0001-01-01 00:30+01:00``) is refused with
+:class:`InvalidVersionError` naming it, never an ``OverflowError``.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from pydantic_core import core_schema
 
 from s3opstore.errors import InvalidVersionError
 
-__all__ = ["EMPTY_DIGEST", "Version"]
+__all__ = ["EMPTY_DIGEST", "Version", "check_creation_time"]
 
 EMPTY_DIGEST = hashlib.sha1(b"", usedforsecurity=False).hexdigest()
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
@@ -38,6 +47,24 @@ def _digest(part: bytes | str) -> str:
 def _utc(moment: datetime) -> datetime:
     """An aware UTC copy, for comparisons; naive times are UTC by convention."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def check_creation_time(moment: object) -> datetime:
+    """The creation time a version stores: naive as given, aware converted to UTC.
+
+    Raises InvalidVersionError for a non-datetime or an aware time whose UTC
+    equivalent is outside years 1..9999 (it has no ``datetime``, hence no key).
+    """
+    if not isinstance(moment, datetime):
+        raise InvalidVersionError(f"creation_time {moment!r} is not a datetime")
+    if moment.tzinfo is None:
+        return moment
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidVersionError(
+            f"creation time {str(moment)!r} is outside the accepted range once converted to "
+            f"UTC (0001-01-01 00:00:00 to 9999-12-31 23:59:59.999999): {exc}") from None
 
 
 class Version:
@@ -56,10 +83,8 @@ class Version:
                     f"{label} hash {value!r} is not 40 lowercase hexadecimal characters")
         if creation_time is None:
             creation_time = datetime.now(UTC).replace(tzinfo=None)
-        elif not isinstance(creation_time, datetime):
-            raise InvalidVersionError(f"creation_time {creation_time!r} is not a datetime")
-        elif creation_time.tzinfo is not None:
-            creation_time = creation_time.astimezone(UTC)
+        else:
+            creation_time = check_creation_time(creation_time)
         object.__setattr__(self, "major", major)
         object.__setattr__(self, "minor", minor)
         object.__setattr__(self, "patch", patch)

@@ -2,20 +2,21 @@
 
 One create-only object per (D, U, V) whose key encodes V with its first
 registered creation time, so the same link registered twice is one object and
-``get_validated_links`` is answered by LIST alone.
+``get_validated_links`` is answered by LIST alone; a key that does not parse
+is skipped and reported (:mod:`s3opstore.registry.listing`).
 """
 
 from __future__ import annotations
 
-from s3opstore.errors import CorruptManifestError
 from s3opstore.models.keys import link_key, link_prefix, parse_link_key
 from s3opstore.models.manifests import LinkManifest, VersionRecord, utc_now_ms
 from s3opstore.models.version import Version
 from s3opstore.registry.commit import new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.listing import Listing, SkippedKey, skipped_key
 from s3opstore.registry.versions import register_version
 
-__all__ = ["get_validated_links", "register_valid_link"]
+__all__ = ["get_validated_links", "list_validated_links", "register_valid_link"]
 
 
 def register_valid_link(ctx: Context, downstream: str | None, upstream: str, version: Version,
@@ -34,11 +35,18 @@ def register_valid_link(ctx: Context, downstream: str | None, upstream: str, ver
     return record
 
 
-def get_validated_links(ctx: Context, downstream: str, upstream: str) -> set[Version]:
+def list_validated_links(ctx: Context, downstream: str,
+                         upstream: str) -> Listing[set[Version]]:
+    """The linked versions, and the link keys that did not parse (skipped, not fatal)."""
     found: set[Version] = set()
+    skipped: list[SkippedKey] = []
     for info in ctx.store.list(link_prefix(downstream, upstream)):
         try:
             found.add(parse_link_key(info.key))
         except ValueError as exc:
-            raise CorruptManifestError(info.key, str(exc)) from exc
-    return found
+            skipped.append(skipped_key(info.key, exc))
+    return Listing(found, tuple(skipped))
+
+
+def get_validated_links(ctx: Context, downstream: str, upstream: str) -> set[Version]:
+    return list_validated_links(ctx, downstream, upstream).items

@@ -26,6 +26,7 @@ from s3opstore.registry import versions as _versions
 from s3opstore.registry.blobs import BlobSource, OpBytes
 from s3opstore.registry.commit import RetryPolicy
 from s3opstore.registry.context import Context
+from s3opstore.registry.listing import Listing
 from s3opstore.stores import ObjectStore, open_store
 
 __all__ = ["DEFAULT_STORE_DIR", "OpStore"]
@@ -100,8 +101,16 @@ class OpStore:
                                           _key(idempotency_key))
 
     def get_versions(self, op_name: str) -> list[VersionRecord]:
-        """All versions in registration order; ``[]`` for an unknown op."""
+        """All versions in registration order; ``[]`` for an unknown op.
+
+        An entry key that does not parse is skipped with a warning on the
+        ``s3opstore.listing`` logger; :meth:`list_versions` returns it too.
+        """
         return _versions.get_versions(self._ctx, check_name(op_name))
+
+    def list_versions(self, op_name: str) -> Listing[list[VersionRecord]]:
+        """``get_versions``, plus the listing keys it skipped because they do not parse."""
+        return _versions.list_versions(self._ctx, check_name(op_name))
 
     def latest_version(self, op_name: str) -> VersionRecord | None:
         return _versions.latest_version(self._ctx, check_name(op_name))
@@ -173,6 +182,13 @@ class OpStore:
 
     def get_validated_links(self, downstream_op_name: str, upstream_op_name: str) -> set[Version]:
         return _links.get_validated_links(
+            self._ctx, check_name(downstream_op_name, "downstream op name"),
+            check_name(upstream_op_name, "upstream op name"))
+
+    def list_validated_links(self, downstream_op_name: str,
+                             upstream_op_name: str) -> Listing[set[Version]]:
+        """``get_validated_links``, plus the link keys it skipped because they do not parse."""
+        return _links.list_validated_links(
             self._ctx, check_name(downstream_op_name, "downstream op name"),
             check_name(upstream_op_name, "upstream op name"))
 

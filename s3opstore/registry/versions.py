@@ -7,7 +7,9 @@ So at every instant each committed version is either the head's latest or
 has a listing entry, and:
 
 - ``latest_version``: GET head (1 request);
-- ``get_versions``: GET head, then LIST the entries (1 + ceil(N/1000));
+- ``get_versions``: GET head, then LIST the entries (1 + ceil(N/1000)); an
+  entry key that does not parse is skipped and reported
+  (:mod:`s3opstore.registry.listing`), never fatal to the listing;
 - registering a new version: GET head, LIST the version's entry prefix (is it
   an older version?), PUT the old latest's entry, CAS the head (4 requests);
 - numbers are computed against the latest version under the CAS, so
@@ -37,11 +39,13 @@ from s3opstore.models.manifests import (
 from s3opstore.models.version import Version
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.listing import Listing, SkippedKey, skipped_key
 
 __all__ = [
     "find_version",
     "get_versions",
     "latest_version",
+    "list_versions",
     "next_number",
     "read_head",
     "register_version",
@@ -112,17 +116,31 @@ def latest_version(ctx: Context, op: str) -> VersionRecord | None:
     return None if snapshot is None else snapshot.value.latest
 
 
-def get_versions(ctx: Context, op: str) -> list[VersionRecord]:
+def list_versions(ctx: Context, op: str) -> Listing[list[VersionRecord]]:
+    """Every version in registration order, and the entry keys that did not parse.
+
+    A malformed entry key hides that one version (reported in ``skipped``), not
+    the op: the head and every other entry still answer.
+    """
     # Head first, then LIST: every version committed before the head was read
     # is either that head's latest or already listed.
     snapshot = read_head(ctx, op)
     if snapshot is None:
-        return []
+        return Listing([])
     by_seq = {snapshot.value.latest.seq: snapshot.value.latest}
+    skipped: list[SkippedKey] = []
     for info in ctx.store.list(_versions_prefix(op)):
-        record = _entry_record(op, info.key)
+        try:
+            record = parse_version_entry(op, info.key)
+        except ValueError as exc:
+            skipped.append(skipped_key(info.key, exc))
+            continue
         by_seq.setdefault(record.seq, record)
-    return [by_seq[seq] for seq in sorted(by_seq)]
+    return Listing([by_seq[seq] for seq in sorted(by_seq)], tuple(skipped))
+
+
+def get_versions(ctx: Context, op: str) -> list[VersionRecord]:
+    return list_versions(ctx, op).items
 
 
 def register_version(ctx: Context, op: str, version: Version,

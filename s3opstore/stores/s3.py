@@ -35,6 +35,7 @@ from botocore.utils import parse_timestamp
 
 from s3opstore.errors import (
     ConcurrentWriteError,
+    ConfigurationError,
     ObjectNotFoundError,
     PreconditionFailedError,
     S3OpStoreError,
@@ -78,7 +79,8 @@ def default_client(*, endpoint_url: str | None = None) -> S3Client:
 
     ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` are honoured by boto3 itself;
     a custom endpoint gets path-style addressing, which S3-compatible servers
-    (SeaweedFS, MinIO, moto server) expect.
+    (SeaweedFS, MinIO, moto server) expect. A malformed endpoint or region is a
+    ConfigurationError naming the settings, not botocore's bare ValueError.
     """
     import os
 
@@ -93,7 +95,19 @@ def default_client(*, endpoint_url: str | None = None) -> S3Client:
         read_timeout=60,
         max_pool_connections=32,
     )
-    return _session().client("s3", endpoint_url=endpoint_url, config=config)
+    try:
+        return _session().client("s3", endpoint_url=endpoint_url, config=config)
+    except ValueError as exc:  # botocore: a malformed endpoint URL or region name
+        settings = {name: os.environ.get(name) for name in _CLIENT_SETTINGS}
+        if endpoint_url is not None:
+            settings = {"endpoint_url": endpoint_url, **settings}
+        shown = ", ".join(f"{k}={v!r}" for k, v in settings.items() if v)
+        raise ConfigurationError(f"no S3 client can be built from {shown or 'the defaults'}: "
+                                 f"{exc}") from exc
+
+
+_CLIENT_SETTINGS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
+                    "AWS_REGION")
 
 
 def _fast_timestamp(value: Any) -> datetime:

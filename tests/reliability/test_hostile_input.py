@@ -15,6 +15,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from s3opstore.api import handle
+from s3opstore.api.handler import SKIPPED_HEADER
 from s3opstore.api.types import ApiRequest
 from s3opstore.errors import CorruptManifestError, InvalidInputError
 from s3opstore.maintenance.fsck import fsck
 from s3opstore.models.names import check_name
+from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores import LocalStore, MemoryStore
 from s3opstore.stores.s3 import S3Store
@@ -199,29 +202,76 @@ def test_generated_names_are_refused_or_stay_in_their_op(name: str) -> None:
 
 
 _HEX40 = st.text("0123456789abcdef", min_size=40, max_size=40)
+_ZONES = st.none() | st.timedeltas(min_value=timedelta(hours=-23, minutes=-59),
+                                   max_value=timedelta(hours=23, minutes=59)).map(timezone)
+# Times a listing key must carry back: below year 1000, at the ends of the range, with
+# offsets that push them past it in UTC, with and without microseconds.
+_EDGE_TIMES = ["0001-01-01 00:00:00", "0999-12-31 23:59:59.999999", "0001-01-01 00:30:00+01:00",
+               "9999-12-31 23:30:00-01:00", "9999-12-31 23:59:59.999999", "0010-10-10 10:10:10Z",
+               "0001-01-01T00:00:00-23:59", "9999-12-31T23:59:59+23:59"]
+_TIMES = (st.datetimes(timezones=_ZONES).map(str)
+          | st.datetimes(max_value=datetime(1000, 1, 1), timezones=_ZONES).map(str)
+          | st.sampled_from(_EDGE_TIMES))
 _NEAR_VERSIONS = st.builds(
     lambda a, b, c, sep, moment: f"{a}.{b}.{c}{sep}{moment}", _HEX40, _HEX40, _HEX40,
     st.sampled_from(["_", "_", "_ ", "__", "/", "_../"]),
-    st.datetimes().map(str) | st.text(st.characters(codec="utf-8"), max_size=40))
-
+    _TIMES | st.text(st.characters(codec="utf-8"), max_size=40))
+_HOSTILE_TIMES = st.builds(lambda a, moment: f"{a}.{'b' * 40}.{'c' * 40}_{moment}", _HEX40,
+                           _TIMES)
+_GENERATED_VERSIONS = (st.text(st.characters(codec="utf-8"), max_size=300)
+                       | st.from_regex(r"[0-9a-f.]{0,130}_[0-9T:. -]{0,40}", fullmatch=True)
+                       | _NEAR_VERSIONS | _HOSTILE_TIMES)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=st.text(st.characters(codec="utf-8"), max_size=300)
-       | st.from_regex(r"[0-9a-f.]{0,130}_[0-9T:. -]{0,40}", fullmatch=True) | _NEAR_VERSIONS)
-def test_generated_version_strings_are_refused_or_registered(text: str) -> None:
+@given(texts=st.lists(_GENERATED_VERSIONS, min_size=3, max_size=5))
+def test_generated_version_strings_are_refused_or_registered(texts: list[str]) -> None:
+    """Several versions per example, good ones between them: listings are written and read.
+
+    With one registration per example no version ever left the head, so a time
+    that its listing key could not carry back was never written to a listing.
+    Here every generated version is followed by a good one (moving it into the
+    listing), and linked, and all three listings must answer with exactly the
+    accepted versions, byte for byte, and skip nothing.
+    """
     inner = MemoryStore()
     store, recorder = _populated(inner)
-    recorder.reset()
-    try:
-        record = store.register_version("op", text)
-    except InvalidInputError:
-        assert not [c for c in recorder.calls if c[0] in WRITE_PRIMITIVES], text
-        TALLY["generated versions refused"] += 1
-        return
-    TALLY["generated versions accepted"] += 1
-    assert str(record.version).startswith(record.version.vid)
+    registered = {V1.vid: str(V1)}
+    for index, text in enumerate(texts):
+        recorder.reset()
+        try:
+            record = store.register_valid_link("down", "op", text)
+        except InvalidInputError:
+            assert not [c for c in recorder.calls if c[0] in WRITE_PRIMITIVES], text
+            TALLY["generated versions refused"] += 1
+        else:
+            TALLY["generated versions accepted"] += 1
+            assert str(record.version).startswith(record.version.vid)
+            registered.setdefault(record.version.vid, str(record.version))
+            assert registered[record.version.vid] == str(record.version)
+        good = v(f"good {index}", at=index + 2)
+        store.register_valid_link("down", "op", good)
+        registered[good.vid] = str(good)
+
+    versions = store.list_versions("op")
+    links = store.list_validated_links("down", "op")
+    assert versions.skipped == () and links.skipped == ()
+    assert [str(r.version) for r in versions.items] == list(registered.values())
+    assert [r.number[0] for r in versions.items] == list(range(1, len(registered) + 1))
+    linked = set(registered.values()) - {str(V1)}  # V1 was registered, never linked
+    assert {str(version) for version in links.items} == linked
+    for route, body, field in (
+            ("get_all_versions_of_op", {"desired_op_name": "op"}, "all_versions"),
+            ("get_validated_links", {"downstream_op_name": "down", "upstream_op_name": "op"},
+             "upstream_versions")):
+        response = handle(ApiRequest("POST", f"/v1/{route}", {}, orjson.dumps(body)), store)
+        assert response.status == 200 and SKIPPED_HEADER not in response.headers
+        listed = orjson.loads(response.body)[field]
+        assert {str(Version.parse(text)) for text in listed} == set(listed)
+        expected = linked if route == "get_validated_links" else set(registered.values())
+        assert set(listed) == expected
     assert check_invariants(inner).clean
+    TALLY["generated version listings checked"] += 1
 
 
 # -- the HTTP API ---------------------------------------------------------------------
