@@ -48,6 +48,7 @@ from s3opstore.models.keys import CLOCK_PREFIX, PROBE_PREFIX, blob_prefix, clock
 from s3opstore.models.manifests import BytesBinding
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.base import ObjectInfo, ObjectStore
+from s3opstore.stores.local_scratch import scratch_owner
 
 __all__ = [
     "CLOCK_PREFIX",
@@ -164,6 +165,7 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
                 store.delete(info.key)
             report.deleted.append(GcItem(info.key, info.size, info.last_modified,
                                          "scratch object left by a writer"))
+    _sweep_local_scratch(store, max(grace, SCRATCH_MIN_AGE), report)
     if progress is not None:
         progress(len(ops) + 1, len(ops) + 1)
     return report
@@ -228,3 +230,11 @@ def _delete_blob(store: ObjectStore, bindings: _Bindings, info: ObjectInfo, dige
         store.upload(info.key, copy, size=size)
         report.kept.append(GcItem(info.key, size, info.last_modified,
                                   "restored: a version bound it while it was being deleted"))
+
+
+def _sweep_local_scratch(store: ObjectStore, older_than: timedelta, report: GcReport) -> None:
+    """A local store's stale temp and unused lock files (S3 stores have none)."""
+    owner = scratch_owner(store)
+    if owner is not None:
+        for left in owner.remove_scratch_leftovers(older_than, dry_run=report.dry_run):
+            report.deleted.append(GcItem(left.path, left.size, left.last_modified, left.reason))
