@@ -21,7 +21,7 @@ keys whose segments start with '.' are refused, so no key can name them.
 
 The layout is decided when a directory is first opened and recorded in
 ``.s3opstore-layout``: "plain", or "case-folded" on a case-insensitive file
-system, where upper-case letters are stored escaped (see ``local_fs``).
+system, where upper-case letters are stored escaped (see ``local_layout``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from s3opstore.errors import (
     InvalidKeyError,
     ObjectNotFoundError,
     PreconditionFailedError,
-    UnsafePathError,
 )
 from s3opstore.stores import local_scratch
 from s3opstore.stores.base import GetResult, IfMatch, ObjectInfo, PutMode, check_key, check_prefix
@@ -49,18 +48,16 @@ from s3opstore.stores.local_fs import (
     decode_segment,
     encode_segment,
     fsync_dir,
-    is_case_insensitive,
     refuse_symlink,
     translated,
     walk_dirs,
 )
+from s3opstore.stores.local_layout import decide_layout, make_dirs
 from s3opstore.stores.local_lock import NOFOLLOW, held, lock_fd, same_file
 from s3opstore.stores.local_scratch import LOCKS_DIR, TMP_DIR, ScratchLeftover
 
 __all__ = ["LocalStore"]
 
-_LAYOUT = ".s3opstore-layout"
-_PLAIN, _FOLDED = "plain", "case-folded"
 _COPY_CHUNK = 1024 * 1024
 _HEAD_ETAG_LIMIT = 16 * 1024 * 1024
 
@@ -91,8 +88,8 @@ class LocalStore:
         self.root = Path(root).resolve()
         self._root = str(self.root)
         with translated(f"opening {self._root}"):
-            self._make_dirs()
-            self.case_folded = self._layout(case_insensitive)
+            make_dirs(self._root)
+            self.case_folded = decide_layout(self._root, case_insensitive)
 
     @property
     def url(self) -> str:
@@ -100,54 +97,6 @@ class LocalStore:
 
     def __repr__(self) -> str:
         return f"LocalStore({self._root!r})"
-
-    # -- layout ------------------------------------------------------------------
-    def _make_dirs(self) -> None:
-        missing = []
-        path = self._root
-        while not os.path.isdir(path) and os.path.dirname(path) != path:
-            missing.append(path)
-            path = os.path.dirname(path)
-        for path in [*reversed(missing), *(os.path.join(self._root, d)
-                                           for d in (TMP_DIR, LOCKS_DIR))]:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(path)
-                fsync_dir(os.path.dirname(path))
-            refuse_symlink(path, os.lstat(path).st_mode, "to open the store")
-
-    def _layout(self, forced: bool | None) -> bool:
-        marker = os.path.join(self._root, _LAYOUT)
-        recorded = self._read_marker(marker)
-        if recorded is None:
-            legacy = any(not name.startswith(".") for name in os.listdir(self._root))
-            folded = is_case_insensitive(self._tmp_dir()) if forced is None else forced
-            if legacy and folded:
-                raise UnsafePathError(
-                    f"{self._root} is on a case-insensitive file system and holds keys written "
-                    "before s3opstore kept such keys apart ('Model' and 'model' may share a "
-                    "file); move it to a case-sensitive file system or start a new directory")
-            fd, tmp = self._new_tmp("the layout marker")
-            try:
-                _write_all(fd, (_FOLDED if folded else _PLAIN).encode() + b"\n")
-                os.fsync(fd)
-                with contextlib.suppress(FileExistsError):
-                    os.link(tmp, marker)
-                    fsync_dir(self._root)
-            finally:
-                os.unlink(tmp)
-                os.close(fd)
-            recorded = self._read_marker(marker)
-        if recorded not in (_PLAIN, _FOLDED):
-            raise UnsafePathError(f"{marker} names an unknown layout {recorded!r}")
-        return recorded == _FOLDED
-
-    def _read_marker(self, marker: str) -> str | None:
-        try:
-            fd = os.open(marker, os.O_RDONLY | NOFOLLOW)
-        except FileNotFoundError:
-            return None
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read(100).decode("ascii", "replace").strip()
 
     def _segments(self, key: str) -> list[str]:
         """The stored names of a key's segments; '.' segments are the store's own."""
