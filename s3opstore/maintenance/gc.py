@@ -7,6 +7,8 @@ What may be deleted:
   superseded ones too: a version's history stays loadable), typically left by
   a writer that died between uploading and binding;
 - scratch objects under ``_s3opstore/probe/`` and ``_s3opstore/clock/``.
+- a local store's temp files of dead writers and lock files no process holds
+  (``stores.local_scratch``; at least :data:`SCRATCH_MIN_AGE` old).
 
 Only objects older than the grace period are touched, with ages measured on
 the STORE's clock: "now" is the ``last_modified`` of a tiny object this run
