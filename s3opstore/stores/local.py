@@ -120,9 +120,15 @@ class LocalStore:
         while True:
             path = os.path.join(directory, uuid.uuid4().hex)
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | NOFOLLOW, 0o644)
-            lock_fd(fd, blocking=True)
-            if same_file(fd, path):
-                return fd, path
+            try:
+                lock_fd(fd, blocking=True)
+                if same_file(fd, path):
+                    return fd, path
+            except BaseException:
+                os.close(fd)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                raise
             os.close(fd)  # a cleaner with no age limit removed it before we locked it
 
     @contextlib.contextmanager

@@ -29,6 +29,7 @@ __all__ = ["LOCKS_DIR", "TMP_DIR", "ScratchCleaner", "ScratchLeftover", "find", 
 
 TMP_DIR = ".s3opstore-tmp"
 LOCKS_DIR = ".s3opstore-locks"
+_DIRS: tuple[tuple[str, Literal["temp", "lock"]], ...] = ((TMP_DIR, "temp"), (LOCKS_DIR, "lock"))
 _REASONS = {
     "temp": "temp file of a local-store writer that died (no process holds it)",
     "lock": "per-key lock file of the local store that no process holds "
@@ -74,7 +75,7 @@ def scratch_owner(store: object) -> ScratchCleaner | None:
 def _candidates(root: str, older_than: timedelta) -> builtins.list[ScratchLeftover]:
     cutoff = time.time() - older_than.total_seconds()
     found = []
-    for directory, kind in ((TMP_DIR, "temp"), (LOCKS_DIR, "lock")):
+    for directory, kind in _DIRS:
         try:
             entries = list(os.scandir(os.path.join(root, directory)))
         except FileNotFoundError:
@@ -86,9 +87,8 @@ def _candidates(root: str, older_than: timedelta) -> builtins.list[ScratchLeftov
                 continue
             if not stat.S_ISREG(info.st_mode) or info.st_mtime > cutoff:
                 continue
-            found.append(ScratchLeftover(
-                f"{directory}/{entry.name}", kind,  # type: ignore[arg-type]
-                info.st_size, datetime.fromtimestamp(info.st_mtime, UTC)))
+            found.append(ScratchLeftover(f"{directory}/{entry.name}", kind, info.st_size,
+                                         datetime.fromtimestamp(info.st_mtime, UTC)))
     return sorted(found, key=lambda item: item.path)
 
 

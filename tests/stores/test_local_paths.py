@@ -206,11 +206,13 @@ try:
     store.store.put("k", b"v")
 except UnsafeStoreError as exc:
     print("typed:", exc.kind)
+print(sorted(p.name for p in (store.store.root / ".s3opstore-tmp").iterdir()))
 """
     env = {k: v for k, v in os.environ.items() if k != "S3OPSTORE_URL"}
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    url, typed = done.stdout.splitlines()
+    url, typed, left = done.stdout.splitlines()
     assert url == (tmp_path / ".s3opstore").resolve().as_uri()
     assert typed == "typed: unsafe_store"
+    assert left == "[]"  # the refused write left no temp file
