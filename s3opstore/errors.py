@@ -26,6 +26,8 @@ and an HTTP status, so every face (Python, HTTP, CLI) reports the same thing::
     ├── StorageError                    storage         502   the object store misbehaved
     │   ├── StorageUnavailableError     storage_unavailable 503   retry later
     │   ├── StorageAccessError          storage_access      502   credentials / bucket
+    │   ├── StorageFullError            storage_full        507   disk or quota full
+    │   ├── UnsafePathError             unsafe_path         502   a symlink inside a local store
     │   └── UnsafeStoreError            unsafe_store        502   store ignores conditional writes
     ├── OutcomeUnknownError             outcome_unknown 503   a write may or may not have landed
     └── ConfigurationError              misconfigured   500   fix the deployment's settings
@@ -58,7 +60,9 @@ __all__ = [
     "S3OpStoreError",
     "StorageAccessError",
     "StorageError",
+    "StorageFullError",
     "StorageUnavailableError",
+    "UnsafePathError",
     "UnsafeStoreError",
     "UnsupportedStoreError",
     "VersionNotFoundError",
@@ -215,6 +219,27 @@ class StorageUnavailableError(StorageError):
 
 class StorageAccessError(StorageError):
     kind = "storage_access"
+
+
+class StorageFullError(StorageError):
+    """The local store's disk or quota is full (ENOSPC, EDQUOT); nothing was made visible.
+
+    507 rather than 503: retrying at once will not help until space is freed.
+    """
+
+    kind = "storage_full"
+    status = 507
+
+
+class UnsafePathError(StorageError):
+    """A local store's directory holds a symlink (or a layout it cannot use safely).
+
+    A storage error, not invalid input: the key is fine and would work on any
+    other store; the directory was tampered with, so nothing is read or written
+    through it until an operator removes the link.
+    """
+
+    kind = "unsafe_path"
 
 
 class UnsafeStoreError(StorageError):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from s3opstore.errors import CorruptManifestError, ObjectNotFoundError, S3OpStoreError
@@ -49,10 +50,13 @@ from s3opstore.models.manifests import (
 from s3opstore.registry.opstore import OpStore
 from s3opstore.registry.versions import next_number
 from s3opstore.stores.base import ObjectInfo, ObjectStore
+from s3opstore.stores.local_scratch import scratch_owner
 
 __all__ = ["FsckReport", "Problem", "fsck"]
 
 ProgressFn = Callable[[int, int], None]
+#: local-store scratch files older than this are reported (gc's minimum scratch age)
+SCRATCH_WARN_AGE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -380,8 +384,24 @@ def fsck(opstore: OpStore | ObjectStore, *, deep: bool = False,
         checker.check_links()
         checker.check_aliases()
         checker.check_pipelines()
+        _note_local_scratch(store, report)
     except S3OpStoreError as exc:
         report.add("", exc.kind, f"fsck could not finish: {exc.message}")
     if progress is not None:
         progress(1, 1)
     return report
+
+
+def _note_local_scratch(store: ObjectStore, report: FsckReport) -> None:
+    """Stale local-store scratch files are warnings (gc removes them), not problems."""
+    owner = scratch_owner(store)
+    if owner is None:
+        return
+    leftovers = owner.scratch_leftovers(SCRATCH_WARN_AGE)
+    for kind, what in (("temp", "temp files of dead writers"), ("lock", "unused lock files")):
+        found = [left for left in leftovers if left.kind == kind]
+        if found:
+            size = sum(left.size for left in found)
+            report.notes.append(f"warning: {len(found)} {what} ({size} bytes) older than "
+                                f"{SCRATCH_WARN_AGE} in the local store, e.g. {found[0].path}; "
+                                "`s3opstore gc` removes them")

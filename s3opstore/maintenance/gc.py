@@ -9,6 +9,8 @@ What may be deleted:
 - a presigned upload ``ops/<op>/uploads/<token>`` that was never committed
   (commit_upload deletes the ones it placed);
 - scratch objects under ``_s3opstore/probe/`` and ``_s3opstore/clock/``.
+- a local store's temp files of dead writers and lock files no process holds
+  (``stores.local_scratch``; at least :data:`SCRATCH_MIN_AGE` old).
 
 Only objects older than the grace period are touched, with ages measured on
 the STORE's clock: "now" is the ``last_modified`` of a tiny object this run
@@ -77,6 +79,7 @@ from s3opstore.models.keys import (
 from s3opstore.models.manifests import BytesBinding
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.base import ObjectInfo, ObjectStore
+from s3opstore.stores.local_scratch import scratch_owner
 
 __all__ = [
     "CLOCK_PREFIX",
@@ -195,6 +198,7 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
                 store.delete(info.key)
             report.deleted.append(GcItem(info.key, info.size, info.last_modified,
                                          "scratch object left by a writer"))
+    _sweep_local_scratch(store, max(grace, SCRATCH_MIN_AGE), report)
     if progress is not None:
         progress(len(ops) + 1, len(ops) + 1)
     return report
@@ -330,3 +334,11 @@ def _delete_blob(store: ObjectStore, op: str, bindings: _Bindings, info: ObjectI
     store.delete(aside)
     report.restored.append(GcItem(info.key, current.size, current.last_modified,
                                   "a version bound it while it was being deleted"))
+
+
+def _sweep_local_scratch(store: ObjectStore, older_than: timedelta, report: GcReport) -> None:
+    """A local store's stale temp and unused lock files (S3 stores have none)."""
+    owner = scratch_owner(store)
+    if owner is not None:
+        for left in owner.remove_scratch_leftovers(older_than, dry_run=report.dry_run):
+            report.deleted.append(GcItem(left.path, left.size, left.last_modified, left.reason))

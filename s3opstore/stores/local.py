@@ -3,37 +3,61 @@
 - create-only: the data is written to a private temp file, fsynced, then
   ``os.link``-ed to its key's path; ``link`` fails if the path exists, which
   makes the create atomic across processes on one machine.
-- compare-and-swap: under an exclusive ``flock`` on a per-key lock file the
+- compare-and-swap: under an exclusive lock on a per-key lock file the
   current content's MD5 is compared with the expected ETag, then the new
   content replaces it with ``os.replace`` (readers see old or new, never half).
 - ETags are the quoted MD5 of the content, as S3 computes them for simple
   PUTs; manifests carry a unique token, so an ETag never repeats (no ABA).
+- durable once acknowledged: every link, rename, unlink and mkdir that makes
+  a write visible is followed by an fsync of its directory before returning.
+- no symlinks: a link anywhere on a key's path is refused with
+  :class:`UnsafePathError`, so nothing is read or written outside the root.
+- OS errors become typed errors (a full disk: :class:`StorageFullError`);
+  a failed write leaves nothing visible, only its temp file is removed.
 
-Temp and lock files live under ``.s3opstore-tmp/`` and ``.s3opstore-locks/``,
-which no key can name (keys cannot start a segment with '.').
+Temp and lock files live under ``.s3opstore-tmp/`` and ``.s3opstore-locks/``;
+keys whose segments start with '.' are refused, so no key can name them.
+:meth:`LocalStore.remove_scratch_leftovers` (run by gc) removes the stale ones.
+
+The layout is decided when a directory is first opened and recorded in
+``.s3opstore-layout``: "plain", or "case-folded" on a case-insensitive file
+system, where upper-case letters are stored escaped (see ``local_layout``).
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import fcntl
 import hashlib
 import os
-import shutil
+import stat
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from s3opstore.errors import ObjectNotFoundError, PreconditionFailedError
+from s3opstore.errors import (
+    InvalidKeyError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+)
+from s3opstore.stores import local_scratch
 from s3opstore.stores.base import GetResult, IfMatch, ObjectInfo, PutMode, check_key, check_prefix
+from s3opstore.stores.local_fs import (
+    decode_segment,
+    encode_segment,
+    fsync_dir,
+    refuse_symlink,
+    translated,
+    walk_dirs,
+)
+from s3opstore.stores.local_layout import decide_layout, make_dirs
+from s3opstore.stores.local_lock import NOFOLLOW, held, lock_fd, same_file
+from s3opstore.stores.local_scratch import LOCKS_DIR, TMP_DIR, ScratchLeftover
 
 __all__ = ["LocalStore"]
 
-_TMP = ".s3opstore-tmp"
-_LOCKS = ".s3opstore-locks"
 _COPY_CHUNK = 1024 * 1024
 _HEAD_ETAG_LIMIT = 16 * 1024 * 1024
 
@@ -42,53 +66,124 @@ def _etag(data: bytes) -> str:
     return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (one seam: tests inject a full disk here)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _mtime(info: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(info.st_mtime, UTC)
+
+
 class LocalStore:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *,
+                 case_insensitive: bool | None = None) -> None:
+        """Open (creating) the store at ``root``.
+
+        ``case_insensitive`` overrides the probe of a new directory (tests);
+        an existing directory keeps the layout recorded in it.
+        """
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / _TMP).mkdir(exist_ok=True)
-        (self.root / _LOCKS).mkdir(exist_ok=True)
+        self._root = str(self.root)
+        with translated(f"opening {self._root}"):
+            make_dirs(self._root)
+            self.case_folded = decide_layout(self._root, case_insensitive)
 
     @property
     def url(self) -> str:
         return self.root.as_uri()
 
     def __repr__(self) -> str:
-        return f"LocalStore({str(self.root)!r})"
+        return f"LocalStore({self._root!r})"
 
-    def _path(self, key: str) -> Path:
-        return self.root / check_key(key)
+    def _segments(self, key: str) -> list[str]:
+        """The stored names of a key's segments; '.' segments are the store's own."""
+        segments = check_key(key).split("/")
+        if any(s.startswith(".") for s in segments):
+            raise InvalidKeyError(f"invalid store key {key!r}: the local store reserves "
+                                  "segments starting with '.'")
+        return [encode_segment(s) for s in segments] if self.case_folded else segments
 
-    def _tmp(self) -> Path:
-        return self.root / _TMP / uuid.uuid4().hex
+    def _decode(self, name: str) -> str | None:
+        return decode_segment(name) if self.case_folded else name
+
+    # -- scratch -----------------------------------------------------------------
+    def _tmp_dir(self) -> str:
+        return os.path.join(self._root, TMP_DIR)
+
+    def _new_tmp(self, what: str) -> tuple[int, str]:
+        """A new temp file, open and locked (gc leaves held ones alone)."""
+        directory = self._tmp_dir()
+        refuse_symlink(directory, os.lstat(directory).st_mode, what)
+        while True:
+            path = os.path.join(directory, uuid.uuid4().hex)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | NOFOLLOW, 0o644)
+            try:
+                lock_fd(fd, blocking=True)
+                if same_file(fd, path):
+                    return fd, path
+            except BaseException:
+                os.close(fd)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+                raise
+            os.close(fd)  # a cleaner with no age limit removed it before we locked it
 
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
-        name = hashlib.sha256(key.encode()).hexdigest()
-        fd = os.open(self.root / _LOCKS / name, os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        directory = os.path.join(self._root, LOCKS_DIR)
+        refuse_symlink(directory, os.lstat(directory).st_mode, f"key {key!r}")
+        with held(os.path.join(directory, hashlib.sha256(key.encode()).hexdigest())):
             yield
-        finally:
-            os.close(fd)  # closing releases the lock
 
-    def _write_tmp(self, data: bytes) -> Path:
-        tmp = self._tmp()
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return tmp
+    def scratch_leftovers(self, older_than: timedelta) -> builtins.list[ScratchLeftover]:
+        """Temp and lock files older than ``older_than`` that no process holds; read-only."""
+        with translated("scanning scratch files"):
+            return local_scratch.find(self._root, older_than)
+
+    def remove_scratch_leftovers(self, older_than: timedelta, *,
+                                 dry_run: bool = False) -> builtins.list[ScratchLeftover]:
+        """Remove those leftovers (each only while holding its lock); returns what went."""
+        with translated("removing scratch files"):
+            return local_scratch.remove(self._root, older_than, dry_run=dry_run)
+
+    # -- reads -------------------------------------------------------------------
+    def _find(self, key: str) -> str | None:
+        segments = self._segments(key)
+        directory = walk_dirs(self._root, segments[:-1], key, create=False)
+        return None if directory is None else os.path.join(directory, segments[-1])
+
+    def _open(self, key: str) -> tuple[int, os.stat_result] | None:
+        """The key's regular file open for reading, or None; a symlink is refused."""
+        path = self._find(key)
+        if path is None:
+            return None
+        try:
+            if not NOFOLLOW:
+                refuse_symlink(path, os.lstat(path).st_mode, f"key {key!r}")
+            fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError:
+            refuse_symlink(path, os.lstat(path).st_mode, f"key {key!r}")  # ELOOP
+            raise
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            return None
+        return fd, info
 
     def get(self, key: str) -> GetResult:
-        path = self._path(key)
-        try:
-            data = path.read_bytes()
-            mtime = path.stat().st_mtime
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise ObjectNotFoundError(key) from exc
-        return GetResult(data=data, etag=_etag(data),
-                         last_modified=datetime.fromtimestamp(mtime, UTC))
+        with translated(f"get of key {key!r}"):
+            opened = self._open(key)
+            if opened is None:
+                raise ObjectNotFoundError(key)
+            fd, info = opened
+            with os.fdopen(fd, "rb") as fh:
+                data = fh.read()
+        return GetResult(data=data, etag=_etag(data), last_modified=_mtime(info))
 
     def head(self, key: str) -> ObjectInfo | None:
         """Size, time and ETag; the ETag (an MD5 of the content) only up to 16 MiB.
@@ -97,125 +192,204 @@ class LocalStore:
         S3 object's ETag, a large local blob's says nothing, so none is given.
         Only small manifests are ever compared by ETag.
         """
-        path = self._path(key)
-        try:
-            stat = path.stat()
-            if not path.is_file():
+        with translated(f"head of key {key!r}"):
+            opened = self._open(key)
+            if opened is None:
                 return None
+            fd, info = opened
             etag = sha256 = None
-            if stat.st_size <= _HEAD_ETAG_LIMIT:
-                content = path.read_bytes()
-                etag, sha256 = _etag(content), hashlib.sha256(content).hexdigest()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return ObjectInfo(key=key, size=stat.st_size, etag=etag,
-                          last_modified=datetime.fromtimestamp(stat.st_mtime, UTC), sha256=sha256)
+            with os.fdopen(fd, "rb") as fh:
+                if info.st_size <= _HEAD_ETAG_LIMIT:
+                    content = fh.read()
+                    etag, sha256 = _etag(content), hashlib.sha256(content).hexdigest()
+        return ObjectInfo(key=key, size=info.st_size, etag=etag, last_modified=_mtime(info),
+                          sha256=sha256)
 
+    def download(self, key: str, sink: BinaryIO) -> int:
+        written = 0
+        action = f"download of key {key!r}"
+        with translated(action):
+            opened = self._open(key)
+        if opened is None:
+            raise ObjectNotFoundError(key)
+        with os.fdopen(opened[0], "rb") as fh:
+            while True:
+                with translated(action):
+                    chunk = fh.read(_COPY_CHUNK)
+                if not chunk:
+                    return written
+                sink.write(chunk)  # the sink's own errors are the caller's, not the store's
+                written += len(chunk)
+
+    # -- writes ------------------------------------------------------------------
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._write_tmp(data)
-        try:
-            if mode == "create":
-                try:
-                    os.link(tmp, path)
-                except FileExistsError as exc:
-                    raise PreconditionFailedError(key) from exc
-            elif isinstance(mode, IfMatch):
-                with self._locked(key):
-                    try:
-                        current = path.read_bytes()
-                    except FileNotFoundError as exc:
-                        raise PreconditionFailedError(key) from exc
-                    if _etag(current) != mode.etag:
-                        raise PreconditionFailedError(key)
-                    os.replace(tmp, path)
-            else:
-                with self._locked(key):
-                    os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        segments = self._segments(key)
+        with translated(f"put of key {key!r}") as progress:
+            directory = walk_dirs(self._root, segments[:-1], key, create=True)
+            assert directory is not None
+            path = os.path.join(directory, segments[-1])
+            fd, tmp = self._new_tmp(f"key {key!r}")
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+                if mode == "create":
+                    self._link(key, tmp, path)
+                else:
+                    with self._locked(key):
+                        self._check_current(key, path, mode)
+                        os.replace(tmp, path)
+                progress.visible = True
+                fsync_dir(directory)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                os.close(fd)
         return _etag(data)
 
-    def delete(self, key: str, *, if_match: str | None = None) -> None:
-        path = self._path(key)
-        with self._locked(key), contextlib.suppress(FileNotFoundError):
-            if if_match is not None and _etag(path.read_bytes()) != if_match:
-                raise PreconditionFailedError(key)
-            path.unlink()
-
-    def _walk(self, base: Path) -> Iterator[str]:
+    def _link(self, key: str, tmp: str, path: str) -> None:
         try:
-            entries = sorted(os.scandir(base), key=lambda e: e.name)
+            os.link(tmp, path)
+        except FileExistsError as exc:
+            with contextlib.suppress(FileNotFoundError):
+                refuse_symlink(path, os.lstat(path).st_mode, f"key {key!r}")
+            raise PreconditionFailedError(key) from exc
+
+    def _check_current(self, key: str, path: str, mode: PutMode) -> None:
+        """Under the key's lock: refuse a symlinked key; for IfMatch, compare ETags."""
+        try:
+            refuse_symlink(path, os.lstat(path).st_mode, f"key {key!r}")
+        except FileNotFoundError as exc:
+            if isinstance(mode, IfMatch):
+                raise PreconditionFailedError(key) from exc
+            return
+        if isinstance(mode, IfMatch):
+            opened = self._open(key)
+            if opened is None:
+                raise PreconditionFailedError(key)
+            with os.fdopen(opened[0], "rb") as fh:
+                if _etag(fh.read()) != mode.etag:
+                    raise PreconditionFailedError(key)
+
+    def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
+        segments = self._segments(key)
+        with translated(f"upload of key {key!r}") as progress:
+            directory = walk_dirs(self._root, segments[:-1], key, create=True)
+            assert directory is not None
+            path = os.path.join(directory, segments[-1])
+            fd, tmp = self._new_tmp(f"key {key!r}")
+            try:
+                while chunk := source.read(_COPY_CHUNK):
+                    _write_all(fd, chunk)
+                os.fsync(fd)
+                with self._locked(key):
+                    self._check_current(key, path, "overwrite")
+                    os.replace(tmp, path)
+                progress.visible = True
+                fsync_dir(directory)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                os.close(fd)
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        with translated(f"delete of key {key!r}") as progress:
+            path = self._find(key)
+            if path is None:
+                return
+            with self._locked(key):
+                try:
+                    info = os.lstat(path)
+                    refuse_symlink(path, info.st_mode, f"key {key!r}")
+                    if stat.S_ISDIR(info.st_mode):
+                        return  # 'a' when only 'a/b' exists: no such object
+                    if if_match is not None and self._etag_of(key) != if_match:
+                        raise PreconditionFailedError(key)
+                    os.unlink(path)
+                except FileNotFoundError:
+                    return
+                progress.visible = True
+                fsync_dir(os.path.dirname(path))
+
+    # -- listings ----------------------------------------------------------------
+    def _walk(self, path: str, prefix: str) -> Iterator[tuple[str, str]]:
+        """(key, path) of every regular file below ``path``; links and dot names skipped."""
+        try:
+            entries = list(os.scandir(path))
         except (FileNotFoundError, NotADirectoryError):
             return
         for entry in entries:
-            if entry.name.startswith("."):
+            name = None if entry.name.startswith(".") else self._decode(entry.name)
+            if name is None:
                 continue
-            rel = os.path.relpath(entry.path, self.root).replace(os.sep, "/")
+            key = f"{prefix}{name}"
             if entry.is_dir(follow_symlinks=False):
-                yield from self._walk(Path(entry.path))
+                yield from self._walk(entry.path, key + "/")
             elif entry.is_file(follow_symlinks=False):
-                yield rel
+                yield key, entry.path
+
+    def _listing_dir(self, prefix: str) -> tuple[str, str] | None:
+        """(directory, key prefix of its entries) where a listing of ``prefix`` starts."""
+        check_prefix(prefix)
+        if "/" not in prefix:
+            return self._root, ""
+        start = prefix.rsplit("/", 1)[0]
+        try:
+            segments = self._segments(start)
+        except InvalidKeyError:
+            return None  # a '.' segment: no key can be below it
+        directory = walk_dirs(self._root, segments, prefix, create=False)
+        return None if directory is None else (directory, start + "/")
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:
-        check_prefix(prefix)
-        directory = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        keys = sorted(k for k in self._walk(self.root / directory) if k.startswith(prefix))
-        count = 0
-        for key in keys:
-            if start_after is not None and key <= start_after:
-                continue
-            if limit is not None and count >= limit:
+        with translated(f"list of prefix {prefix!r}"):
+            where = self._listing_dir(prefix)
+            if where is None:
                 return
-            try:
-                stat = (self.root / key).stat()
-            except FileNotFoundError:
-                continue
-            count += 1
-            yield ObjectInfo(key=key, size=stat.st_size, etag=None,
-                             last_modified=datetime.fromtimestamp(stat.st_mtime, UTC))
+            found = sorted(item for item in self._walk(*where) if item[0].startswith(prefix))
+            count = 0
+            for key, path in found:
+                if start_after is not None and key <= start_after:
+                    continue
+                if limit is not None and count >= limit:
+                    return
+                try:
+                    info = os.lstat(path)
+                except FileNotFoundError:
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                count += 1
+                yield ObjectInfo(key=key, size=info.st_size, etag=None,
+                                 last_modified=_mtime(info))
 
     def list_dirs(self, prefix: str) -> builtins.list[str]:
-        check_prefix(prefix)
-        base = self.root / prefix if prefix else self.root
-        try:
-            entries = sorted(os.scandir(base), key=lambda e: e.name)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        return [e.name for e in entries
-                if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
-                and any(True for _ in self._walk(Path(e.path)))]
+        with translated(f"list of prefix {prefix!r}"):
+            where = self._listing_dir(prefix)
+            if where is None:
+                return []
+            try:
+                entries = list(os.scandir(where[0]))
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+            names = []
+            for entry in entries:
+                name = None if entry.name.startswith(".") else self._decode(entry.name)
+                if name is not None and entry.is_dir(follow_symlinks=False) and any(
+                        True for _ in self._walk(entry.path, "")):
+                    names.append(name)
+            return sorted(names)
 
-    def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._tmp()
-        try:
-            with open(tmp, "wb") as fh:
-                shutil.copyfileobj(source, fh, _COPY_CHUNK)
-                fh.flush()
-                os.fsync(fh.fileno())
-            with self._locked(key):
-                os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-
-    def download(self, key: str, sink: BinaryIO) -> int:
-        path = self._path(key)
-        written = 0
-        try:
-            fh = open(path, "rb")  # noqa: SIM115
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise ObjectNotFoundError(key) from exc
-        with fh:
+    def _etag_of(self, key: str) -> str | None:
+        """The MD5 ETag of the whole object, however large (for conditional deletes/copies)."""
+        opened = self._open(key)
+        if opened is None:
+            return None
+        md5 = hashlib.md5(usedforsecurity=False)
+        with os.fdopen(opened[0], "rb") as fh:
             while chunk := fh.read(_COPY_CHUNK):
-                sink.write(chunk)
-                written += len(chunk)
-        return written
+                md5.update(chunk)
+        return f'"{md5.hexdigest()}"'
 
     def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
         """Through ``upload``, so the copy is as durable and atomic as any blob write.
@@ -223,12 +397,12 @@ class LocalStore:
         The source is opened once: a replacement (os.replace) after the ETag check
         cannot change the bytes copied, which come from the inode that was checked.
         """
-        path = self._path(source)
-        try:
-            fh = open(path, "rb")  # noqa: SIM115
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise ObjectNotFoundError(source) from exc
-        with fh:
+        with translated(f"copy of key {source!r}"):
+            opened = self._open(source)
+        if opened is None:
+            raise ObjectNotFoundError(source)
+        fd, info = opened
+        with os.fdopen(fd, "rb") as fh:
             if source_etag is not None:
                 md5 = hashlib.md5(usedforsecurity=False)
                 while chunk := fh.read(_COPY_CHUNK):
@@ -236,4 +410,4 @@ class LocalStore:
                 if f'"{md5.hexdigest()}"' != source_etag:
                     raise PreconditionFailedError(source)
                 fh.seek(0)
-            self.upload(target, fh, size=os.fstat(fh.fileno()).st_size)
+            self.upload(target, fh, size=info.st_size)
