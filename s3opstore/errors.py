@@ -46,6 +46,7 @@ __all__ = [
     "InvalidKeyError",
     "InvalidNameError",
     "InvalidVersionError",
+    "MisconfiguredError",
     "NotFoundError",
     "ObjectNotFoundError",
     "OpNotFoundError",
@@ -217,3 +218,13 @@ class OutcomeUnknownError(S3OpStoreError):
 
     kind = "outcome_unknown"
     status = 503
+
+
+class MisconfiguredError(S3OpStoreError):
+    """The deployment is set up wrongly (an option, an environment variable, the SDK's version).
+
+    Nothing was read or written; the message names the setting and what it needs.
+    """
+
+    kind = "misconfigured"
+    status = 500

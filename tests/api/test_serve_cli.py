@@ -1,0 +1,104 @@
+"""``s3opstore serve`` as users start it: the README's command, the CLI's refusals."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from s3opstore.cli.main import build_parser
+from s3opstore.models.version import Version
+from s3opstore.registry.opstore import OpStore
+from tests.api.serving import REPO, ChariotsWireClient, Served, readme_command
+
+
+def chariots_round_trip(client: ChariotsWireClient) -> None:
+    """Chariots' seven calls in the order its pipelines make them; 7/7 must answer."""
+    v_pca = Version.from_parts(b"pca", creation_time=datetime(2020, 1, 1, 10, 0, 0))
+    v_clf = Version.from_parts(b"clf", creation_time=datetime(2020, 1, 1, 10, 0, 0, 123456))
+    assert client.pipeline_exists("iris") is False
+    client.register_new_pipeline("iris", "clf")
+    assert client.pipeline_exists("iris") is True
+    assert client.get_all_versions_of_op("clf") is None
+    client.register_valid_link("clf", "pca", v_pca)
+    client.register_valid_link(None, "clf", v_clf)
+    client.save_op_bytes("pca", v_pca, b"pca-bytes")
+    client.save_op_bytes("clf", v_clf, bytes(range(256)) * 40)
+    assert client.get_all_versions_of_op("clf") == {v_clf}
+    assert {str(v) for v in client.get_all_versions_of_op("clf") or ()} == {str(v_clf)}
+    assert client.get_validated_links("clf", "pca") == {v_pca}
+    assert client.get_validated_links("pca", "clf") is None
+    assert client.get_op_bytes_for_version("clf", v_clf) == bytes(range(256)) * 40
+    assert client.get_op_bytes_for_version("pca", v_pca) == b"pca-bytes"
+
+
+def test_readme_serve_command_passes_the_chariots_round_trip(tmp_path: Path) -> None:
+    command = readme_command((REPO / "README.md").read_text(), "s3opstore serve")
+    served = Served(command, cwd=tmp_path)
+    try:
+        assert served.url == "http://127.0.0.1:8080"
+        chariots_round_trip(ChariotsWireClient(served.url))
+        # what it wrote is a normal store: the library reads it back
+        store = OpStore.from_url(str(tmp_path / "registry"))
+        assert store.pipeline_exists("iris")
+        assert store.load_op_bytes("pca", store.get_versions("pca")[0].version) == b"pca-bytes"
+    finally:
+        assert served.stop() == 0
+    routes = {line["route"] for line in served.log()}
+    assert {"save_op_bytes", "get_op_bytes_for_version", "register_valid_link",
+            "pipeline_exists", "register_new_pipeline", "get_validated_links",
+            "get_all_versions_of_op"} <= routes
+    assert all(line["status"] == 200 for line in served.log())
+
+
+def test_serve_is_listed_in_help() -> None:
+    text = build_parser().format_help()
+    assert "serve" in text
+    sub = subprocess.run([sys.executable, "-m", "s3opstore.cli", "serve", "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert sub.returncode == 0
+    for option in ("--host", "--port", "--workers", "--token-file", "--allow-network",
+                   "--allow-host", "--allow-anyone", "--max-body-bytes", "--idle-timeout"):
+        assert option in sub.stdout
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--host", "0.0.0.0"], "--allow-network"),
+    (["--host", "0.0.0.0", "--allow-network", "10.0.0.300/8"], "'10.0.0.300/8'"),
+    (["--token-file", "missing-token"], "missing-token"),
+    (["--workers", "0"], "--workers"),
+])
+def test_serve_refuses_unsafe_or_bad_settings(tmp_path: Path, args: list[str],
+                                              needle: str) -> None:
+    sub = subprocess.run([sys.executable, "-m", "s3opstore.cli", "serve", "--store",
+                          str(tmp_path / "s"), "--port", "0", *args], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert sub.returncode == 3
+    assert sub.stderr.startswith("error [misconfigured]: ")
+    assert needle in sub.stderr
+    assert len(sub.stderr.strip().splitlines()) == 1
+
+
+def test_token_from_the_environment_guards_writes(tmp_path: Path) -> None:
+    served = Served(f"s3opstore serve --store {tmp_path / 's'} --port 0", cwd=tmp_path,
+                    env={"S3OPSTORE_TOKEN": "sesame"})
+    try:
+        body = {"pipeline_name": "p", "last_op_name": "op"}
+        url = served.url + "/v1/register_new_pipeline"
+        refused = requests.post(url, json=body, timeout=10)
+        assert (refused.status_code, refused.json()["error"]["type"]) == (401, "unauthorized")
+        wrong = requests.post(url, json=body, headers={"Authorization": "Bearer nope"},
+                              timeout=10)
+        assert wrong.status_code == 401
+        read = requests.post(served.url + "/v1/pipeline_exists", json={"pipeline_name": "p"},
+                             timeout=10)
+        assert read.json() == {"exists": False}  # nothing was written
+        ok = requests.post(url, json=body, headers={"Authorization": "Bearer sesame"},
+                           timeout=10)
+        assert (ok.status_code, ok.json()) == (200, {})
+    finally:
+        assert served.stop() == 0
