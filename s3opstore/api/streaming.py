@@ -12,7 +12,7 @@ sent as base64 in slices. Memory per request stays around :data:`CHUNK`.
 
 Only the structure Chariots' bodies have is accepted: one JSON object whose
 values are JSON values; the ``bytes`` value must be a string of standard
-base64 (``\\/`` is the only escape accepted inside it).
+base64, JSON escapes of its characters included (``\\/``, ``\\u0041``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from s3opstore.api import models as m
-from s3opstore.api.types import Call, HttpError
+from s3opstore.api.types import Call
 from s3opstore.errors import InvalidInputError
 from s3opstore.registry.opstore import OpStore
 
@@ -172,6 +172,22 @@ class _Base64Sink:
                                     "multiple of 4)")
 
 
+def _escaped(reader: _Reader) -> bytes:
+    """The character a JSON escape inside the base64 string stands for (``\\/``, ``\\u0041``)."""
+    kind = reader.next()
+    if kind == 0x2F:
+        return b"/"
+    if kind == 0x75:
+        digits = bytes(reader.next() for _ in range(4))
+        try:
+            char = chr(int(digits, 16))
+        except ValueError:
+            raise reader.bad("bad \\u escape") from None
+        if char.isascii():
+            return char.encode()  # the sink refuses anything outside the alphabet
+    raise InvalidInputError("bytes is not valid base64")
+
+
 def _stream_bytes(reader: _Reader, sink: _Base64Sink) -> None:
     if reader.next() != 0x22:
         raise InvalidInputError("bytes must be a base64 string")
@@ -182,9 +198,7 @@ def _stream_bytes(reader: _Reader, sink: _Base64Sink) -> None:
             sink.close()
             return
         if stop == 0x5C:
-            if reader.next() != 0x2F:  # only \/ can stand for a base64 character
-                raise InvalidInputError("bytes is not valid base64")
-            sink.feed(b"/")
+            sink.feed(_escaped(reader))
         elif reader.peek() is None:
             raise reader.bad("unterminated string")
 
@@ -192,7 +206,6 @@ def _stream_bytes(reader: _Reader, sink: _Base64Sink) -> None:
 def _parse_to_file(source: BinaryIO, length: int, target: BinaryIO) -> dict[str, Any]:
     reader = _Reader(source, length)
     fields: dict[str, Any] = {}
-    seen_bytes = False
     reader.expect(b"{")
     reader.skip_ws()
     if reader.peek() == 0x7D:
@@ -205,8 +218,9 @@ def _parse_to_file(source: BinaryIO, length: int, target: BinaryIO) -> dict[str,
                 raise reader.bad("expected a string key")
             reader.expect(b":")
             reader.skip_ws()
-            if key == "bytes" and not seen_bytes:
-                seen_bytes = True
+            if key in fields:
+                raise InvalidInputError(f"field {key[:100]!r} appears twice")
+            if key == "bytes":
                 if reader.peek() == 0x22:
                     _stream_bytes(reader, _Base64Sink(target))
                     fields[key] = ""
@@ -265,11 +279,11 @@ class OpBytesStream:
 
 
 def open_op_bytes(store: OpStore, req: m.GetOpBytesForVersionRequest) -> OpBytesStream:
-    """The bytes of a version copied, digest verified, to a temporary file, ready to send."""
-    info = store.op_bytes_info(req.desired_op_name, req.version)
-    if info.size > m.MAX_BLOB_SIZE:  # pragma: no cover - S3 cannot hold more
-        raise HttpError(413, "response_too_large", "blob too large")
-    file = tempfile.TemporaryFile(prefix="s3opstore-answer-")  # noqa: SIM115 - closed by the stream
+    """The bytes of a version copied, digest verified, to a spooled file, ready to send.
+
+    Up to :data:`CHUNK` stays in memory; larger blobs spill to a temporary file.
+    """
+    file: Any = tempfile.SpooledTemporaryFile(max_size=CHUNK, prefix="s3opstore-answer-")  # noqa: SIM115 - closed by the stream
     try:
         store.load_op_bytes_to(req.desired_op_name, req.version, file)
         size = file.tell()

@@ -174,7 +174,7 @@ def test_ambiguous_framing_is_refused_as_json(url: str, store: OpStore,
 
 def test_oversized_body_is_refused_unread_as_json(store: OpStore) -> None:
     for server_url in _run(make_server(store, max_body_bytes=2 * 1024 * 1024)):
-        status, headers, body = _raw(server_url, b"POST /v1/save_op_bytes HTTP/1.1\r\n"
+        status, _, body = _raw(server_url, b"POST /v1/save_op_bytes HTTP/1.1\r\n"
                                      b"Host: 127.0.0.1\r\nContent-Length: 999999999\r\n\r\n{")
         assert status == 413
         error = json.loads(body)["error"]
