@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import boto3
+import botocore
 import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
@@ -31,6 +32,7 @@ from botocore.utils import parse_timestamp
 
 from s3opstore.errors import (
     ConcurrentWriteError,
+    MisconfiguredError,
     ObjectNotFoundError,
     PreconditionFailedError,
     S3OpStoreError,
@@ -125,6 +127,29 @@ def _status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
+# PutObject's IfMatch (compare-and-swap of manifests) first shipped in botocore 1.35.69.
+MIN_BOTOCORE = (1, 35, 69)
+
+
+def check_sdk_version(version: str | None = None) -> None:
+    """Raise MisconfiguredError, in one line, when botocore cannot send conditional writes.
+
+    A Lambda runtime's bundled SDK may be older than the package's pin; every write
+    would then fail with a long parameter-validation error.
+    """
+    text = version if version is not None else botocore.__version__
+    try:
+        found = tuple(int(part) for part in text.split(".")[:3])
+    except ValueError:
+        return  # a development build: let it try
+    if found < MIN_BOTOCORE:
+        need = ".".join(map(str, MIN_BOTOCORE))
+        raise MisconfiguredError(
+            f"botocore {text} is too old: s3opstore needs botocore>={need} (IfMatch on "
+            f"PutObject); install boto3>={need} (a Lambda runtime's bundled SDK may be older: "
+            "ship boto3 in the package)")
+
+
 class S3Store:
     """Objects under ``s3://bucket/prefix``."""
 
@@ -134,6 +159,7 @@ class S3Store:
         self.prefix = prefix.strip("/")
         if self.prefix:
             check_key(self.prefix)
+        check_sdk_version()
         self.client: S3Client = client if client is not None else default_client()
         self.page_size = 1000  # LIST page size; tests lower it to exercise pagination
         self.transfer_config = transfer_config or TransferConfig(
