@@ -20,7 +20,7 @@ from benchmarks.report import table_md
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["requests", "transfer", "latency", "scale", "contention", "warm", "cold_start",
-             "profile"]
+             "profile", "http"]
 
 
 @pytest.fixture(scope="module")
