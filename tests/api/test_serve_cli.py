@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import subprocess
 import sys
 from datetime import datetime
@@ -100,5 +102,45 @@ def test_token_from_the_environment_guards_writes(tmp_path: Path) -> None:
         ok = requests.post(url, json=body, headers={"Authorization": "Bearer sesame"},
                            timeout=10)
         assert (ok.status_code, ok.json()) == (200, {})
+    finally:
+        assert served.stop() == 0
+
+
+def _own_address() -> str:
+    """This machine's address on its default route (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.connect(("192.0.2.1", 9))
+        return str(sock.getsockname()[0])
+
+
+def test_documented_shared_deployment_for_credential_less_workers(tmp_path: Path) -> None:
+    text = (REPO / "docs" / "http-api.md").read_text()
+    command = readme_command(text, "s3opstore serve --store ./registry --host 0.0.0.0")
+    assert "--allow-network 10.0.0.0/8" in command and "--token" not in command
+    served = Served(command, cwd=tmp_path)
+    try:
+        port = int(served.url.rsplit(":", 1)[1])
+        assert port == 8081
+        # a worker's Chariots client, unchanged: no credentials (loopback stands in for it)
+        chariots_round_trip(ChariotsWireClient(f"http://127.0.0.1:{port}"))
+        named = requests.post(f"http://127.0.0.1:{port}/v1/pipeline_exists",
+                              json={"pipeline_name": "iris"}, timeout=10,
+                              headers={"Host": f"opstore.internal:{port}"})
+        assert named.json() == {"exists": True}
+        foreign = requests.post(f"http://127.0.0.1:{port}/v1/pipeline_exists",
+                                json={"pipeline_name": "iris"}, timeout=10,
+                                headers={"Host": "rebound.example"})
+        assert foreign.status_code == 403
+        address = _own_address()
+        other = requests.post(f"http://{address}:{port}/v1/register_new_pipeline",
+                              json={"pipeline_name": "intruder", "last_op_name": "x"},
+                              timeout=10)
+        inside = ipaddress.ip_address(address) in ipaddress.ip_network("10.0.0.0/8")
+        if inside or ipaddress.ip_address(address).is_loopback:
+            assert other.status_code == 200  # this machine is itself in the allowed network
+        else:
+            assert (other.status_code, other.json()["error"]["type"]) == (403,
+                                                                          "forbidden_client")
+            assert not OpStore.from_url(str(tmp_path / "registry")).pipeline_exists("intruder")
     finally:
         assert served.stop() == 0
