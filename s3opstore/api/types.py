@@ -1,6 +1,6 @@
 """The HTTP API's plain data: a request, a response, and the limits.
 
-Adapters (the Lambda handler, the local server, tests) build an
+Adapters (the Lambda handler, the WSGI app of ``serve``, tests) build an
 :class:`ApiRequest` from whatever arrived and turn the :class:`ApiResponse`
 back into their own shape; :func:`s3opstore.api.handle` never sees a socket
 or an event. Header names are matched case-insensitively.
