@@ -147,7 +147,7 @@ def check_sdk_version(version: str | None = None) -> None:
         raise MisconfiguredError(
             f"botocore {text} is too old: s3opstore needs botocore>={need} (IfMatch on "
             f"PutObject); install boto3>={need} (a Lambda runtime's bundled SDK may be older: "
-            "ship boto3 in the package)")
+            "build the zip with --include-sdk)")
 
 
 class S3Store:
