@@ -15,6 +15,7 @@ import requests
 from s3opstore.cli.main import build_parser
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
+from s3opstore.testing.servers import SeaweedFS
 from tests.api.serving import REPO, ChariotsWireClient, Served, readme_command
 
 
@@ -144,3 +145,26 @@ def test_documented_shared_deployment_for_credential_less_workers(tmp_path: Path
             assert not OpStore.from_url(str(tmp_path / "registry")).pipeline_exists("intruder")
     finally:
         assert served.stop() == 0
+
+
+@pytest.mark.seaweedfs
+def test_serve_on_an_s3_store_counts_each_requests_own_s3_calls(tmp_path: Path,
+                                                                seaweed: SeaweedFS) -> None:
+    bucket = seaweed.new_bucket("serve")
+    served = Served(f"s3opstore serve --store s3://{bucket}/reg --port 0", cwd=tmp_path,
+                    env=seaweed.env())
+    try:
+        client = ChariotsWireClient(served.url)
+        chariots_round_trip(client)
+        big = Version.from_parts(b"big", creation_time=datetime(2021, 2, 3))
+        client.register_valid_link(None, "big", big)
+        data = bytes(range(256)) * (9 * 4096)  # 9 MiB: streamed in, and over Lambda's limit
+        client.save_op_bytes("big", big, data)
+        assert client.get_op_bytes_for_version("big", big) == data
+    finally:
+        assert served.stop() == 0
+    log = served.log()
+    assert all(line["status"] == 200 for line in log)
+    exists = [line for line in log if line["route"] == "pipeline_exists"]
+    assert [line["s3_requests"] for line in exists] == [1, 1]  # one GET each, nobody else's
+    assert all(isinstance(line["s3_requests"], int) for line in log)
