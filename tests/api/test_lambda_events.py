@@ -1,16 +1,15 @@
-"""The Lambda adapter on AWS's published sample events (see events/README.md).
+"""The Lambda adapter on the three HTTP event shapes (see lambda_events.py).
 
-Each sample is used as published, then with only the fields under test changed.
-Powertools' own event classes read the same events as an independent oracle for
-method, path and body.
+The events are authored here from AWS's documented payload formats (REST API proxy 1.0,
+HTTP API 2.0, function URL). Powertools' own event classes read the same events as an
+independent oracle: first that each event has the documented shape, then for the method,
+path, body and stage the adapter reads.
 """
 
 from __future__ import annotations
 
 import base64
-import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,72 +21,112 @@ from aws_lambda_powertools.utilities.data_classes import (
 
 from s3opstore import lambda_handler
 from s3opstore.stores import s3 as s3_backend
+from tests.api import lambda_events
 from tests.api.test_lambda_handler import VERSION, Context, lambda_env  # noqa: F401 - fixture
 
-EVENTS = Path(__file__).parent / "events"
-SAMPLES = {"rest_api": ("apiGatewayProxyEvent.json", APIGatewayProxyEvent),
-           "http_api": ("apiGatewayProxyV2Event.json", APIGatewayProxyEventV2),
-           "function_url": ("lambdaFunctionUrlEvent.json", LambdaFunctionUrlEvent)}
-
-
-def sample(shape: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EVENTS / SAMPLES[shape][0]).read_text())
-    return data
+ORACLES: dict[str, Any] = {"rest_api": APIGatewayProxyEvent,
+                           "http_api": APIGatewayProxyEventV2,
+                           "function_url": LambdaFunctionUrlEvent}
+SHAPES = lambda_events.SHAPES
 
 
 def aimed(shape: str, route: str, body: Any, *, stage: str = "$default",
           b64: bool = False) -> dict[str, Any]:
-    """The sample with its method, path, body and stage set as a gateway would send them."""
-    event = copy.deepcopy(sample(shape))
-    text = json.dumps(body)
-    event["body"] = base64.b64encode(text.encode()).decode() if b64 else text
-    event["isBase64Encoded"] = b64
-    context = event["requestContext"]
-    context["stage"] = stage
-    staged = route if stage == "$default" else f"/{stage}{route}"
-    if shape == "rest_api":  # path without the stage; requestContext.path with it
-        event.update(httpMethod="POST", path=route, resource="/{proxy+}")
-        context.update(httpMethod="POST", path=staged, resourcePath="/{proxy+}")
-    else:  # rawPath carries the stage
-        event["rawPath"] = staged
-        context["http"].update(method="POST", path=staged)
-    return event
+    """A POST of ``body`` to ``route`` as a gateway of ``shape`` on ``stage`` sends it."""
+    return lambda_events.event(shape, "POST", route, body, stage=stage, b64=b64)
 
 
-@pytest.mark.parametrize("shape", sorted(SAMPLES))
-def test_samples_as_published_get_json_answers(lambda_env: str, shape: str) -> None:  # noqa: F811
-    event = sample(shape)
-    oracle = SAMPLES[shape][1](event)
-    request = None
-    try:
-        request = lambda_handler.to_request(event)
-    except lambda_handler._BadEvent:
-        # the published REST sample marks "Hello from Lambda!" as base64, which it is not
-        assert shape == "rest_api" and event["isBase64Encoded"]
-    if request is not None:
-        assert (request.method, request.path) == (oracle.http_method, oracle.path)
-        assert request.body.decode() == oracle.decoded_body
+def test_rest_event_has_the_documented_shape() -> None:
+    event = lambda_events.rest_api_event("POST", "/v1/list_ops", {"a": 1}, stage="v1")
+    oracle = APIGatewayProxyEvent(event)
+    assert (oracle.http_method, oracle.path, oracle.resource) == (
+        "POST", "/v1/list_ops", "/{proxy+}")
+    assert (oracle.body, oracle.is_base64_encoded) == ('{"a": 1}', False)
+    assert oracle.headers["host"] == event["requestContext"]["domainName"]
+    assert oracle.multi_value_headers["X-Forwarded-For"] == ["192.0.2.44", "198.51.100.7"]
+    assert oracle.query_string_parameters == {"trace": "on", "tag": "b"}
+    assert oracle.multi_value_query_string_parameters["tag"] == ["a", "b"]
+    assert oracle.path_parameters == {"proxy": "v1/list_ops"}
+    context = oracle.request_context
+    assert (context.stage, context.path, context.http_method) == ("v1", "/v1/v1/list_ops",
+                                                                  "POST")
+    assert (context.account_id, context.api_id, context.resource_path) == (
+        lambda_events.ACCOUNT, "r7k2q9w4ze", "/{proxy+}")
+    assert context.request_id and context.request_time_epoch > 0
+    assert context.identity.source_ip == "192.0.2.44"
+    assert context.identity.user_agent == lambda_events.USER_AGENT
+    assert context.authorizer.claims["cognito:username"] == "ops-tester"
+
+
+@pytest.mark.parametrize("shape", ["http_api", "function_url"])
+def test_v2_events_have_the_documented_shape(shape: str) -> None:
+    event = lambda_events.event(shape, "POST", "/v1/list_ops", {"a": 1}, b64=True)
+    oracle = ORACLES[shape](event)
+    assert (oracle.version, oracle.route_key, oracle.raw_path) == (
+        "2.0", "$default", "/v1/list_ops")
+    assert (oracle.http_method, oracle.path) == ("POST", "/v1/list_ops")
+    assert oracle.is_base64_encoded and oracle.decoded_body == '{"a": 1}'
+    assert oracle.raw_query_string == "trace=on&tag=a&tag=b"
+    assert oracle.query_string_parameters == {"trace": "on", "tag": "a,b"}
+    assert oracle.cookies == ["session=4f2a9c", "theme=dark"]
+    assert oracle.headers["host"] == oracle.request_context.domain_name
+    context = oracle.request_context
+    assert (context.stage, context.route_key, context.account_id) == (
+        "$default", "$default", lambda_events.ACCOUNT)
+    assert context.http.method == "POST" and context.http.source_ip
+    assert context.http.user_agent == lambda_events.USER_AGENT
+    assert context.request_id and context.time_epoch > 0
+    if shape == "http_api":
+        assert context.authorizer.jwt_scopes == ["ops.read", "ops.write"]
+        assert context.authentication is not None
+        assert context.authentication.subject_dn == "CN=ops-tester,O=Example Org"
+        assert context.domain_name.endswith(".amazonaws.com")
+    else:
+        assert context.authorizer.iam.account_id == lambda_events.ACCOUNT
+        assert context.authorizer.iam.user_arn.endswith(":user/ops-tester")
+        assert context.domain_name.endswith(".lambda-url.eu-west-1.on.aws")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_each_shape_gets_json_answers(lambda_env: str, shape: str) -> None:  # noqa: F811
+    event = lambda_events.event(shape, "GET", "/no/such/route")
+    oracle = ORACLES[shape](event)
+    request = lambda_handler.to_request(event)
+    assert (request.method, request.path) == (oracle.http_method, oracle.path)
+    assert request.body == b""
     result = lambda_handler.handler(event, Context())
     answer = json.loads(result["body"])
-    expected = (400, "invalid_event") if request is None else (404, "unknown_route")
-    assert (result["statusCode"], answer["error"]["type"]) == expected
+    assert (result["statusCode"], answer["error"]["type"]) == (404, "unknown_route")
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_body_falsely_marked_base64_is_an_invalid_event(lambda_env: str,  # noqa: F811
+                                                          shape: str) -> None:
+    event = lambda_events.event(shape, "POST", "/v1/list_ops", "Hello from Lambda!")
+    event["isBase64Encoded"] = True
+    with pytest.raises(lambda_handler._BadEvent):
+        lambda_handler.to_request(event)
+    result = lambda_handler.handler(event, Context())
+    answer = json.loads(result["body"])
+    assert (result["statusCode"], answer["error"]["type"]) == (400, "invalid_event")
 
 
 # Function URLs have only the $default stage; the gateways may have named ones.
-STAGED = [(shape, stage) for shape in sorted(SAMPLES) for stage in ("$default", "prod", "v1")
+STAGED = [(shape, stage) for shape in SHAPES for stage in ("$default", "prod", "v1")
           if shape != "function_url" or stage == "$default"]
 
 
 @pytest.mark.parametrize(("shape", "stage"), STAGED)
 @pytest.mark.parametrize("b64", [False, True])
-def test_seed_routes_through_each_sample_and_stage(lambda_env: str, shape: str,  # noqa: F811
+def test_seed_routes_through_each_shape_and_stage(lambda_env: str, shape: str,  # noqa: F811
                                                    stage: str, b64: bool) -> None:
     link = {"downstream_op_name": None, "upstream_op_name": "clf",
             "upstream_op_version": VERSION}
     event = aimed(shape, "/v1/register_valid_link", link, stage=stage, b64=b64)
     request = lambda_handler.to_request(event)
-    oracle = SAMPLES[shape][1](event)
+    oracle = ORACLES[shape](event)
     assert request.body.decode() == oracle.decoded_body
+    assert (oracle.is_base64_encoded, oracle.request_context.stage) == (b64, stage)
     assert request.path == "/v1/register_valid_link"
     result = lambda_handler.handler(event, Context())
     assert (result["statusCode"], json.loads(result["body"])) == (200, {})
