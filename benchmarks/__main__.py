@@ -25,7 +25,7 @@ from benchmarks.report import render_markdown, results_from_json
 # scenario name -> module, in running order
 SCENARIOS = {"requests": "requests_per_op", "transfer": "transfer", "latency": "latency",
              "scale": "scale", "contention": "contention", "warm": "warm",
-             "cold_start": "cold_start", "profile": "profile_slowest"}
+             "cold_start": "cold_start", "profile": "profile_slowest", "http": "http_face"}
 NAMES = list(SCENARIOS)
 
 

@@ -259,10 +259,11 @@ class OutcomeUnknownError(S3OpStoreError):
 
 
 class ConfigurationError(S3OpStoreError):
-    """A setting of the deployment (an environment variable) is missing or invalid.
+    """The deployment is set up wrongly: an environment variable, an option, the SDK's version.
 
-    The message names the variable and its value; no request can succeed until
-    it is fixed, so the HTTP faces answer every request with it.
+    Nothing was read or written. The message names the setting, its value and
+    what it needs; no request can succeed until it is fixed, so the HTTP faces
+    answer every request with it.
     """
 
     kind = "misconfigured"

@@ -4,7 +4,10 @@ Accepts API Gateway HTTP API events (payload 2.0), API Gateway REST API
 proxy events (1.0) and Lambda Function URL events (2.0 shape), turns them
 into an :class:`~s3opstore.api.ApiRequest` and answers with the proxy
 response shape both gateways and Function URLs understand. Base64 bodies are
-decoded; a leading ``/<stage>`` is stripped from the path.
+decoded. A payload 2.0 ``rawPath`` starts with the stage when the stage is not
+``$default``, so ``/<stage>`` is stripped there; a REST event's ``path`` never
+holds the stage (only ``requestContext.path`` does) and is used as it is, so a
+stage named like a route prefix (``v1``) still routes.
 
 The OpStore (and its boto3 client) is built once per container, lazily, from
 ``S3OPSTORE_URL``; ``S3OPSTORE_MAX_BODY_BYTES`` overrides the body limit
@@ -108,7 +111,9 @@ def to_request(event: Mapping[str, Any]) -> ApiRequest:
     http = context.get("http")
     if isinstance(http, Mapping):  # payload 2.0: HTTP API and Function URLs
         method, path = http.get("method"), event.get("rawPath") or http.get("path")
-    else:  # REST API proxy, payload 1.0
+        if isinstance(path, str):  # rawPath starts with a named stage: /<stage>/v1/...
+            path = _strip_stage(path, context.get("stage"))
+    else:  # payload 1.0 (REST API proxy): ``path`` never holds the stage, so keep it whole
         method, path = event.get("httpMethod"), event.get("path")
     if not isinstance(method, str) or not isinstance(path, str):
         raise _BadEvent("no HTTP method and path in the event")
@@ -124,8 +129,7 @@ def to_request(event: Mapping[str, Any]) -> ApiRequest:
             raise _BadEvent("the base64 body does not decode") from None
     else:
         data = body.encode("utf-8", errors="surrogatepass")
-    return ApiRequest(method=method, path=_strip_stage(path, context.get("stage")),
-                      headers=_headers(event), body=data)
+    return ApiRequest(method=method, path=path, headers=_headers(event), body=data)
 
 
 def to_result(response: ApiResponse) -> dict[str, Any]:

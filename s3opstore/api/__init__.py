@@ -4,8 +4,9 @@
 ``POST /v1/<name>`` routes byte-compatibly and the new ones (listing,
 version metadata, aliases, presigned transfers); see ``docs/http-api.md``.
 Adapters: :mod:`s3opstore.lambda_handler` (AWS Lambda) and
-:mod:`s3opstore.api.server` (stdlib HTTP server). This package imports no
-HTTP server and no optional dependency.
+:mod:`s3opstore.api.wsgi` (a WSGI application) run by
+:mod:`s3opstore.api.server` (waitress, ``s3opstore serve``). Importing this
+package imports neither of those.
 """
 
 from s3opstore.api.handler import IDEMPOTENCY_HEADER, handle

@@ -15,20 +15,24 @@ and says how many keys it left out in the ``S3opstore-Skipped-Keys`` header.
 from __future__ import annotations
 
 import re
+from typing import BinaryIO
 
 from pydantic import ValidationError
 
+from s3opstore.api import models as m
+from s3opstore.api import streaming
 from s3opstore.api.responses import (
     error_response,
     from_exception,
     from_validation_error,
     json_response,
 )
-from s3opstore.api.routes import routes_by_path
+from s3opstore.api.routes import Route, routes_by_path
 from s3opstore.api.types import ApiConfig, ApiRequest, ApiResponse, Call, HttpError
 from s3opstore.registry.opstore import OpStore
 
-__all__ = ["IDEMPOTENCY_HEADER", "SKIPPED_HEADER", "handle"]
+__all__ = ["IDEMPOTENCY_HEADER", "SKIPPED_HEADER", "handle", "handle_op_bytes_stream",
+           "handle_save_stream", "handle_unread"]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SKIPPED_HEADER = "S3opstore-Skipped-Keys"
@@ -42,8 +46,9 @@ def _shown(path: str) -> str:
     return repr(path if len(path) <= _SHOWN_PATH else path[:_SHOWN_PATH] + "...")
 
 
-def handle(request: ApiRequest, store: OpStore, config: ApiConfig | None = None) -> ApiResponse:
-    config = config or _DEFAULT_CONFIG
+def _precheck(request: ApiRequest, config: ApiConfig,
+              length: int) -> tuple[Route, str | None] | ApiResponse:
+    """Route, method, size and idempotency key: the checks before any parsing."""
     route = _ROUTES.get(request.path)
     if route is None:
         return error_response(404, "unknown_route", f"no route {_shown(request.path)}; "
@@ -52,12 +57,11 @@ def handle(request: ApiRequest, store: OpStore, config: ApiConfig | None = None)
         return error_response(405, "method_not_allowed",
                               f"{route.path} accepts {route.method} only",
                               route=route.name, headers={"Allow": route.method})
-    if len(request.body) > config.max_body_bytes:
+    if length > config.max_body_bytes:
         return error_response(
             413, "payload_too_large",
-            f"the request body is {len(request.body)} bytes, over the limit of "
-            f"{config.max_body_bytes}; move large blobs with presign_upload / commit_upload",
-            route=route.name)
+            f"the request body is {length} bytes, over the limit of "
+            f"{config.max_body_bytes}; {config.too_large_advice}", route=route.name)
     key = request.header(IDEMPOTENCY_HEADER)
     if key is not None and not _IDEMPOTENCY.fullmatch(key):
         return error_response(400, "invalid_input",
@@ -65,6 +69,21 @@ def handle(request: ApiRequest, store: OpStore, config: ApiConfig | None = None)
                               "ASCII characters without spaces", route=route.name)
     if key is not None and not route.write:
         key = None  # reads are naturally idempotent
+    return route, key
+
+
+def _failure(exc: Exception, route: Route) -> ApiResponse:
+    if isinstance(exc, HttpError):
+        return error_response(exc.status, exc.kind, exc.message, route=route.name)
+    return from_exception(exc, route=route.name)  # library errors keep their status
+
+
+def handle(request: ApiRequest, store: OpStore, config: ApiConfig | None = None) -> ApiResponse:
+    config = config or _DEFAULT_CONFIG
+    checked = _precheck(request, config, len(request.body))
+    if isinstance(checked, ApiResponse):
+        return checked
+    route, key = checked
     try:
         body = request.body if request.body.strip() else b"{}"
         parsed = route.request.model_validate_json(body, strict=True)
@@ -75,9 +94,53 @@ def handle(request: ApiRequest, store: OpStore, config: ApiConfig | None = None)
     call = Call(key, config)
     try:
         result = route.func(store, parsed, call)
-    except HttpError as exc:
-        return error_response(exc.status, exc.kind, exc.message, route=route.name)
-    except Exception as exc:  # library errors keep their status; a surprise becomes a 500
-        return from_exception(exc, route=route.name)
+    except Exception as exc:
+        return _failure(exc, route)
     headers = {SKIPPED_HEADER: str(len(call.skipped_keys))} if call.skipped_keys else None
     return json_response(result, route=route.name, headers=headers)
+
+
+def handle_unread(request: ApiRequest, length: int, config: ApiConfig) -> ApiResponse:
+    """The answer to a request whose body (``length`` bytes) is over the limit, unread."""
+    checked = _precheck(request, config, length)
+    if isinstance(checked, ApiResponse):
+        return checked
+    raise ValueError(f"a body of {length} bytes is within the limit; use handle()")
+
+
+def handle_save_stream(request: ApiRequest, source: BinaryIO, length: int, store: OpStore,
+                       config: ApiConfig) -> ApiResponse:
+    """``save_op_bytes`` with its body read from ``source`` in bounded memory.
+
+    ``config.max_body_bytes`` bounds ``length`` as in :func:`handle`; the body
+    itself is never held whole (see :mod:`s3opstore.api.streaming`).
+    """
+    checked = _precheck(request, config, length)
+    if isinstance(checked, ApiResponse):
+        return checked
+    route, key = checked
+    try:
+        result = streaming.save_op_bytes_stream(store, source, length, Call(key, config))
+    except ValidationError as exc:
+        return from_validation_error(exc, route=route.name)
+    except Exception as exc:
+        return _failure(exc, route)
+    return json_response(result, route=route.name)
+
+
+def handle_op_bytes_stream(request: ApiRequest, store: OpStore, config: ApiConfig
+                           ) -> ApiResponse | streaming.OpBytesStream:
+    """``get_op_bytes_for_version`` answered as a stream (no response size limit)."""
+    checked = _precheck(request, config, len(request.body))
+    if isinstance(checked, ApiResponse):
+        return checked
+    route, _ = checked
+    try:
+        body = request.body if request.body.strip() else b"{}"
+        parsed = m.GetOpBytesForVersionRequest.model_validate_json(body, strict=True)
+    except ValidationError as exc:
+        return from_validation_error(exc, route=route.name)
+    try:
+        return streaming.open_op_bytes(store, parsed)
+    except Exception as exc:
+        return _failure(exc, route)

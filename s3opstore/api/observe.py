@@ -3,8 +3,9 @@
 The counter hooks botocore's ``before-send.s3`` event on the S3 backend's
 client (duck-typed: nothing here imports botocore), so it counts every HTTP
 request the SDK sends, retries and multipart parts included. It is one
-counter per adapter: exact on Lambda (one request at a time per container),
-approximate in the threaded local server when requests overlap.
+counter per adapter, counting per thread: a request is served on one thread,
+so its count is exact even when requests overlap (parts a transfer manager
+sends from its own threads are not counted).
 
 The log line is one JSON object: route, method, status, duration_ms,
 s3_requests, request_id, error_type. Never bodies, headers or credentials.
@@ -25,8 +26,7 @@ __all__ = ["S3RequestCounter", "log_request"]
 
 class S3RequestCounter:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = 0
+        self._local = threading.local()
         self.attached = False
 
     def attach(self, store: OpStore) -> bool:
@@ -45,16 +45,16 @@ class S3RequestCounter:
 
     def _on_send(self, **_: Any) -> None:
         # Must return None: a before-send handler's return value replaces the response.
-        with self._lock:
-            self._count += 1
+        self._local.count = getattr(self._local, "count", 0) + 1
 
     def reset(self) -> None:
-        with self._lock:
-            self._count = 0
+        """Start counting the current thread's requests from zero."""
+        self._local.count = 0
 
     @property
     def count(self) -> int | None:
-        return self._count if self.attached else None
+        """S3 requests sent by the current thread since its last reset."""
+        return getattr(self._local, "count", 0) if self.attached else None
 
 
 def log_request(*, route: str | None, method: str, status: int, duration_ms: float,

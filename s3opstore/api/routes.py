@@ -88,7 +88,8 @@ def get_op_bytes_for_version(store: OpStore, req: m.GetOpBytesForVersionRequest,
             413, "response_too_large",
             f"the bytes of version {req.version} of op {req.desired_op_name!r} are {info.size}"
             f" bytes, too large for one response (limit "
-            f"{call.config.max_response_bytes} bytes after base64): use /v1/presign_download")
+            f"{call.config.max_response_bytes} bytes after base64): "
+            f"{call.config.too_large_advice}")
     try:
         data = store.store.get(info.key).data
     except ObjectNotFoundError as exc:

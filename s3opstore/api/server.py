@@ -1,119 +1,183 @@
-"""A local development server: the same :func:`handle` behind ``http.server``.
+"""``s3opstore serve``: the WSGI app (:mod:`s3opstore.api.wsgi`) under waitress.
 
-``make_server(store)`` returns a ThreadingHTTPServer bound to loopback (port
-0 picks a free one; read ``server.server_address``); ``serve(url, host, port)``
-opens the store and serves until interrupted (the CLI's ``serve``). Requests
-are read whole, bounded by ``ApiConfig.max_body_bytes``: a larger
-Content-Length is refused with 413 without reading the body, and a body
-without Content-Length (chunked) with 411. One JSON log line per request goes
-to stderr.
+Why waitress: a well-kept, pure-Python production WSGI server that runs on
+Linux, macOS and Windows alike (gunicorn is Unix-only), with what this face
+needs built in: a listen backlog (1024), ``TCP_NODELAY`` on every connection,
+idle-connection timeouts, a connection limit, request bodies over 512 KiB
+buffered to a temporary file rather than memory, and strict Content-Length
+parsing. Its worker threads run the requests; one thread multiplexes the
+sockets, so idle connections cost no thread.
+
+On top of waitress, two small hooks on its documented-by-code extension points
+(``channel_class``, ``parser_class``, ``error_task_class``):
+
+- strict framing: a request with both ``Transfer-Encoding`` and
+  ``Content-Length`` is refused with 400 (waitress alone lets the chunked
+  coding win, which a proxy in front may read differently: request smuggling);
+  non-digit or repeated lengths are already 400 in waitress;
+- every error waitress answers itself (bad request line, over-long headers,
+  body over ``max_body_bytes``) is the API's JSON error shape, not text.
+
+``make_server(store, host, port, ...)`` returns a :class:`Server`
+(``serve_forever()``, ``shutdown()``, ``server_close()``, ``server_address``,
+``url``). Binding beyond loopback with neither a token nor a client network
+allow-list raises :class:`~s3opstore.errors.ConfigurationError` unless
+``allow_anyone=True``.
 """
 
 from __future__ import annotations
 
-import sys
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
+import ipaddress
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
 
-from s3opstore.api.handler import handle
-from s3opstore.api.observe import S3RequestCounter, log_request
-from s3opstore.api.responses import error_response
-from s3opstore.api.types import ApiConfig, ApiRequest, ApiResponse
+import orjson
+from waitress import create_server
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.task import ErrorTask
+
+from s3opstore.api.types import ApiConfig
+from s3opstore.api.wsgi import (
+    DEFAULT_MAX_STREAM_BYTES,
+    SERVE_TOO_LARGE_ADVICE,
+    Guard,
+    make_app,
+)
+from s3opstore.errors import ConfigurationError
 from s3opstore.registry.opstore import OpStore
 
-__all__ = ["make_server", "serve"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "DEFAULT_PORT", "DEFAULT_THREADS", "Server", "check_exposure",
+           "make_server"]
+
+DEFAULT_PORT = 8080
+DEFAULT_IDLE_TIMEOUT = 60
+DEFAULT_THREADS = 8
+_ERROR_KINDS = {400: "bad_request", 413: "payload_too_large", 431: "headers_too_large",
+                501: "not_implemented", 500: "internal"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server_version = "s3opstore"
-    sys_version = ""
-    protocol_version = "HTTP/1.1"
-    server: _Server
+class _StrictParser(HTTPRequestParser):  # type: ignore[misc]
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if self.chunked and "CONTENT_LENGTH" in self.headers:
+            raise ParsingError("both Transfer-Encoding and Content-Length are set")
 
-    def _answer(self, response: ApiResponse, started: float, *, close: bool = False) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        counter = self.server.counter
-        # Logged before the body leaves, so a client that got its answer finds the line.
-        log_request(route=response.route, method=self.command or "?", status=response.status,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                    s3_requests=counter.count, request_id=None,
-                    error_type=response.error_type, stream=sys.stderr)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
 
-    def _dispatch(self) -> None:
-        started = time.perf_counter()
-        self.server.counter.reset()
-        limit = self.server.config.max_body_bytes
-        length_text = self.headers.get("Content-Length")
-        if length_text is None:
-            if self.headers.get("Transfer-Encoding"):
-                self._answer(error_response(411, "length_required",
-                                            "send a Content-Length (no chunked bodies)"),
-                             started, close=True)
-                return
-            length = 0
-        else:
-            try:
-                length = int(length_text)
-                if length < 0:
-                    raise ValueError(length_text)
-            except ValueError:
-                self._answer(error_response(400, "invalid_input", "bad Content-Length"),
-                             started, close=True)
-                return
-        if length > limit:
-            self._answer(error_response(413, "payload_too_large",
-                                        f"the request body is {length} bytes, over the limit "
-                                        f"of {limit}"), started, close=True)
+class _JsonErrorTask(ErrorTask):  # type: ignore[misc]
+    def execute(self) -> None:
+        error = self.request.error
+        kind = _ERROR_KINDS.get(error.code, "bad_request")
+        message = str(error.body).strip() or error.reason
+        if error.code == 413:
+            message = (f"{message.rstrip('.')}; {SERVE_TOO_LARGE_ADVICE}")
+        body = orjson.dumps({"error": {"type": kind, "message": message}})
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.extend([("Content-Type", "application/json"),
+                                      ("Cache-Control", "no-store")])
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    parser_class = _StrictParser
+    error_task_class = _JsonErrorTask
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(host: str, guard: Guard, *, allow_anyone: bool) -> None:
+    """Refuse to bind beyond loopback with nothing guarding the writes."""
+    if _is_loopback(host) or guard.token is not None or guard.networks or allow_anyone:
+        return
+    raise ConfigurationError(
+        f"refusing to serve on {host!r} (beyond loopback) with no token and no client "
+        "network allow-list: anyone who can reach the port could overwrite op bytes that "
+        "workers unpickle. Pass --token-file FILE, --allow-network CIDR (for Chariots "
+        "workers, which send no credentials), or --allow-anyone")
+
+
+def _raise_fd_limit(wanted: int) -> None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows has no such limit to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+class Server:
+    """A running-to-be waitress server; ``serve_forever()`` blocks until ``shutdown()``."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], host: str, port: int, *,
+                 threads: int, idle_timeout: int, max_body_bytes: int,
+                 connection_limit: int) -> None:
+        _raise_fd_limit(connection_limit + threads + 64)
+        self._waitress: Any = create_server(
+            app, host="127.0.0.1" if host == "localhost" else host, port=port,
+            threads=threads, channel_timeout=idle_timeout,
+            cleanup_interval=max(1, min(30, idle_timeout // 2 or 1)),
+            connection_limit=connection_limit, backlog=1024,
+            max_request_body_size=max_body_bytes, ident="s3opstore",
+            expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+        self._waitress.channel_class = _Channel
+        self._stopped = threading.Event()
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        return str(self._waitress.effective_host), int(self._waitress.effective_port)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+    def serve_forever(self, poll_interval: float | None = None) -> None:
+        """Serve until :meth:`shutdown` (``poll_interval`` is accepted and ignored)."""
+        self._waitress.run()
+
+    def shutdown(self) -> None:
+        """Stop serving: close the listening socket and every connection, from any thread."""
+        if self._stopped.is_set():
             return
-        body = self.rfile.read(length) if length else b""
-        request = ApiRequest(method=self.command, path=urlsplit(self.path).path,
-                             headers=dict(self.headers.items()), body=body)
-        self._answer(handle(request, self.server.store, self.server.config), started)
+        self._stopped.set()
+        self._waitress.trigger.pull_trigger(self._close_all)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+    def _close_all(self) -> None:
+        self._waitress.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        for dispatcher in list(self._waitress._map.values()):
+            dispatcher.close()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: the structured line written by ``_answer`` replaces it."""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], store: OpStore, config: ApiConfig) -> None:
-        super().__init__(address, _Handler)
-        self.store = store
-        self.config = config
-        self.counter = S3RequestCounter()
-        self.counter.attach(store)
+    def server_close(self) -> None:
+        """Release the listening socket if :meth:`serve_forever` never ran."""
+        if not self._stopped.is_set():
+            self._stopped.set()
+            self._waitress.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+            for dispatcher in list(self._waitress._map.values()):
+                dispatcher.close()
 
 
 def make_server(store: OpStore, host: str = "127.0.0.1", port: int = 0,
-                config: ApiConfig | None = None) -> ThreadingHTTPServer:
-    """A server answering the API for ``store``; call ``serve_forever()`` on it."""
-    return _Server((host, port), store, config or ApiConfig())
-
-
-def serve(store_url: str | None, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Open ``store_url`` and serve the API until Ctrl-C."""
-    store = OpStore.from_url(store_url)
-    server = make_server(store, host, port)
-    bound_host, bound_port = server.server_address[:2]
-    print(f"s3opstore API for {store.url} on http://{bound_host!s}:{bound_port}/v1/ "
-          "(Ctrl-C stops)", file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+                config: ApiConfig | None = None, *, guard: Guard | None = None,
+                threads: int = DEFAULT_THREADS, idle_timeout: int = DEFAULT_IDLE_TIMEOUT,
+                max_body_bytes: int = DEFAULT_MAX_STREAM_BYTES,
+                connection_limit: int = 1000, allow_anyone: bool = False,
+                log_stream: TextIO | None = None) -> Server:
+    """A server answering the API for ``store`` (port 0 picks a free one)."""
+    guard = guard or Guard()
+    check_exposure(host, guard, allow_anyone=allow_anyone)
+    app = make_app(store, config or ApiConfig(too_large_advice=SERVE_TOO_LARGE_ADVICE),
+                   guard, max_stream_bytes=max_body_bytes, log_stream=log_stream)
+    return Server(app, host, port, threads=threads, idle_timeout=idle_timeout,
+                  max_body_bytes=max_body_bytes, connection_limit=connection_limit)

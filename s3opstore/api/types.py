@@ -1,6 +1,6 @@
 """The HTTP API's plain data: a request, a response, and the limits.
 
-Adapters (the Lambda handler, the local server, tests) build an
+Adapters (the Lambda handler, the WSGI app of ``serve``, tests) build an
 :class:`ApiRequest` from whatever arrived and turn the :class:`ApiResponse`
 back into their own shape; :func:`s3opstore.api.handle` never sees a socket
 or an event. Header names are matched case-insensitively.
@@ -11,10 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "ApiConfig", "ApiRequest", "ApiResponse", "Call", "HttpError"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "LAMBDA_TOO_LARGE_ADVICE", "ApiConfig", "ApiRequest",
+           "ApiResponse", "Call", "HttpError"]
 
 # AWS Lambda refuses synchronous request and response payloads over 6 MB.
 DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
+LAMBDA_TOO_LARGE_ADVICE = (
+    "this endpoint (AWS Lambda) cannot carry more: Chariots' client sends op bytes "
+    "inline, so point it at `s3opstore serve` (which takes large bodies) for such ops, or "
+    "move the bytes with `s3opstore push`/`pull` or /v1/presign_upload + /v1/commit_upload "
+    "(/v1/presign_download to read)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +32,15 @@ class ApiConfig:
     with a body larger than this; the client uses ``presign_download`` instead.
     The default leaves room for the Lambda response envelope.
     ``presign_expires``: default lifetime of presigned URLs, in seconds.
+    ``too_large_advice``: ends the 413 messages; tells the caller what to do instead.
+    The default speaks to a Chariots user on Lambda, whose client can only send
+    op bytes inline.
     """
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_response_bytes: int = DEFAULT_MAX_BODY_BYTES - 64 * 1024
     presign_expires: int = 900
+    too_large_advice: str = LAMBDA_TOO_LARGE_ADVICE
 
 
 @dataclass(frozen=True, slots=True)

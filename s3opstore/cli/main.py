@@ -19,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from s3opstore.cli import browse, maint, transfer
+from s3opstore.cli import browse, maint, serve, transfer
 from s3opstore.cli.demo import run_demo
 from s3opstore.cli.output import Output
 from s3opstore.errors import S3OpStoreError
@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--db", required=True, metavar="URL", help="sqlite:///path/to/db")
     cmd.add_argument("--ops-dir", required=True, metavar="DIR",
                      help="the FileSaver root holding models/<op>/<version>")
+    serve.add_arguments(command("serve", serve.run, serve.HELP))
     return parser
 
 

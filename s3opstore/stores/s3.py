@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 import boto3
+import botocore
 import botocore.session
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
@@ -213,6 +214,29 @@ def refuse_directory_bucket(bucket: str) -> None:
             f"e.g. S3 Standard).")
 
 
+# PutObject's IfMatch (compare-and-swap of manifests) first shipped in botocore 1.35.69.
+MIN_BOTOCORE = (1, 35, 69)
+
+
+def check_sdk_version(version: str | None = None) -> None:
+    """Raise ConfigurationError, in one line, when botocore cannot send conditional writes.
+
+    A Lambda runtime's bundled SDK may be older than the package's pin; every write
+    would then fail with a long parameter-validation error.
+    """
+    text = version if version is not None else botocore.__version__
+    try:
+        found = tuple(int(part) for part in text.split(".")[:3])
+    except ValueError:
+        return  # a development build: let it try
+    if found < MIN_BOTOCORE:
+        need = ".".join(map(str, MIN_BOTOCORE))
+        raise ConfigurationError(
+            f"botocore {text} is too old: s3opstore needs botocore>={need} (IfMatch on "
+            f"PutObject); install boto3>={need} (a Lambda runtime's bundled SDK may be older: "
+            "build the zip with --include-sdk)")
+
+
 class S3Store:
     """Objects under ``s3://bucket/prefix``."""
 
@@ -223,6 +247,7 @@ class S3Store:
         self.prefix = prefix.strip("/")
         if self.prefix:
             check_key(self.prefix)
+        check_sdk_version()
         self.client: S3Client = client if client is not None else default_client()
         self.page_size = 1000  # LIST page size; tests lower it to exercise pagination
         self.transfer_config = transfer_config or TransferConfig(

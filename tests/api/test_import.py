@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 FORBIDDEN = ("s3opstore.cli", "rich", "moto", "hypothesis", "requests", "pytest", "flask",
-             "s3opstore.api.server", "http.server", "s3opstore.testing", "boto3")
+             "s3opstore.api.server", "s3opstore.api.wsgi", "waitress", "http.server",
+             "s3opstore.testing", "boto3")
 
 PROBE = """
 import json, sys, time

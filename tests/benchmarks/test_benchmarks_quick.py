@@ -20,7 +20,7 @@ from benchmarks.report import table_md
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["requests", "transfer", "latency", "scale", "contention", "warm", "cold_start",
-             "profile"]
+             "profile", "http"]
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +151,14 @@ def test_rerender_rebuilds_the_same_markdown(quick_run: tuple[dict[str, Any], st
     (tmp_path / "results.json").write_text(json.dumps(document))
     assert main(["--rerender", "--out-dir", str(tmp_path)]) == 0
     assert (tmp_path / "results.md").read_text() == markdown
+
+
+@pytest.mark.slow
+def test_http_face_scenario_answers_every_client(quick_run: tuple[dict[str, Any], str]) -> None:
+    data = _results(quick_run, "http")["data"]
+    assert set(data["floor"]) == {"keep-alive", "one-shot"}
+    assert len(data["routes"]) == 14  # seven seed routes, two connection kinds
+    assert [load["clients"] for load in data["clients"]] == [1, 4, 8, 64]
+    for load in data["clients"]:
+        assert (load["errors"], load["requests"]) == (0, 3 * load["clients"])
+    assert data["register_rate"] > 0
