@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from s3opstore.errors import S3OpStoreError
 from s3opstore.models.codec import decode
 from s3opstore.models.keys import (
+    blob_key,
     name_of_segment,
     parse_inverted,
     parse_link_key,
@@ -194,10 +195,10 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
             elif size != binding.size:
                 problem(f"blob {binding.sha256[:12]} of op {op!r}: size {size} != {binding.size}")
             elif verify_blobs:
-                data = store.get(f"ops/{op}/blobs/sha256/{binding.sha256}").data
+                data = store.get(blob_key(op, binding.sha256)).data
                 if hashlib.sha256(data).hexdigest() != binding.sha256:
                     problem(f"blob {binding.sha256[:12]} of op {op!r}: content digest differs")
-    report.leftovers.extend(f"ops/{op}/blobs/sha256/{sha}" for op, sha in blobs
+    report.leftovers.extend(blob_key(op, sha) for op, sha in blobs
                             if (op, sha) not in referenced)
 
     for (op, alias), positions in aliases.items():
