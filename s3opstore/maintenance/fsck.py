@@ -349,13 +349,13 @@ class _Checker:
     def check_pipelines(self) -> None:
         for key in self.pipelines:
             self.count("pipelines")
-            manifest: PipelineManifest | None = self.read(key, PipelineManifest)
-            if manifest is None:
-                continue
             try:
                 name = parse_pipeline_key(key)
             except ValueError as exc:
                 self.report.add(key, "bad_name", str(exc))
+                continue
+            manifest: PipelineManifest | None = self.read(key, PipelineManifest)
+            if manifest is None:
                 continue
             if manifest.pipeline_name != name:
                 self.report.add(key, "wrong_name", f"body names {manifest.pipeline_name!r}")

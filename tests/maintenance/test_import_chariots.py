@@ -154,6 +154,9 @@ def test_ordinary_chariots_store_imports_with_exit_0(cli_store: CliStore, capsys
     assert as_json.code == 0
     report = json.loads(as_json.out)
     assert report["complete"] is True and report["not_migrated"] == []
+    assert set(report) == {"complete", "ops", "versions", "bytes", "links", "pipelines",
+                           "renumbered", "without_bytes", "not_migrated", "notes"}  # docs/cli.md
+    assert report["bytes"] == {"bound": 4, "never_saved": 2}
     assert sorted(w["op"] for w in report["without_bytes"]) == ["inner pipe", "iris data"]
 
     store = cli_store.open()
