@@ -114,12 +114,14 @@ class ChariotsVersion:
 def chariots_version_class() -> _VersionClass:
     """Chariots' ``Version`` when Chariots is importable, else :class:`ChariotsVersion`.
 
-    An installed but broken Chariots (the PyPI 0.2.4 wheel lacks its
-    ``versioning`` package) counts as not importable.
+    An installed Chariots that fails to import counts as not importable: the
+    PyPI 0.2.4 wheel lacks its ``versioning`` package (ImportError), and the
+    targeted commit uses ``collections.MutableMapping``, gone since Python 3.10
+    (AttributeError). The drop-in must not break on either.
     """
     try:
         from chariots.versioning import Version as Theirs  # type: ignore[import-not-found]
-    except ImportError:
+    except Exception:  # any failure while importing a third-party package: use ours
         return ChariotsVersion
     return Theirs  # type: ignore[no-any-return]
 

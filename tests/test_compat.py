@@ -207,12 +207,14 @@ def test_chariots_own_version_is_returned_when_importable(
     assert returned is not None and all(type(v) is FakeChariotsVersion for v in returned)
 
 
+@pytest.mark.parametrize("init", [
+    "from chariots import base  # the PyPI 0.2.4 wheel does not ship this module\n",
+    "import collections\nclass D(collections.MutableMapping): pass  # the targeted commit\n",
+])
 def test_a_broken_chariots_install_falls_back_to_the_stand_in(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Like the PyPI 0.2.4 wheel: a chariots package whose import fails.
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, init: str) -> None:
     (tmp_path / "chariots").mkdir()
-    (tmp_path / "chariots" / "__init__.py").write_text(
-        "from chariots import base  # the wheel does not ship this module\n")
+    (tmp_path / "chariots" / "__init__.py").write_text(init)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "chariots", raising=False)
     monkeypatch.delitem(sys.modules, "chariots.versioning", raising=False)
