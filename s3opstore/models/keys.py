@@ -113,35 +113,6 @@ def decode_ctime(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if match.group(3) else moment
 
 
-OPS_PREFIX = "ops/"
-LINKS_PREFIX = "links/"
-PIPELINES_PREFIX = "pipelines/"
-
-
-def _seg(name: str) -> str:
-    return encode_name(name)
-
-
-def name_of_segment(segment: str) -> str:
-    """The name a listed key segment stands for (ValueError for a foreign one)."""
-    return decode_name(segment)
-
-
-def decode_names(segments: list[str]) -> list[str]:
-    """Names of listed segments (``list_dirs``), sorted; foreign segments are left out."""
-    names = []
-    for segment in segments:
-        try:
-            names.append(decode_name(segment))
-        except ValueError:
-            continue
-    return sorted(names)
-
-
-def op_prefix(op: str) -> str:
-    return f"{OPS_PREFIX}{_seg(op)}/"
-
-
 def op_head_key(op: str) -> str:
     return f"{op_prefix(op)}head.json"
 
@@ -258,3 +229,33 @@ def probe_key(token: str) -> str:
 def clock_key(token: str) -> str:
     """A scratch object whose LastModified tells the store's time (never the writer's)."""
     return f"{CLOCK_PREFIX}{token}"
+
+
+# -- names in keys (segments encoded by s3opstore.models.names) ----------------------
+OPS_PREFIX = "ops/"
+LINKS_PREFIX = "links/"
+PIPELINES_PREFIX = "pipelines/"
+
+
+def _seg(name: str) -> str:
+    return encode_name(name)
+
+
+def name_of_segment(segment: str) -> str:
+    """The name a listed key segment stands for (ValueError for a foreign one)."""
+    return decode_name(segment)
+
+
+def decode_names(segments: list[str]) -> list[str]:
+    """Names of listed segments (``list_dirs``), sorted; foreign segments are left out."""
+    names = []
+    for segment in segments:
+        try:
+            names.append(decode_name(segment))
+        except ValueError:
+            continue
+    return sorted(names)
+
+
+def op_prefix(op: str) -> str:
+    return f"{OPS_PREFIX}{_seg(op)}/"
