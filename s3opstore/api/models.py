@@ -60,7 +60,9 @@ __all__ = [
     "VersionsResponse",
 ]
 
-NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$"
+# Any text without control characters; the server also bounds the encoded length
+# (s3opstore.models.names), which a pattern cannot express.
+NAME_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]+$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 MAX_BLOB_SIZE = 5 * 1024**4  # S3's largest object
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600  # SigV4's limit

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from s3opstore.models.keys import decode_names, upstreams_prefix
 from s3opstore.models.manifests import VersionRecord
 from s3opstore.registry.opstore import OpStore
 
@@ -69,7 +70,7 @@ def _walk(store: OpStore, last_op: str) -> tuple[list[str], dict[str, list[str]]
     while index < len(order):
         op = order[index]
         index += 1
-        upstreams: list[str] = sorted(store.store.list_dirs(f"links/{op}/"))
+        upstreams = decode_names(store.store.list_dirs(upstreams_prefix(op)))
         for upstream in upstreams:
             if upstream not in downstreams:
                 downstreams[upstream] = []

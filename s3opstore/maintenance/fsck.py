@@ -23,6 +23,7 @@ there is none. Unknown keys are reported as notes, not problems.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,9 +34,13 @@ from s3opstore.errors import CorruptManifestError, ObjectNotFoundError, S3OpStor
 from s3opstore.models.codec import decode
 from s3opstore.models.keys import (
     blob_key,
+    name_of_segment,
+    op_head_key,
     parse_inverted,
     parse_link_key,
+    parse_pipeline_key,
     parse_version_entry,
+    versions_prefix,
 )
 from s3opstore.models.manifests import (
     AliasManifest,
@@ -47,6 +52,7 @@ from s3opstore.models.manifests import (
     VersionManifest,
     VersionRecord,
 )
+from s3opstore.models.names import encode_name
 from s3opstore.registry.opstore import OpStore
 from s3opstore.registry.versions import next_number
 from s3opstore.stores.base import ObjectInfo, ObjectStore
@@ -122,12 +128,28 @@ class _Checker:
             self.report.add(key, "vanished", "listed, then not found (deleted meanwhile?)")
         return None
 
+    def name(self, key: str, segment: str) -> str | None:
+        """The name a key segment encodes, or None after reporting that it encodes none."""
+        try:
+            return name_of_segment(segment)
+        except ValueError as exc:
+            hint = ""
+            with contextlib.suppress(S3OpStoreError):
+                hint = (f"; if it was written before names were encoded, the name {segment!r} "
+                        f"is now stored as {encode_name(segment)!r}")
+            self.report.add(key, "bad_name", f"{exc}{hint}")
+            return None
+
     # -- classification --------------------------------------------------------
     def classify(self, info: ObjectInfo) -> None:
         parts = info.key.split("/")
         top = parts[0]
         if top == "ops" and len(parts) >= 3:
-            op = self.ops.setdefault(parts[1], _Op())
+            name = self.name(info.key, parts[1])
+            if name is None:
+                return
+            parts[1] = name
+            op = self.ops.setdefault(name, _Op())
             kind = parts[2]
             if kind == "head.json" and len(parts) == 3:
                 op.head_key = info.key
@@ -210,7 +232,7 @@ class _Checker:
                                         f"the head's latest version is listed with seq "
                                         f"{record.seq}, the head says {head.latest.seq}")
         elif state.entries:
-            self.report.add(f"ops/{op}/head.json", "missing_head",
+            self.report.add(op_head_key(op), "missing_head",
                             f"op {op!r} has {len(state.entries)} listed versions but no head")
         for key, record in state.entries:
             same = records.setdefault(record.seq, [])
@@ -231,7 +253,7 @@ class _Checker:
         seqs = sorted(records)
         if seqs and seqs != list(range(len(seqs))):
             missing = sorted(set(range(max(seqs) + 1)) - set(seqs))
-            self.report.add(f"ops/{op}/versions/", "seq_gap",
+            self.report.add(versions_prefix(op), "seq_gap",
                             f"seqs are not dense 0..{len(seqs) - 1}: missing {missing[:10]}")
         previous: VersionRecord | None = None
         for seq in seqs:
@@ -296,7 +318,11 @@ class _Checker:
     def check_links(self) -> None:
         for key in self.links:
             self.count("links")
-            _, downstream, upstream, _name = key.split("/")
+            _, down_segment, up_segment, _name = key.split("/")
+            downstream = self.name(key, down_segment)
+            upstream = self.name(key, up_segment)
+            if downstream is None or upstream is None:
+                continue
             try:
                 version = parse_link_key(key)
             except ValueError as exc:
@@ -320,7 +346,11 @@ class _Checker:
     def check_aliases(self) -> None:
         for key in self.aliases:
             self.count("alias positions")
-            _, op, alias, name = key.split("/")
+            _, op_segment, alias_segment, name = key.split("/")
+            op = self.name(key, op_segment)
+            alias = self.name(key, alias_segment)
+            if op is None or alias is None:
+                continue
             entry: AliasManifest | None = self.read(key, AliasManifest)
             if entry is None:
                 continue
@@ -339,10 +369,14 @@ class _Checker:
     def check_pipelines(self) -> None:
         for key in self.pipelines:
             self.count("pipelines")
+            try:
+                name = parse_pipeline_key(key)
+            except ValueError as exc:
+                self.report.add(key, "bad_name", str(exc))
+                continue
             manifest: PipelineManifest | None = self.read(key, PipelineManifest)
             if manifest is None:
                 continue
-            name = key[len("pipelines/"):-len(".json")]
             if manifest.pipeline_name != name:
                 self.report.add(key, "wrong_name", f"body names {manifest.pipeline_name!r}")
             state = self.ops.get(manifest.last_op_name)

@@ -67,10 +67,13 @@ from s3opstore.errors import (
 from s3opstore.models.codec import decode
 from s3opstore.models.keys import (
     CLOCK_PREFIX,
+    OPS_PREFIX,
     PROBE_PREFIX,
     blob_key,
     blob_prefix,
     clock_key,
+    decode_names,
+    op_prefix,
     parse_upload_key,
     trash_key,
     trash_root,
@@ -155,7 +158,7 @@ class _Bindings:
 
     def __init__(self, store: ObjectStore, op: str) -> None:
         self.store = store
-        self.prefix = f"ops/{op}/bytes/"
+        self.prefix = f"{op_prefix(op)}bytes/"
         self.by_key: dict[str, str] = {}
 
     def referenced(self) -> set[str]:
@@ -181,7 +184,7 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
     now = store_now(store)
     report = GcReport(now=now, grace=grace, dry_run=dry_run)
     cutoff = now - grace
-    ops = store.list_dirs("ops/")
+    ops = decode_names(store.list_dirs(OPS_PREFIX))  # names: the key functions encode them
     for index, op in enumerate(ops):
         _sweep_op(store, op, cutoff, report)
         if progress is not None:

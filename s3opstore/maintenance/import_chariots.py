@@ -22,6 +22,12 @@ by itself) with an idempotency key derived from the database row id and the
 row's content, so re-running after an interruption finishes the job
 without duplicates. Duplicate link rows (the seed creates them) collapse to
 one link; rows that cannot be migrated are reported, never guessed.
+
+A version without a file is not a failure: Chariots never saves the ops of
+data sources, input nodes or nested pipelines (their versions and links are
+registered, their bytes never), so such versions are migrated as they are
+and listed under ``without_bytes``. Names are migrated as they are (any
+text but control characters); files are only read below ``<ops-dir>/models``.
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
 
-__all__ = ["ImportReport", "NotMigrated", "Renumbered", "import_chariots", "sqlite_path"]
+__all__ = ["ImportReport", "NotMigrated", "Renumbered", "WithoutBytes", "import_chariots",
+           "sqlite_path"]
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -68,6 +75,18 @@ class Renumbered:
                 "chariots_number": self.chariots_number, "number": self.number}
 
 
+@dataclass(frozen=True)
+class WithoutBytes:
+    """A version Chariots registered but never saved bytes for (a data source, say)."""
+
+    op: str
+    version: str
+    number: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"op": self.op, "version": self.version, "number": self.number}
+
+
 @dataclass
 class ImportReport:
     ops: int = 0
@@ -75,7 +94,6 @@ class ImportReport:
     versions_registered: int = 0
     versions_existing: int = 0
     bytes_bound: int = 0
-    bytes_missing: int = 0
     link_rows: int = 0
     links: int = 0
     duplicate_links: int = 0
@@ -83,6 +101,7 @@ class ImportReport:
     pipelines: int = 0
     duplicate_pipelines: int = 0
     renumbered: list[Renumbered] = field(default_factory=list)
+    without_bytes: list[WithoutBytes] = field(default_factory=list)
     not_migrated: list[NotMigrated] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -95,12 +114,13 @@ class ImportReport:
             "complete": self.complete, "ops": self.ops,
             "versions": {"rows": self.version_rows, "registered": self.versions_registered,
                          "existing": self.versions_existing},
-            "bytes": {"bound": self.bytes_bound, "missing": self.bytes_missing},
+            "bytes": {"bound": self.bytes_bound, "never_saved": len(self.without_bytes)},
             "links": {"rows": self.link_rows, "migrated": self.links,
                       "duplicates_collapsed": self.duplicate_links},
             "pipelines": {"rows": self.pipeline_rows, "migrated": self.pipelines,
                           "duplicates_collapsed": self.duplicate_pipelines},
             "renumbered": [r.to_json() for r in self.renumbered],
+            "without_bytes": [w.to_json() for w in self.without_bytes],
             "not_migrated": [n.to_json() for n in self.not_migrated],
             "notes": list(self.notes),
         }
@@ -110,7 +130,8 @@ class ImportReport:
             f"ops: {self.ops}",
             f"versions: {self.version_rows} rows, {self.versions_registered} registered now, "
             f"{self.versions_existing} already there",
-            f"bytes: {self.bytes_bound} bound, {self.bytes_missing} versions without a file",
+            f"bytes: {self.bytes_bound} bound, {len(self.without_bytes)} versions without bytes "
+            "(never saved in Chariots)",
             f"links: {self.link_rows} rows -> {self.links} links "
             f"({self.duplicate_links} duplicate rows collapsed)",
             f"pipelines: {self.pipeline_rows} rows -> {self.pipelines} pipelines "
@@ -122,6 +143,13 @@ class ImportReport:
                        "first):")
             out += [f"  {r.op} {r.version}: chariots {r.chariots_number} -> {r.number}"
                     for r in self.renumbered]
+        if self.without_bytes:
+            out.append("versions without bytes (never saved in Chariots: data sources, input "
+                       "nodes, nested pipelines; migrated as they are):")
+            per_op: dict[str, list[str]] = {}
+            for item in self.without_bytes:
+                per_op.setdefault(item.op, []).append(item.number)
+            out += [f"  {op}: {', '.join(numbers)}" for op, numbers in per_op.items()]
         for note in self.notes:
             out.append(f"note: {note}")
         if self.not_migrated:
@@ -171,12 +199,22 @@ def _key(kind: str, row: int, *parts: str) -> str:
     return f"chariots-import:{kind}{row}:{digest}"
 
 
+def _saver_path(ops_dir: Path, op: str) -> Path:
+    """The FileSaver folder of an op: ``os.path.join(root, "models/<op>")``, as Chariots
+    builds it; refused (InvalidInputError) when the name would lead outside ``models``."""
+    models = os.path.normpath(os.path.join(ops_dir.resolve(), "models"))
+    folder = os.path.normpath(os.path.join(models, op.lstrip("/")))
+    if os.path.commonpath([models, folder]) != models or folder == models:
+        raise InvalidInputError(f"the files of op {op!r} would be outside {models!r}: not read")
+    return Path(folder)
+
+
 def _bytes_file(ops_dir: Path, op: str, version: Version) -> Path | None:
     """The FileSaver file of a version; tolerant of another spelling of its time."""
-    exact = ops_dir / "models" / op / str(version)
+    folder = _saver_path(ops_dir, op)
+    exact = folder / str(version)
     if exact.is_file():
         return exact
-    folder = ops_dir / "models" / op
     if folder.is_dir():
         matches = sorted(p for p in folder.iterdir()
                          if p.is_file() and p.name.startswith(version.vid + "_"))
@@ -304,11 +342,14 @@ class _Importer:
         if tuple(seed) != record.number:
             self.report.renumbered.append(Renumbered(
                 op, str(record.version), "{}.{}.{}".format(*seed), record.number_text))
-        source = _bytes_file(self.root, op, version)
+        try:
+            source = _bytes_file(self.root, op, version)
+        except InvalidInputError as exc:
+            self.skip("bytes", row["id"], f"{exc.message} (the version itself was migrated)")
+            return
         if source is None:
-            self.report.bytes_missing += 1
-            self.skip("bytes", row["id"], f"no file models/{op}/{version} for version "
-                      f"{record.number_text} of op {op!r} (the version itself was migrated)")
+            self.report.without_bytes.append(
+                WithoutBytes(op, str(record.version), record.number_text))
             return
         self.store.save_op_bytes(op, record.version, source,
                                  idempotency_key=_key("b", row["id"], op, version.vid))

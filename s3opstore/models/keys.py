@@ -1,5 +1,10 @@
 """The bucket's shape, on one page. All keys are relative to the store prefix.
 
+Every ``<op>``, ``<name>``, ``<alias>``, ``<downstream>`` and ``<upstream>`` is
+the name's key segment (:func:`~s3opstore.models.names.encode_name`:
+``inner pipe`` -> ``inner=20pipe``, ``Model`` -> ``~model``); functions here
+take and return names, never segments.
+
 ::
 
     ops/<op>/head.json                         CAS    latest version + small state
@@ -29,26 +34,35 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from s3opstore.models.manifests import VersionRecord
+from s3opstore.models.names import decode_name, encode_name
 from s3opstore.models.version import Version
 
 __all__ = [
     "CLOCK_PREFIX",
+    "LINKS_PREFIX",
+    "OPS_PREFIX",
+    "PIPELINES_PREFIX",
     "PROBE_PREFIX",
     "alias_key",
     "alias_prefix",
+    "aliases_prefix",
     "blob_key",
     "blob_prefix",
     "bytes_key",
     "bytes_prefix",
     "clock_key",
     "decode_ctime",
+    "decode_names",
     "encode_ctime",
     "link_key",
     "link_prefix",
+    "name_of_segment",
     "op_head_key",
     "op_marker_key",
+    "op_prefix",
     "parse_inverted",
     "parse_link_key",
+    "parse_pipeline_key",
     "parse_upload_key",
     "parse_version_entry",
     "pipeline_key",
@@ -58,6 +72,7 @@ __all__ = [
     "trash_root",
     "upload_key",
     "uploads_prefix",
+    "upstreams_prefix",
     "version_dir",
     "version_entry_key",
     "versions_prefix",
@@ -114,19 +129,19 @@ def decode_ctime(text: str) -> datetime:
 
 
 def op_head_key(op: str) -> str:
-    return f"ops/{op}/head.json"
+    return f"{op_prefix(op)}head.json"
 
 
 def op_marker_key(op: str) -> str:
-    return f"ops/{op}/op.json"
+    return f"{op_prefix(op)}op.json"
 
 
 def versions_prefix(op: str) -> str:
-    return f"ops/{op}/versions/"
+    return f"{op_prefix(op)}versions/"
 
 
 def version_dir(op: str, version: Version) -> str:
-    return f"ops/{op}/versions/{version.vid}/"
+    return f"{versions_prefix(op)}{version.vid}/"
 
 
 def version_entry_key(record: VersionRecord) -> str:
@@ -157,7 +172,7 @@ def parse_version_entry(op: str, key: str) -> VersionRecord:
 
 
 def bytes_prefix(op: str, version: Version) -> str:
-    return f"ops/{op}/bytes/{version.vid}/"
+    return f"{op_prefix(op)}bytes/{version.vid}/"
 
 
 def bytes_key(op: str, version: Version, seq: int) -> str:
@@ -165,18 +180,23 @@ def bytes_key(op: str, version: Version, seq: int) -> str:
 
 
 def blob_prefix(op: str) -> str:
-    return f"ops/{op}/blobs/sha256/"
+    return f"{op_prefix(op)}blobs/sha256/"
 
 
 def blob_key(op: str, sha256: str) -> str:
     return f"{blob_prefix(op)}{sha256}"
 
 
+def upstreams_prefix(downstream: str) -> str:
+    """Where the upstream ops of ``downstream``'s links are listed (``list_dirs``)."""
+    return f"{LINKS_PREFIX}{_seg(downstream)}/"
+
+
 _UPLOAD_TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
 def uploads_prefix(op: str) -> str:
-    return f"ops/{op}/uploads/"
+    return f"{op_prefix(op)}uploads/"
 
 
 def upload_key(op: str, token: str) -> str:
@@ -195,7 +215,7 @@ def parse_upload_key(op: str, key: str) -> str | None:
 
 
 def trash_root(op: str) -> str:
-    return f"ops/{op}/trash/sha256/"
+    return f"{op_prefix(op)}trash/sha256/"
 
 
 def trash_prefix(op: str, sha256: str) -> str:
@@ -208,7 +228,7 @@ def trash_key(op: str, sha256: str, token: str) -> str:
 
 
 def link_prefix(downstream: str, upstream: str) -> str:
-    return f"links/{downstream}/{upstream}/"
+    return f"{upstreams_prefix(downstream)}{_seg(upstream)}/"
 
 
 def link_key(downstream: str, upstream: str, version: Version) -> str:
@@ -225,11 +245,23 @@ def parse_link_key(key: str) -> Version:
 
 
 def pipeline_key(name: str) -> str:
-    return f"pipelines/{name}.json"
+    return f"{PIPELINES_PREFIX}{_seg(name)}.json"
+
+
+def parse_pipeline_key(key: str) -> str:
+    """The pipeline name of a listed ``pipelines/`` key (ValueError for a foreign key)."""
+    if not key.startswith(PIPELINES_PREFIX) or not key.endswith(".json"):
+        raise ValueError(f"not a pipeline key: {key!r}")
+    return decode_name(key[len(PIPELINES_PREFIX):-len(".json")])
+
+
+def aliases_prefix(op: str) -> str:
+    """Where the alias names of ``op`` are listed (``list_dirs``)."""
+    return f"aliases/{_seg(op)}/"
 
 
 def alias_prefix(op: str, alias: str) -> str:
-    return f"aliases/{op}/{alias}/"
+    return f"{aliases_prefix(op)}{_seg(alias)}/"
 
 
 def alias_key(op: str, alias: str, seq: int) -> str:
@@ -247,3 +279,33 @@ def probe_key(token: str) -> str:
 def clock_key(token: str) -> str:
     """A scratch object whose LastModified tells the store's time (never the writer's)."""
     return f"{CLOCK_PREFIX}{token}"
+
+
+# -- names in keys (segments encoded by s3opstore.models.names) ----------------------
+OPS_PREFIX = "ops/"
+LINKS_PREFIX = "links/"
+PIPELINES_PREFIX = "pipelines/"
+
+
+def _seg(name: str) -> str:
+    return encode_name(name)
+
+
+def name_of_segment(segment: str) -> str:
+    """The name a listed key segment stands for (ValueError for a foreign one)."""
+    return decode_name(segment)
+
+
+def decode_names(segments: list[str]) -> list[str]:
+    """Names of listed segments (``list_dirs``), sorted; foreign segments are left out."""
+    names = []
+    for segment in segments:
+        try:
+            names.append(decode_name(segment))
+        except ValueError:
+            continue
+    return sorted(names)
+
+
+def op_prefix(op: str) -> str:
+    return f"{OPS_PREFIX}{_seg(op)}/"

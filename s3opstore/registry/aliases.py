@@ -9,7 +9,7 @@ moves are serialised by the create-only write of the next sequence number.
 from __future__ import annotations
 
 from s3opstore.errors import AliasNotFoundError, ConflictError
-from s3opstore.models.keys import alias_key, alias_prefix
+from s3opstore.models.keys import alias_key, alias_prefix, aliases_prefix, decode_names
 from s3opstore.models.manifests import AliasManifest, utc_now_ms
 from s3opstore.models.version import Version
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
@@ -47,7 +47,7 @@ def alias_history(ctx: Context, op: str, alias: str) -> list[AliasManifest]:
 
 
 def list_aliases(ctx: Context, op: str) -> list[str]:
-    return ctx.store.list_dirs(f"aliases/{op}/")
+    return decode_names(ctx.store.list_dirs(aliases_prefix(op)))
 
 
 def set_alias(ctx: Context, op: str, alias: str, version: Version, *,

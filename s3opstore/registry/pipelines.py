@@ -9,7 +9,15 @@ different last op it is an :class:`AlreadyExistsError` (never a duplicate).
 from __future__ import annotations
 
 from s3opstore.errors import AlreadyExistsError, PipelineNotFoundError
-from s3opstore.models.keys import op_marker_key, pipeline_key
+from s3opstore.models.keys import (
+    LINKS_PREFIX,
+    OPS_PREFIX,
+    PIPELINES_PREFIX,
+    decode_names,
+    op_marker_key,
+    parse_pipeline_key,
+    pipeline_key,
+)
 from s3opstore.models.manifests import OpMarker, PipelineManifest, utc_now_ms
 from s3opstore.registry.commit import new_token
 from s3opstore.registry.context import Context
@@ -47,10 +55,17 @@ def get_pipeline(ctx: Context, name: str) -> PipelineManifest:
 
 
 def list_pipelines(ctx: Context) -> list[str]:
-    return sorted(info.key[len("pipelines/"):-len(".json")]
-                  for info in ctx.store.list("pipelines/") if info.key.endswith(".json"))
+    """Registered pipeline names; keys that encode no name (foreign objects) are left out."""
+    names = []
+    for info in ctx.store.list(PIPELINES_PREFIX):
+        try:
+            names.append(parse_pipeline_key(info.key))
+        except ValueError:
+            continue
+    return sorted(names)
 
 
 def list_ops(ctx: Context) -> list[str]:
     """Ops with versions or a marker, plus ops known only as a link's downstream."""
-    return sorted(set(ctx.store.list_dirs("ops/")) | set(ctx.store.list_dirs("links/")))
+    return sorted(set(decode_names(ctx.store.list_dirs(OPS_PREFIX)))
+                  | set(decode_names(ctx.store.list_dirs(LINKS_PREFIX))))

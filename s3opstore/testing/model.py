@@ -64,7 +64,7 @@ class RegistryState:
 def observe(store: OpStore, *, extra_ops: set[str] | None = None) -> RegistryState:
     """Read the logical state through the public API (every op, version, binding...)."""
     from s3opstore.models.codec import decode
-    from s3opstore.models.keys import bytes_prefix
+    from s3opstore.models.keys import LINKS_PREFIX, bytes_prefix, decode_names, upstreams_prefix
     from s3opstore.models.manifests import BytesBinding
 
     state = RegistryState()
@@ -86,8 +86,8 @@ def observe(store: OpStore, *, extra_ops: set[str] | None = None) -> RegistrySta
             state.aliases[(op, alias)] = [e.version.vid for e in store.alias_history(op, alias)]
     for pipeline in store.list_pipelines():
         state.pipelines[pipeline] = store.get_pipeline(pipeline).last_op_name
-    for downstream in store.store.list_dirs("links/"):
-        for upstream in store.store.list_dirs(f"links/{downstream}/"):
+    for downstream in decode_names(store.store.list_dirs(LINKS_PREFIX)):
+        for upstream in decode_names(store.store.list_dirs(upstreams_prefix(downstream))):
             found = store.get_validated_links(downstream, upstream)
             if found:
                 state.links[(downstream, upstream)] = {v.vid for v in found}

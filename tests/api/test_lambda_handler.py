@@ -165,7 +165,8 @@ def test_s3_requests_are_counted_per_request(lambda_env: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     lambda_handler.handler(http_api_event("/v1/list_ops", "{}"), Context())
     lambda_handler.handler(http_api_event("/v1/nope", "{}"), Context())
-    lambda_handler.handler(http_api_event("/v1/get_versions", '{"op_name": "../x"}'), Context())
+    lambda_handler.handler(http_api_event("/v1/get_versions", '{"op_name": "a\\u0000b"}'),
+                           Context())
     first, unknown, invalid = _logs(capsys.readouterr().out)
     assert first["s3_requests"] == 2  # LIST ops/ and LIST links/ with a delimiter
     assert (unknown["status"], unknown["s3_requests"], unknown["route"]) == (404, 0, None)

@@ -222,16 +222,40 @@ def test_resolve_names_the_missing_link(cli_store: CliStore, capsys: CapSys) -> 
     assert absent.err.startswith("error [pipeline_not_found]")
 
 
+def test_chariots_names_through_the_cli(cli_store: CliStore, capsys: CapSys) -> None:
+    """Names with spaces, dots, case and Unicode: listed, resolved and shown as they are."""
+    store = cli_store.open()
+    store.register_pipeline("outer pipe", "Modèle v2")
+    source, nested, model = (Version.from_parts(b"src"), Version.from_parts(b"nested"),
+                             Version.from_parts(b"lr"))
+    store.register_valid_link("inner pipe", "iris data", source)
+    store.register_valid_link("Modèle v2", "inner pipe", nested)
+    store.register_valid_link(None, "Modèle v2", model)
+    ops = _json(capsys, cli_store, "ops")
+    assert [op["op"] for op in ops["ops"]] == [  # type: ignore[index]
+        "Modèle v2", "inner pipe", "iris data"]
+    resolved = _json(capsys, cli_store, "resolve", "outer pipe")
+    assert resolved["ok"] is True  # type: ignore[index]
+    assert [op["op"] for op in resolved["ops"]] == [  # type: ignore[index]
+        "Modèle v2", "inner pipe", "iris data"]
+    table = run_cli(capsys, cli_store, "versions", "inner pipe")
+    assert table.code == 0 and table.out.startswith("versions of inner pipe")
+    assert str(nested) in run_cli(capsys, cli_store, "--json", "versions", "inner pipe").out
+    other_case = run_cli(capsys, cli_store, "--json", "versions", "Inner pipe")
+    assert str(nested) not in other_case.out  # case is significant
+    assert _json(capsys, cli_store, "fsck")["ok"] is True  # type: ignore[index]
+
+
 def test_errors_are_one_line_unless_verbose(local_store: CliStore, capsys: CapSys) -> None:
-    bad = run_cli(capsys, local_store, "versions", "bad/name")
+    bad = run_cli(capsys, local_store, "versions", "bad\tname")
     assert bad.code == 3
     assert bad.err.count("\n") == 1
-    assert bad.err.startswith("error [invalid_name]: invalid op name 'bad/name'")
+    assert bad.err.startswith("error [invalid_name]: invalid op name 'bad\\tname'")
     assert "Traceback" not in bad.err
-    verbose = run_cli(capsys, local_store, "versions", "bad/name", "--verbose")
+    verbose = run_cli(capsys, local_store, "versions", "bad\tname", "--verbose")
     assert verbose.code == 3
     assert "Traceback" in verbose.err
-    assert verbose.err.rstrip().endswith("not starting with '.' or '-'")
+    assert verbose.err.rstrip().endswith("it contains the control character U+0009")
     unknown = run_cli(capsys, local_store, "show", "ghost")
     assert unknown.err.startswith("error [op_not_found]")
     bad_url = run_cli(capsys, None, "--store", "ftp://x", "ops")

@@ -168,3 +168,33 @@ def build_seed(tmp: Path) -> tuple[SeedOpStore, dict[str, list[Version]]]:
     seed.raw_link("pca", "classifier", 999)  # a link to a version row that is gone
     seed.close()
     return seed, {"pca": pca, "classifier": classifier}
+
+
+def build_ordinary_seed(tmp: Path) -> tuple[SeedOpStore, dict[str, list[Version]]]:
+    """A store as Chariots' pipelines leave it, nothing broken: an outer pipeline whose data
+    source and nested pipeline ("inner pipe") register versions and links but never save
+    bytes, the nested pipeline's own ops saved under their names, and a model trained twice."""
+    seed = SeedOpStore(tmp / "chariots.db", tmp / "saver")
+    versions: dict[str, list[Version]] = {
+        "iris data": [Version.from_parts(b"loader-1", creation_time=at(1, 17))],
+        "inner pipe": [Version.from_parts(b"inner-1", creation_time=at(2))],
+        "pca": [Version.from_parts(b"pca-1", b"fit-1", creation_time=at(3, 1))],
+        "Scaler.v2": [Version.from_parts(b"scaler-1", b"fit-1", creation_time=at(4))],
+        "Logistic Régression": [Version.from_parts(b"lr-1", b"fit-1", creation_time=at(5)),
+                                Version.from_parts(b"lr-1", b"fit-2", creation_time=at(6, 9))],
+    }
+    seed.register_new_pipeline("iris pipe", "Logistic Régression")
+    seed.register_new_pipeline("inner pipe", "Scaler.v2")
+    for model in versions["Logistic Régression"]:  # two trainings of the same pipeline
+        # the inner pipeline saves itself: its ops, its own links, its end
+        seed.register_valid_link("Scaler.v2", "pca", versions["pca"][0])
+        seed.save_op_bytes("pca", versions["pca"][0], b"pickled pca")
+        seed.register_valid_link(None, "Scaler.v2", versions["Scaler.v2"][0])
+        seed.save_op_bytes("Scaler.v2", versions["Scaler.v2"][0], b"pickled scaler")
+        # the outer pipeline: a data source and the nested pipeline are never saved
+        seed.register_valid_link("inner pipe", "iris data", versions["iris data"][0])
+        seed.register_valid_link("Logistic Régression", "inner pipe", versions["inner pipe"][0])
+        seed.register_valid_link(None, "Logistic Régression", model)
+        seed.save_op_bytes("Logistic Régression", model, b"pickled " + model.minor.encode())
+    seed.close()
+    return seed, versions

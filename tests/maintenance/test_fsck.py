@@ -106,3 +106,28 @@ def test_numbering_and_dangling_references(local_store: CliStore) -> None:
     link_key = f"links/model/feat/{ghost.vid}_20260101T000000.json"
     assert (link_key, "unregistered_version") in problems
     assert (link_key, "corrupt_manifest") in problems
+
+
+def test_encoded_names_are_checked_and_foreign_segments_named(local_store: CliStore) -> None:
+    store = local_store.open()
+    version = Version.from_parts(b"x")
+    for name in ("inner pipe", "Modèle", "../x"):  # free-text names check clean
+        store.register_valid_link(name, name, version)
+        store.save_op_bytes(name, version, b"bytes")
+        store.set_alias(name, "prod ✓", version)
+        store.register_pipeline(f"pipe {name}", name)
+    assert fsck(store, deep=True).ok
+    # A segment with an upper-case letter (written before names were encoded) or one that
+    # is not an encoding at all: reported with its key, never taken for a name.
+    legacy = "ops/MyOp/head.json"
+    store.store.put(legacy, store.store.get(op_head_key("inner pipe")).data)
+    store.store.put("links/Down/inner=20pipe/x.json", b"{}")
+    store.store.put("pipelines/Old.json", b"{}")
+    report = fsck(store)
+    assert sorted((p.key, p.kind) for p in report.problems) == [
+        ("links/Down/inner=20pipe/x.json", "bad_name"), (legacy, "bad_name"),
+        ("pipelines/Old.json", "bad_name")]
+    named = next(p for p in report.problems if p.key == legacy)
+    assert "'MyOp'" in named.message and "'~my~op'" in named.message
+    assert sorted(store.list_ops()) == sorted(["inner pipe", "Modèle", "../x"])
+    assert "Old" not in store.list_pipelines()

@@ -213,3 +213,19 @@ def test_negative_grace_is_refused(local_store: CliStore, capsys: CapSys) -> Non
     result = run_cli(capsys, local_store, "gc", "--grace", "-1")
     assert result.code == 3
     assert result.err == "error [invalid_input]: grace must be zero or more hours, not -1.0\n"
+
+
+def test_gc_sweeps_ops_with_free_text_names(local_store: CliStore) -> None:
+    """gc lists encoded op segments; it must find the blobs of 'Inner pipe ✓' all the same."""
+    store = local_store.open()
+    name = "Inner pipe ✓"
+    version = Version.from_parts(b"n")
+    store.register_version(name, version)
+    store.save_op_bytes(name, version, b"kept")
+    orphan = _orphan(store, op=name)
+    _age(local_store, orphan, 48)
+    report = collect_garbage(store, grace_hours=24)
+    assert [item.key for item in report.deleted] == [orphan]
+    assert report.referenced_blobs == 1 and not report.warnings
+    assert store.load_op_bytes(name, version) == b"kept"
+    assert fsck(store, deep=True).ok

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from s3opstore.errors import StorageAccessError, StorageUnavailableError
+from s3opstore import S3OpStoreClient
+from s3opstore.errors import BytesNotFoundError, StorageAccessError, StorageUnavailableError
 from s3opstore.maintenance.fsck import fsck
 from s3opstore.maintenance.import_chariots import import_chariots
 from s3opstore.models.version import Version
@@ -15,7 +17,8 @@ from s3opstore.registry.opstore import OpStore
 from s3opstore.stores import LocalStore
 from s3opstore.stores.wrappers import Fault, FaultyStore
 from tests.cli.support import CliStore, run_cli
-from tests.maintenance.seed_db import build_seed
+from tests.compat_support import FakeChariotsVersion, Op
+from tests.maintenance.seed_db import SeedOpStore, build_ordinary_seed, build_seed
 
 CapSys = pytest.CaptureFixture[str]
 S3_NUMBERS = ["1.0.0", "1.1.0", "1.2.0", "2.0.0", "2.0.1", "2.1.0"]
@@ -47,7 +50,7 @@ def _check_report(report_json: dict[str, object]) -> None:
     assert report_json["complete"] is False
     assert report_json["ops"] == 2
     assert report_json["versions"] == {"rows": 8, "registered": 8, "existing": 0}
-    assert report_json["bytes"] == {"bound": 7, "missing": 1}
+    assert report_json["bytes"] == {"bound": 7, "never_saved": 1}
     assert report_json["links"] == {"rows": 7, "migrated": 3, "duplicates_collapsed": 3}
     assert report_json["pipelines"] == {"rows": 2, "migrated": 1, "duplicates_collapsed": 1}
     renumbered = report_json["renumbered"]
@@ -56,9 +59,13 @@ def _check_report(report_json: dict[str, object]) -> None:
         ("1.1.0", "1.2.0"), ("2.0.0", "2.0.1"), ("2.0.0", "2.1.0")]
     not_migrated = report_json["not_migrated"]
     assert isinstance(not_migrated, list)
-    assert [(n["kind"], n["row"]) for n in not_migrated] == [("bytes", 8), ("link", 7)]
-    assert "no file models/classifier/" in not_migrated[0]["message"]
-    assert "version id 999" in not_migrated[1]["message"]
+    # The link to a version row that is gone is the only failure; the classifier version
+    # that was never saved is migrated as it is and reported as such.
+    assert [(n["kind"], n["row"]) for n in not_migrated] == [("link", 7)]
+    assert "version id 999" in not_migrated[0]["message"]
+    without = report_json["without_bytes"]
+    assert isinstance(without, list)
+    assert [(w["op"], w["number"]) for w in without] == [("classifier", "1.1.0")]
 
 
 def test_import_end_to_end(cli_store: CliStore, capsys: CapSys, tmp_path: Path) -> None:
@@ -75,7 +82,9 @@ def test_import_end_to_end(cli_store: CliStore, capsys: CapSys, tmp_path: Path) 
     assert "versions: 8 rows, 0 registered now, 8 already there" in again.out
     assert "pca 5b0" not in again.out
     assert "chariots 1.1.0 -> 1.2.0" in again.out
-    assert "bytes row 8: no file models/classifier/" in again.out
+    assert "1 versions without bytes (never saved in Chariots)" in again.out
+    assert "  classifier: 1.1.0" in again.out
+    assert "link row 7: links version id 999" in again.out
     _check_migrated(store, versions)
 
 
@@ -126,3 +135,65 @@ def test_unsupported_database_urls(local_store: CliStore, capsys: CapSys,
                     f"sqlite:///{tmp_path}/empty.db", "--ops-dir", str(tmp_path))
     assert empty.code == 3
     assert "no readable Chariots table db_op" in empty.err
+
+
+def test_ordinary_chariots_store_imports_with_exit_0(cli_store: CliStore, capsys: CapSys,
+                                                     tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    seed, versions = build_ordinary_seed(tmp_path)
+    result = run_cli(capsys, cli_store, "import-chariots", "--db", seed.url,
+                     "--ops-dir", str(seed.root))
+    assert result.code == 0, result.out + result.err
+    assert "could not migrate" not in result.out
+    assert "import complete: everything was migrated" in result.out
+    assert "bytes: 4 bound, 2 versions without bytes (never saved in Chariots)" in result.out
+    assert "  iris data: 1.0.0" in result.out and "  inner pipe: 1.0.0" in result.out
+
+    as_json = run_cli(capsys, cli_store, "--json", "import-chariots", "--db", seed.url,
+                      "--ops-dir", str(seed.root))
+    assert as_json.code == 0
+    report = json.loads(as_json.out)
+    assert report["complete"] is True and report["not_migrated"] == []
+    assert set(report) == {"complete", "ops", "versions", "bytes", "links", "pipelines",
+                           "renumbered", "without_bytes", "not_migrated", "notes"}  # docs/cli.md
+    assert report["bytes"] == {"bound": 4, "never_saved": 2}
+    assert sorted(w["op"] for w in report["without_bytes"]) == ["inner pipe", "iris data"]
+
+    store = cli_store.open()
+    assert sorted(store.list_ops()) == sorted(versions)
+    assert sorted(store.list_pipelines()) == ["inner pipe", "iris pipe"]
+    assert store.get_pipeline("iris pipe").last_op_name == "Logistic Régression"
+    for op, expected in versions.items():
+        assert [str(r.version) for r in store.get_versions(op)] == [str(v) for v in expected]
+    assert store.load_op_bytes("Scaler.v2", versions["Scaler.v2"][0]) == b"pickled scaler"
+    model = versions["Logistic Régression"][1]
+    assert store.load_op_bytes("Logistic Régression", model) == b"pickled " + model.minor.encode()
+    assert store.get_validated_links("Logistic Régression", "inner pipe") == set(
+        versions["inner pipe"])
+    assert fsck(store, deep=True).ok
+
+    # Chariots, pointed at the migrated store, sees the version strings it knew.
+    monkeypatch.setitem(sys.modules, "chariots", None)
+    client = S3OpStoreClient(store)
+    assert client.get_all_versions_of_op(Op("Logistic Régression")) == {
+        FakeChariotsVersion.parse(str(v)) for v in versions["Logistic Régression"]}
+    assert client.get_validated_links("inner pipe", "iris data") == {
+        FakeChariotsVersion.parse(str(versions["iris data"][0]))}
+
+
+def test_files_outside_the_saver_models_folder_are_never_read(tmp_path: Path) -> None:
+    seed = SeedOpStore(tmp_path / "chariots.db", tmp_path / "saver")
+    version = Version.from_parts(b"escape")
+    seed.register_valid_link(None, "../../secret", version)
+    seed.close()
+    secret = tmp_path / "secret" / str(version)
+    secret.parent.mkdir()
+    secret.write_bytes(b"not for the registry")
+    (tmp_path / "saver").mkdir()
+    store = OpStore(LocalStore(tmp_path / "store"))
+    report = import_chariots(store, seed.url, seed.root)
+    assert [(n.kind, n.row) for n in report.not_migrated] == [("bytes", 1)]
+    assert "outside" in report.not_migrated[0].message
+    assert [str(r.version) for r in store.get_versions("../../secret")] == [str(version)]
+    with pytest.raises(BytesNotFoundError):
+        store.load_op_bytes("../../secret", version)

@@ -24,6 +24,7 @@ from s3opstore.errors import (
     VersionNotFoundError,
 )
 from s3opstore.models import keys
+from s3opstore.stores.base import check_key
 
 
 def v(major: str, minor: str = "", patch: str = "", *, year: int = 2020) -> Version:
@@ -196,7 +197,7 @@ def test_pipelines(opstore: OpStore) -> None:
         opstore.register_pipeline("p", "other_op")
 
 
-@pytest.mark.parametrize("bad", ["", "../x", "a/b", ".git", "a b", "x" * 201, "nul\x00"])
+@pytest.mark.parametrize("bad", ["", "x" * 201, "nul\x00", "a\nb", "lone\udcff", "é" * 100])
 def test_bad_names_write_nothing(opstore: OpStore, bad: str) -> None:
     calls = [
         lambda: opstore.register_version(bad, v("a")),
@@ -211,6 +212,36 @@ def test_bad_names_write_nothing(opstore: OpStore, bad: str) -> None:
         with pytest.raises(InvalidNameError):
             call()
     assert all_keys(opstore) == []
+
+
+# Names Chariots produces (a nested pipeline's name becomes an op name) and path tricks that
+# are names too: each is stored under its own encoded segment, inside the prefix.
+CHARIOTS_NAMES = ["inner pipe", "RandomForest", "randomforest", "café",
+                  "cafe\u0301", "数据源", "../x", ".", "a/b", "v1.2."]
+
+
+def test_any_chariots_name_round_trips_on_every_backend(opstore: OpStore) -> None:
+    versions = {name: v(name) for name in CHARIOTS_NAMES}
+    for name, version in versions.items():
+        opstore.register_valid_link("final pipe", name, version)
+        opstore.save_op_bytes(name, version, name.encode())
+        opstore.set_alias(name, f"prod {name}", version)
+        opstore.register_pipeline(f"pipe {name}", name)
+    assert opstore.list_ops() == sorted([*CHARIOTS_NAMES, "final pipe"])
+    assert opstore.list_pipelines() == sorted(f"pipe {name}" for name in CHARIOTS_NAMES)
+    for name, version in versions.items():
+        assert opstore.load_op_bytes(name, version) == name.encode()
+        assert opstore.get_validated_links("final pipe", name) == {version}
+        assert opstore.list_aliases(name) == [f"prod {name}"]
+        assert opstore.get_alias(name, f"prod {name}").version == version
+        assert opstore.pipeline_exists(f"pipe {name}")
+        assert [r.version for r in opstore.get_versions(name)] == [version]
+    # Case and Unicode form never merge: each name kept only its own version.
+    assert opstore.get_versions("Randomforest") == []
+    stored = all_keys(opstore)
+    for key in stored:
+        check_key(key)
+    assert len({key.casefold() for key in stored}) == len(stored)  # safe on case-insensitive FS
 
 
 def test_bad_versions_write_nothing(opstore: OpStore) -> None:
@@ -275,11 +306,16 @@ def test_store_writes_only_under_its_prefix(server_fixture: str,
     store.register_pipeline("p", "down")
     store.save_op_bytes("up", v("a"), b"bytes")
     store.set_alias("up", "prod", v("a"))
-    for bad in ["../escape", "..%2fescape", "a/../../b"]:
-        with pytest.raises(InvalidNameError):
-            store.register_version(bad, v("b"))
+    tricks = ["../escape", "..%2fescape", "a/../../b", "/abs", "..", "../../team/other"]
+    for trick in tricks:  # names, stored encoded: inside the prefix, under their own segment
+        store.register_valid_link(trick, trick, v("b"))
+        store.set_alias(trick, trick, v("b"))
+        store.register_pipeline(trick, trick)
     listed = [obj["Key"] for obj in client.list_objects_v2(Bucket=bucket)["Contents"]]
     assert listed and all(key.startswith("team/registry/") for key in listed)
+    assert all(".." not in key.split("/") and "//" not in key for key in listed)
+    assert store.list_ops() == sorted(["down", "up", *tricks])
+    assert store.list_pipelines() == sorted(["p", *tricks])
 
 
 def test_reused_idempotency_key_with_other_bytes_is_a_conflict(opstore: OpStore) -> None:

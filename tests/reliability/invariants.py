@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 
 from s3opstore.errors import S3OpStoreError
 from s3opstore.models.codec import decode
-from s3opstore.models.keys import parse_inverted, parse_link_key, parse_version_entry
+from s3opstore.models.keys import (
+    blob_key,
+    name_of_segment,
+    parse_inverted,
+    parse_link_key,
+    parse_version_entry,
+)
 from s3opstore.models.manifests import (
     AliasManifest,
     BytesBinding,
@@ -38,7 +44,7 @@ from s3opstore.models.manifests import (
 from s3opstore.registry.versions import next_number
 from s3opstore.stores.base import ObjectStore
 
-_NAME = r"[A-Za-z0-9_][A-Za-z0-9._-]*"
+_NAME = r"[a-z0-9._~=-]+"  # an encoded name: never upper case (see models/names.py)
 _VID = r"[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40}"
 _PATTERNS = {
     "head": re.compile(rf"^ops/(?P<op>{_NAME})/head\.json$"),
@@ -71,7 +77,14 @@ def _classify(key: str) -> tuple[str, dict[str, str]] | None:
     for kind, pattern in _PATTERNS.items():
         match = pattern.match(key)
         if match:
-            return kind, match.groupdict()
+            parts = match.groupdict()
+            try:
+                for field_name in ("op", "down", "up", "name", "alias"):
+                    if field_name in parts:
+                        parts[field_name] = name_of_segment(parts[field_name])
+            except ValueError:
+                return None  # a segment that encodes no name is outside the layout
+            return kind, parts
     return None
 
 
@@ -184,10 +197,10 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
             elif size != binding.size:
                 problem(f"blob {binding.sha256[:12]} of op {op!r}: size {size} != {binding.size}")
             elif verify_blobs:
-                data = store.get(f"ops/{op}/blobs/sha256/{binding.sha256}").data
+                data = store.get(blob_key(op, binding.sha256)).data
                 if hashlib.sha256(data).hexdigest() != binding.sha256:
                     problem(f"blob {binding.sha256[:12]} of op {op!r}: content digest differs")
-    report.leftovers.extend(f"ops/{op}/blobs/sha256/{sha}" for op, sha in blobs
+    report.leftovers.extend(blob_key(op, sha) for op, sha in blobs
                             if (op, sha) not in referenced)
 
     for (op, alias), positions in aliases.items():

@@ -1,9 +1,11 @@
 """Hostile input: classic attacks and hypothesis-generated garbage, on every face.
 
-For the Python API, the HTTP API's ``handle()`` and the S3 backend:
-always a typed :class:`InvalidInputError` (4xx over HTTP), never a store
-request for a refused input (so never a write), and never a key outside the
-store's prefix (the whole bucket / directory is listed afterwards). A
+For the Python API, the HTTP API's ``handle()`` and the S3 backend: what
+cannot be a name or version gets a typed :class:`InvalidInputError` (4xx
+over HTTP) and never a store request (so never a write). Path tricks such as
+``../etc/passwd`` are names to Chariots, so they are accepted and stored
+under their own encoded key segment: never a key outside the store's prefix,
+nor under another op (the whole bucket / directory is listed afterwards). A
 manifest edited by hand into garbage gives a :class:`CorruptManifestError`
 naming its key; the rest of the registry keeps working and fsck reports it.
 """
@@ -27,9 +29,9 @@ from hypothesis import strategies as st
 from s3opstore.api import handle
 from s3opstore.api.handler import SKIPPED_HEADER
 from s3opstore.api.types import ApiRequest
-from s3opstore.errors import CorruptManifestError, InvalidInputError
+from s3opstore.errors import CorruptManifestError, InvalidInputError, S3OpStoreError
 from s3opstore.maintenance.fsck import fsck
-from s3opstore.models.names import check_name
+from s3opstore.models.names import check_name, encode_name
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores import LocalStore, MemoryStore
@@ -51,6 +53,19 @@ ATTACKS = [
     "x" * 201, "x" * 10_000, "x" * 1_000_000, "$(rm -rf /)", "`id`", "' OR 1=1 --",
     "<script>", "{{7*7}}", "%s%s%s%n", "a:b", "a*b", "a?b", "a#b", "~user",
 ]
+
+def _is_name(value: str) -> bool:
+    try:
+        check_name(value)
+    except InvalidInputError:
+        return False
+    return True
+
+
+# What cannot be a name (empty, control characters, lone surrogates, too long)...
+REFUSED_NAMES = [a for a in ATTACKS if not _is_name(a)]
+# ...and the tricks that are names: encoded, they stay one segment inside the prefix.
+NAME_TRICKS = [a for a in ATTACKS if _is_name(a)]
 VERSION_ATTACKS = [
     *ATTACKS, GOOD_VERSION.replace("_", "_../../"), "../../" + GOOD_VERSION,
     GOOD_VERSION.split("_")[0] + "_9999999-01-01", GOOD_VERSION.split("_")[0] + "_2020-13-45",
@@ -128,11 +143,45 @@ def _refused_without_io(call: Callable[[], object], recorder: FaultInjector,
     TALLY["python api calls refused"] += 1
 
 
-@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: repr(a[:20]))
+def test_the_attack_lists_cover_both_outcomes() -> None:
+    assert len(REFUSED_NAMES) >= 10 and len(NAME_TRICKS) >= 40
+    assert {"", "a\x00b", "op\udcff", "x" * 201} <= set(REFUSED_NAMES)
+    assert {"../etc/passwd", "a/b", "..", "a b", "\u202eevil"} <= set(NAME_TRICKS)
+
+
+@pytest.mark.parametrize("attack", REFUSED_NAMES, ids=lambda a: repr(a[:20]))
 def test_python_api_refuses_bad_names_before_any_request(attack: str) -> None:
     store, recorder = _populated(MemoryStore())
     for index, call in enumerate(_calls(store, attack)):
         _refused_without_io(call, recorder, f"call {index} with {attack[:30]!r}")
+
+
+def _own_keys(name: str) -> tuple[str, ...]:
+    """The key prefixes a call naming ``name`` in one position may write under."""
+    seg = encode_name(name)
+    return (f"ops/{seg}/", f"aliases/op/{seg}/", f"aliases/{seg}/", f"links/{seg}/",
+            f"links/down/{seg}/", f"pipelines/{seg}.json", "pipelines/pipe2.json",
+            "ops/op/", "ops/down/", "links/down/op/", "_s3opstore/probe/")
+
+
+@pytest.mark.parametrize("trick", NAME_TRICKS, ids=lambda a: repr(a[:20]))
+def test_python_api_stores_name_tricks_under_their_own_segment(trick: str) -> None:
+    inner = MemoryStore()
+    store, recorder = _populated(inner)
+    recorder.reset()
+    for call in _calls(store, trick):
+        try:
+            call()
+        except InvalidInputError:
+            raise
+        except S3OpStoreError:
+            pass  # not found, already exists: answers about a valid name
+    written = [key for primitive, key in recorder.calls if primitive in WRITE_PRIMITIVES]
+    assert written and all(key.startswith(_own_keys(trick)) for key in written), written
+    assert store.get_versions(trick)[0].version == V1
+    assert trick in store.list_ops() and store.list_aliases(trick) == ["prod"]
+    assert check_invariants(inner).clean
+    TALLY["name tricks stored encoded"] += 1
 
 
 @pytest.mark.parametrize("attack", VERSION_ATTACKS, ids=lambda a: repr(a[:20]))
@@ -196,8 +245,10 @@ def test_generated_names_are_refused_or_stay_in_their_op(name: str) -> None:
     store.register_version(name, V1)
     store.set_alias("op", name, V1)
     written = [key for primitive, key in recorder.calls if primitive in WRITE_PRIMITIVES]
-    assert all(key.startswith((f"ops/{name}/", f"aliases/op/{name}/", "_s3opstore/probe/"))
-               for key in written), written
+    segment = encode_name(name)
+    assert all(key.startswith((f"ops/{segment}/", f"aliases/op/{segment}/",
+                               "_s3opstore/probe/")) for key in written), written
+    assert store.list_aliases("op") == sorted({"prod", name})
     assert check_invariants(inner).clean
 
 
@@ -322,7 +373,7 @@ def test_http_bodies_with_attacks_in_every_field() -> None:
         for field, good in body.items():
             attacks: list[Any] = NUMBER_ATTACKS if isinstance(good, int) else (
                 [None, 5, [], {"$ne": ""}] if field in _TEXT_FIELDS
-                else [*(VERSION_ATTACKS if "version" in field else ATTACKS),
+                else [*(VERSION_ATTACKS if "version" in field else REFUSED_NAMES),
                       None, 5, 1e300, [], {"$ne": ""}, ["op"]])
             for attack in attacks:
                 if attack is None and field == "downstream_op_name":
@@ -402,9 +453,13 @@ def test_generated_http_bodies_never_500_and_write_only_when_accepted(path: str,
 
 
 # -- nothing outside the prefix, on the real backends ---------------------------------
+def _is_name_field(field: str) -> bool:
+    return field not in _TEXT_FIELDS and "version" not in field and field != "size"
+
+
 def _attack_everything(store: OpStore) -> int:
     refused = 0
-    for attack in ATTACKS:
+    for attack in REFUSED_NAMES:
         for call in _calls(store, attack):
             with pytest.raises(InvalidInputError):
                 call()
@@ -416,12 +471,31 @@ def _attack_everything(store: OpStore) -> int:
             refused += 1
     for path, body in _valid_bodies().items():
         for field in set(body) - _TEXT_FIELDS:
-            for attack in ATTACKS[:20]:
+            for attack in REFUSED_NAMES if _is_name_field(field) else ATTACKS[:20]:
                 response = handle(ApiRequest("POST", path, {}, _json(
                     {**body, field: attack})), store)
                 assert 400 <= response.status < 500
                 refused += 1
     return refused
+
+
+def _store_tricks(store: OpStore) -> int:
+    """Every name trick as an op, an alias, a link's ends and a pipeline: all accepted."""
+    for trick in NAME_TRICKS[:30]:
+        store.register_valid_link(trick, trick, V1)
+        store.save_op_bytes(trick, V1, b"x")
+        store.set_alias(trick, trick, V1)
+        store.register_pipeline(trick, trick)
+        body = {"op_name": trick, "version": GOOD_VERSION,
+                "bytes": base64.b64encode(b"y").decode()}
+        response = handle(ApiRequest("POST", "/v1/register_valid_link", {}, _json(
+            {"downstream_op_name": "down", "upstream_op_name": trick,
+             "upstream_op_version": GOOD_VERSION})), store)
+        assert response.status == 200, response.body
+        assert handle(ApiRequest("POST", "/v1/save_op_bytes", {}, _json(body)),
+                      store).status == 200
+    assert set(NAME_TRICKS[:30]) <= set(store.list_ops())
+    return 30
 
 
 def test_nothing_leaves_the_bucket_prefix(moto_client: Any) -> None:
@@ -435,8 +509,14 @@ def test_nothing_leaves_the_bucket_prefix(moto_client: Any) -> None:
     after = {o["Key"]: o["ETag"] for o in moto_client.list_objects_v2(
         Bucket="mock-bucket")["Contents"]}
     assert after == before
-    assert all(k.startswith("reg/mine/") for k in set(after) - {
-        "victim/secret.json", "reg/other/ops/op/head.json"})
+    TALLY["s3 name tricks stored inside"] += _store_tricks(store)
+    pages = moto_client.get_paginator("list_objects_v2").paginate(Bucket="mock-bucket")
+    after = {o["Key"]: o["ETag"] for page in pages for o in page["Contents"]}
+    outside = {"victim/secret.json", "reg/other/ops/op/head.json"}
+    assert {k: after[k] for k in outside} == {k: before[k] for k in outside}
+    assert len(after) > len(before)
+    assert all(k.startswith("reg/mine/") for k in set(after) - outside)
+    assert not any(s in ("", ".", "..") for k in after for s in k.split("/"))
 
 
 def test_nothing_leaves_the_local_directory(tmp_path: Path) -> None:
@@ -456,6 +536,10 @@ def test_nothing_leaves_the_local_directory(tmp_path: Path) -> None:
     TALLY["local dir attacks refused"] += _attack_everything(store)
     assert files() == before
     assert all(k.startswith("store/") or k == "secret.txt" for k in before)
+    TALLY["local dir name tricks stored inside"] += _store_tricks(store)
+    after = files()
+    assert after["secret.txt"] == before["secret.txt"] and len(after) > len(before)
+    assert all(k.startswith("store/") or k == "secret.txt" for k in after)
 
 
 # -- a manifest edited by hand into garbage ------------------------------------------------
