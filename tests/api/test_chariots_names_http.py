@@ -132,9 +132,9 @@ def test_chariots_names_over_http(served: tuple[str, OpStore]) -> None:
 def test_names_that_cannot_be_names_are_a_400_over_http(served: tuple[str, OpStore],
                                                         bad: str) -> None:
     url, store = served
-    response = requests.post(f"{url}/v1/register_valid_link", timeout=30, data=json.dumps(
-        {"downstream_op_name": None, "upstream_op_name": bad,
-         "upstream_op_version": str(cv(b"v"))}))
+    response = requests.post(f"{url}/v1/register_valid_link", timeout=30, json={
+        "downstream_op_name": None, "upstream_op_name": bad,
+        "upstream_op_version": str(cv(b"v"))})
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["type"] == "invalid_name" and "upstream_op_name" in error["message"]
