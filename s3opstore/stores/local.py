@@ -73,6 +73,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+def _md5_etag(fh: BinaryIO) -> str:
+    """The MD5 ETag of a whole file, read in chunks (large blobs included)."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    while chunk := fh.read(_COPY_CHUNK):
+        md5.update(chunk)
+    return f'"{md5.hexdigest()}"'
+
+
 def _mtime(info: os.stat_result) -> datetime:
     return datetime.fromtimestamp(info.st_mtime, UTC)
 
@@ -385,11 +393,8 @@ class LocalStore:
         opened = self._open(key)
         if opened is None:
             return None
-        md5 = hashlib.md5(usedforsecurity=False)
         with os.fdopen(opened[0], "rb") as fh:
-            while chunk := fh.read(_COPY_CHUNK):
-                md5.update(chunk)
-        return f'"{md5.hexdigest()}"'
+            return _md5_etag(fh)
 
     def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
         """Through ``upload``, so the copy is as durable and atomic as any blob write.
@@ -404,10 +409,7 @@ class LocalStore:
         fd, info = opened
         with os.fdopen(fd, "rb") as fh:
             if source_etag is not None:
-                md5 = hashlib.md5(usedforsecurity=False)
-                while chunk := fh.read(_COPY_CHUNK):
-                    md5.update(chunk)
-                if f'"{md5.hexdigest()}"' != source_etag:
+                if _md5_etag(fh) != source_etag:
                     raise PreconditionFailedError(source)
                 fh.seek(0)
             self.upload(target, fh, size=info.st_size)
