@@ -347,7 +347,16 @@ def _place_upload(ctx: Context, where: OpBytes, upload_key: str) -> None:
             f"upload key {upload_key!r} is not an upload of op {where.op_name!r}: pass the key "
             "that presign_upload returned")
     staged = OpBytes(where.op_name, where.version, where.sha256, where.size, upload_key)
-    proven = _verify_uploaded(ctx, staged, ctx.store.head(upload_key), fallback=False)
+    staged_info = ctx.store.head(upload_key)
+    if staged_info is None:
+        # Gone: most likely a retry of a commit that landed and removed it (its answer was
+        # lost). Then the bytes are at their address; prove them there, as without a key.
+        try:
+            _verify_uploaded(ctx, where, ctx.store.head(where.key))
+        except BytesNotFoundError:
+            raise BytesNotFoundError(f"no blob was uploaded to {upload_key!r}") from None
+        return
+    proven = _verify_uploaded(ctx, staged, staged_info, fallback=False)
     if proves_content(ctx.store.head(where.key), where.sha256, where.size):
         return  # the genuine bytes are already in place
     try:

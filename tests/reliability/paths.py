@@ -22,7 +22,7 @@ from unittest import mock
 from s3opstore.errors import S3OpStoreError
 from s3opstore.maintenance.gc import GcReport, collect_garbage
 from s3opstore.maintenance.import_chariots import ImportReport, import_chariots
-from s3opstore.models.keys import blob_key
+from s3opstore.models.keys import blob_key, trash_key, upload_key
 from s3opstore.models.manifests import AliasManifest, PipelineManifest, VersionRecord
 from s3opstore.models.version import Version
 from s3opstore.registry.blobs import OpBytes
@@ -135,6 +135,23 @@ PATHS = [
 ]
 
 
+STAGED = b"model bytes a presigned-upload client PUT to its staging key"
+STAGED_SHA = hashlib.sha256(STAGED).hexdigest()
+STAGING_KEY = upload_key("op", "5" * 32)  # fixed, so every run stores the same state
+
+
+def _setup_staged(store: OpStore) -> None:
+    store.register_version("op", v("a", at=1))
+    store.store.put(STAGING_KEY, STAGED)
+
+
+PATHS += [
+    WritePath("commit_upload:staged", _setup_staged,
+              lambda s, k: s.bind_uploaded_blob("op", v("a", at=1), STAGED_SHA, len(STAGED),
+                                                upload_key=STAGING_KEY, idempotency_key=k)),
+]
+
+
 # -- maintenance paths ----------------------------------------------------------
 ORPHAN = b"bytes uploaded by a writer that died before binding them"
 
@@ -142,6 +159,14 @@ ORPHAN = b"bytes uploaded by a writer that died before binding them"
 def _setup_garbage(store: OpStore) -> None:
     _setup_rebind(store)  # a superseded binding: its blob stays referenced
     store.store.put(blob_key("op", hashlib.sha256(ORPHAN).hexdigest()), ORPHAN)
+
+
+def _setup_bound_in_trash(store: OpStore) -> None:
+    """A bound blob a killed gc left in the trash: the next gc must put it back."""
+    _setup_saved(store)
+    sha = hashlib.sha256(b"first bytes").hexdigest()
+    store.store.copy(blob_key("op", sha), trash_key("op", sha, "7" * 32))
+    store.store.delete(blob_key("op", sha))
 
 
 def _gc(store: OpStore, key: str | None) -> GcReport:
@@ -222,6 +247,7 @@ def _cli_import(store: OpStore, key: str | None) -> object:
 
 MAINTENANCE_PATHS = [
     WritePath("gc:unreferenced-blob", _setup_garbage, _gc, summarize=_gc_summary),
+    WritePath("gc:bound-blob-in-trash", _setup_bound_in_trash, _gc, summarize=_gc_summary),
     WritePath("import-chariots", _nothing, _import, summarize=_import_summary),
     WritePath("cli gc --grace 0", _setup_garbage, _cli("gc", "--grace", "0")),
     WritePath("cli import-chariots", _nothing, _cli_import),
