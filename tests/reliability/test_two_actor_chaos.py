@@ -47,17 +47,19 @@ def test_writers_uploaders_and_gc_lose_nothing_acknowledged(
     target = make_cli_store("seaweedfs", request, tmp_path, monkeypatch)
     store = target.open()
     store.check_store()
-    until = time.time() + SECONDS
+    manager = multiprocessing.get_context("spawn").Manager()
+    start = manager.Barrier(5)  # every actor runs the same SECONDS, together
     started = time.time()
-    gc = pool.submit(two_actor_workers.collector, target.url, target.env, until)
-    writers = [pool.submit(two_actor_workers.writer, target.url, target.env, OP, w, until)
-               for w in range(2)]
-    uploaders = [pool.submit(two_actor_workers.uploader, target.url, target.env, OP, 0, until,
-                             lying) for lying in (False, True)]
-    written = [f.result(timeout=SECONDS + 240) for f in writers]
-    honest, liar = (f.result(timeout=SECONDS + 240) for f in uploaders)
-    swept = gc.result(timeout=SECONDS + 240)
+    gc = pool.submit(two_actor_workers.collector, target.url, target.env, start, SECONDS)
+    writers = [pool.submit(two_actor_workers.writer, target.url, target.env, OP, w, start,
+                           SECONDS) for w in range(2)]
+    uploaders = [pool.submit(two_actor_workers.uploader, target.url, target.env, OP, 0, start,
+                             SECONDS, lying) for lying in (False, True)]
+    written = [f.result(timeout=SECONDS + 400) for f in writers]
+    honest, liar = (f.result(timeout=SECONDS + 400) for f in uploaders)
+    swept = gc.result(timeout=SECONDS + 400)
     elapsed = time.time() - started
+    manager.shutdown()
 
     acked = [pair for result in (*written, honest) for pair in result["acked"]]
     assert liar["acked"] == []  # a forgery is never bound
@@ -85,4 +87,4 @@ def test_writers_uploaders_and_gc_lose_nothing_acknowledged(
     assert trash_left == []
     # The run did exercise the races: gc deleted under the writers, forgeries were refused.
     assert swept["runs"] >= 3 and swept["deleted"] > 0
-    assert liar["refused"] > 0 and len(acked) > 20
+    assert liar["refused"] > 0 and len(acked) > 10

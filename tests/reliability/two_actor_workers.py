@@ -25,23 +25,26 @@ def payload(index: int) -> bytes:
     return random.Random(f"payload {index}").randbytes(PAYLOAD)
 
 
-def _open(url: str, env: dict[str, str]) -> Any:
+def _open(url: str, env: dict[str, str], start: Any, seconds: float) -> tuple[Any, float]:
+    """The store, and when to stop: all actors start together once each has opened it
+    (a loaded machine can take seconds to spawn and import), then run ``seconds``."""
     os.environ.update(env)
     from s3opstore.registry.opstore import OpStore
 
     store = OpStore.from_url(url)
     store.check_store()
-    return store
+    start.wait(timeout=300)
+    return store, time.time() + seconds
 
 
-def writer(url: str, env: dict[str, str], op: str, worker: int,
-           until: float) -> dict[str, Any]:
+def writer(url: str, env: dict[str, str], op: str, worker: int, start: Any,
+           seconds: float) -> dict[str, Any]:
     """Register versions and save pooled or fresh bytes, some twice; one content each."""
     from s3opstore.errors import S3OpStoreError
     from s3opstore.models.keys import blob_key
     from s3opstore.models.version import Version
 
-    store = _open(url, env)
+    store, until = _open(url, env, start, seconds)
     rng = random.Random(f"writer {worker}")
     acked: list[tuple[str, str]] = []
     errors = 0
@@ -52,12 +55,17 @@ def writer(url: str, env: dict[str, str], op: str, worker: int,
         roll = rng.random()
         data = payload(rng.randrange(POOL_SIZE)) if roll < 0.4 else rng.randbytes(PAYLOAD)
         try:
+            if i == 1 or roll >= 0.95:  # a writer that died after uploading, for good
+                dead = rng.randbytes(PAYLOAD)
+                store.store.upload(blob_key(op, hashlib.sha256(dead).hexdigest()),
+                                   io.BytesIO(dead), size=len(dead))
+                continue
             if roll >= 0.7:
                 # A writer that died after uploading leaves these bytes unbound; this one
                 # saves the same bytes a moment later and so reuses a blob gc may be deleting.
                 key = blob_key(op, hashlib.sha256(data).hexdigest())
                 store.store.upload(key, io.BytesIO(data), size=len(data))
-                time.sleep(rng.uniform(0, 0.05))
+                time.sleep(rng.uniform(0, 0.3))  # long enough for gc to catch it often
             store.register_version(op, version)
             for _ in range(rng.choice((1, 1, 2))):  # an identical re-save reuses the blob
                 store.save_op_bytes(op, version, data)
@@ -68,7 +76,7 @@ def writer(url: str, env: dict[str, str], op: str, worker: int,
     return {"acked": acked, "errors": errors}
 
 
-def uploader(url: str, env: dict[str, str], op: str, worker: int, until: float,
+def uploader(url: str, env: dict[str, str], op: str, worker: int, start: Any, seconds: float,
              lying: bool) -> dict[str, Any]:
     """A presigned-upload client: PUT to the URL of a staging key, then commit_upload.
 
@@ -82,7 +90,7 @@ def uploader(url: str, env: dict[str, str], op: str, worker: int, until: float,
     from s3opstore.errors import IntegrityError, S3OpStoreError
     from s3opstore.models.version import Version
 
-    store = _open(url, env)
+    store, until = _open(url, env, start, seconds)
     rng = random.Random(f"uploader {worker} {lying}")
     acked: list[tuple[str, str]] = []
     refused = errors = 0
@@ -111,11 +119,11 @@ def uploader(url: str, env: dict[str, str], op: str, worker: int, until: float,
     return {"acked": acked, "refused": refused, "errors": errors}
 
 
-def collector(url: str, env: dict[str, str], until: float) -> dict[str, int]:
+def collector(url: str, env: dict[str, str], start: Any, seconds: float) -> dict[str, int]:
     """gc with a zero grace period, over and over."""
     from s3opstore.maintenance.gc import collect_garbage
 
-    store = _open(url, env)
+    store, until = _open(url, env, start, seconds)
     totals = {"runs": 0, "deleted": 0, "restored": 0, "kept": 0}
     while time.time() < until:
         report = collect_garbage(store, grace_hours=0)
