@@ -1,0 +1,390 @@
+"""Read routes for browsing the registry: what the web UI (``/ui/``) shows.
+
+Each answers one page of the UI in one request, so the browser never fans out
+into hundreds of calls:
+
+- ``browse_ops``: every op with its latest version, count and aliases, and the
+  pipelines (1 GET + 1 LIST per op, 1 GET per pipeline);
+- ``browse_op``: one page of an op's versions, newest first, with the bytes
+  saved for each, and its aliases with their history. The versions come from
+  the registry's listing (LIST pages of 1000 keys: 10 for 10,000 versions);
+  only the page's rows cost more requests, so a large op opens as fast as a
+  small one;
+- ``browse_version``: everything about one version;
+- ``lineage``: the graph of validated links (all of it, around an op, or the
+  ops a pipeline reaches), with the linked versions on the edges;
+- ``browse_pipeline``: what ``s3opstore resolve`` would load, or the missing link.
+
+These routes never write.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from s3opstore.api.models import OpName, PipelineName, VersionField, VersionInfo
+from s3opstore.api.types import Call
+from s3opstore.errors import BytesNotFoundError, OpNotFoundError
+from s3opstore.models.keys import LINKS_PREFIX, decode_names, upstreams_prefix
+from s3opstore.models.manifests import VersionRecord
+from s3opstore.models.version import Version
+from s3opstore.registry.opstore import OpStore
+
+__all__ = [
+    "MAX_EDGE_VERSIONS",
+    "MAX_PER_PAGE",
+    "AliasHistoryEntry",
+    "AliasState",
+    "BrowseOpRequest",
+    "BrowseOpResponse",
+    "BrowseOpsRequest",
+    "BrowseOpsResponse",
+    "BrowsePipelineRequest",
+    "BrowsePipelineResponse",
+    "BrowseVersionRequest",
+    "BrowseVersionResponse",
+    "BytesInfo",
+    "LineageEdge",
+    "LineageNode",
+    "LineageRequest",
+    "LineageResponse",
+    "LinkedOp",
+    "OpSummary",
+    "PipelineSummary",
+    "ResolvedOp",
+    "UnresolvedLink",
+    "VersionRow",
+    "browse_op",
+    "browse_ops",
+    "browse_pipeline",
+    "browse_version",
+    "lineage",
+]
+
+MAX_PER_PAGE = 200
+MAX_EDGE_VERSIONS = 20  # versions named on one lineage edge; the count says how many in all
+_FAN_OUT = 8  # concurrent store reads for one page
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- models ------------------------------------------------------------------------
+class BytesInfo(_Response):
+    sha256: str
+    size: int
+
+
+class OpSummary(_Response):
+    op_name: str
+    latest: VersionInfo | None = Field(description="null: the op exists only as a name "
+                                                   "(a pipeline's last op, a link's end)")
+    version_count: int
+    aliases: list[str]
+
+
+class PipelineSummary(_Response):
+    pipeline_name: str
+    last_op_name: str
+    registered_at: str
+
+
+class BrowseOpsRequest(_Request):
+    pass
+
+
+class BrowseOpsResponse(_Response):
+    ops: list[OpSummary] = Field(description="sorted by name")
+    pipelines: list[PipelineSummary] = Field(description="sorted by name")
+
+
+class BrowseOpRequest(_Request):
+    op_name: OpName
+    page: int = Field(default=1, ge=1, description="1 is the newest versions")
+    per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
+
+
+class VersionRow(_Response):
+    info: VersionInfo
+    bytes: BytesInfo | None = Field(description="the newest bytes saved; null: none")
+    aliases: list[str] = Field(description="aliases pointing at this version now")
+
+
+class AliasHistoryEntry(_Response):
+    seq: int
+    version: str
+    number: str | None = Field(description="null: the version is no longer listed")
+    registered_at: str
+
+
+class AliasState(_Response):
+    alias: str
+    version: str = Field(description="the version the alias points at now")
+    number: str | None
+    history: list[AliasHistoryEntry] = Field(description="newest first")
+
+
+class BrowseOpResponse(_Response):
+    op_name: str
+    total: int = Field(description="versions registered")
+    page: int
+    per_page: int
+    pages: int
+    versions: list[VersionRow] = Field(description="newest first")
+    aliases: list[AliasState]
+
+
+class BrowseVersionRequest(_Request):
+    op_name: OpName
+    version: VersionField
+
+
+class LinkedOp(_Response):
+    op_name: str
+    versions: list[VersionInfo] = Field(description="the linked versions of the upstream op")
+
+
+class BrowseVersionResponse(_Response):
+    info: VersionInfo
+    bytes: BytesInfo | None
+    aliases: list[str]
+    downstream: list[str] = Field(description="ops that validated this version as their input")
+    upstream: list[LinkedOp] = Field(description="upstream ops validated as this op's input")
+    pull_command: str = Field(description="the CLI command that pulls this version's bytes")
+
+
+class LineageRequest(_Request):
+    op_name: OpName | None = Field(default=None, description="only links that reach this op "
+                                                             "(upstream or downstream)")
+    pipeline_name: PipelineName | None = Field(default=None,
+                                               description="only ops this pipeline reaches")
+
+
+class LineageNode(_Response):
+    op_name: str
+    latest_number: str | None
+    version_count: int
+
+
+class LineageEdge(_Response):
+    upstream: str
+    downstream: str
+    version_count: int
+    numbers: list[str] = Field(description="numbers of the linked upstream versions, up to "
+                                           f"{MAX_EDGE_VERSIONS}, oldest first")
+
+
+class LineageResponse(_Response):
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+
+
+class BrowsePipelineRequest(_Request):
+    pipeline_name: PipelineName
+
+
+class ResolvedOp(_Response):
+    op_name: str
+    version: str
+    number: str
+    is_latest: bool
+    downstream: list[str]
+
+
+class UnresolvedLink(_Response):
+    upstream: str
+    downstream: str | None
+    reason: str
+
+
+class BrowsePipelineResponse(_Response):
+    pipeline_name: str
+    last_op_name: str
+    ok: bool
+    ops: list[ResolvedOp]
+    missing: list[UnresolvedLink]
+
+
+# -- helpers -----------------------------------------------------------------------
+def _bytes(store: OpStore, op: str, version: Version) -> BytesInfo | None:
+    try:
+        info = store.op_bytes_info(op, version)
+    except BytesNotFoundError:
+        return None
+    return BytesInfo(sha256=info.sha256, size=info.size)
+
+
+def _parallel(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    if len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(_FAN_OUT, len(items))) as pool:
+        return list(pool.map(func, items))
+
+
+def _alias_targets(store: OpStore, op: str) -> dict[str, Version]:
+    names = store.list_aliases(op)
+
+    def target(alias: str) -> Version | None:
+        history = store.alias_history(op, alias)
+        return history[0].version if history else None
+
+    return {alias: version for alias, version in zip(names, _parallel(target, names),
+                                                     strict=True) if version is not None}
+
+
+def _versions(store: OpStore, op: str, call: Call) -> list[VersionRecord]:
+    listing = store.list_versions(op)
+    call.skipped_keys.extend(skipped.key for skipped in listing.skipped)
+    return listing.items
+
+
+def _edges(store: OpStore) -> dict[tuple[str, str], None]:
+    """Every (upstream, downstream) pair with a link directory, in a stable order."""
+    found: dict[tuple[str, str], None] = {}
+    downstreams = decode_names(store.store.list_dirs(LINKS_PREFIX))
+    ups = _parallel(lambda d: decode_names(store.store.list_dirs(upstreams_prefix(d))),
+                    downstreams)
+    for downstream, upstreams in zip(downstreams, ups, strict=True):
+        for upstream in upstreams:
+            found[(upstream, downstream)] = None
+    return found
+
+
+def _resolver() -> Callable[[OpStore, str], Any]:
+    # Pipeline resolution lives in the CLI until it moves into the registry (issue 14);
+    # this one line is the UI's only dependency on it. Repoint it there when it moves.
+    return importlib.import_module("s3opstore.cli.resolve").resolve_pipeline  # type: ignore[no-any-return]
+
+
+# -- routes ------------------------------------------------------------------------
+def browse_ops(store: OpStore, req: BrowseOpsRequest, call: Call) -> BrowseOpsResponse:
+    def summary(op: str) -> OpSummary:
+        latest = store.latest_version(op)
+        return OpSummary(op_name=op, latest=None if latest is None else VersionInfo.of(latest),
+                         version_count=0 if latest is None else latest.seq + 1,
+                         aliases=store.list_aliases(op))
+
+    def pipeline(name: str) -> PipelineSummary:
+        manifest = store.get_pipeline(name)
+        return PipelineSummary(pipeline_name=manifest.pipeline_name,
+                               last_op_name=manifest.last_op_name,
+                               registered_at=manifest.registered_at.isoformat())
+
+    return BrowseOpsResponse(ops=_parallel(summary, store.list_ops()),
+                             pipelines=_parallel(pipeline, store.list_pipelines()))
+
+
+def browse_op(store: OpStore, req: BrowseOpRequest, call: Call) -> BrowseOpResponse:
+    op = req.op_name
+    records = _versions(store, op, call)
+    if not records:
+        raise OpNotFoundError(f"op {op!r} has no registered versions")
+    total = len(records)
+    pages = max(1, -(-total // req.per_page))
+    page = min(req.page, pages)
+    end = total - (page - 1) * req.per_page
+    shown = records[max(0, end - req.per_page):end][::-1]
+    targets = _alias_targets(store, op)
+    by_vid = {r.version.vid: r for r in records}
+    saved = _parallel(lambda r: _bytes(store, op, r.version), shown)
+    rows = [VersionRow(info=VersionInfo.of(record), bytes=found,
+                       aliases=sorted(a for a, v in targets.items()
+                                      if v.vid == record.version.vid))
+            for record, found in zip(shown, saved, strict=True)]
+
+    def state(alias: str) -> AliasState:
+        history = store.alias_history(op, alias)
+        entries = [AliasHistoryEntry(
+            seq=e.seq, version=str(e.version),
+            number=by_vid[e.version.vid].number_text if e.version.vid in by_vid else None,
+            registered_at=e.registered_at.isoformat()) for e in history]
+        return AliasState(alias=alias, version=entries[0].version, number=entries[0].number,
+                          history=entries)
+
+    return BrowseOpResponse(op_name=op, total=total, page=page, per_page=req.per_page,
+                            pages=pages, versions=rows,
+                            aliases=_parallel(state, sorted(targets)))
+
+
+def browse_version(store: OpStore, req: BrowseVersionRequest,
+                   call: Call) -> BrowseVersionResponse:
+    op = req.op_name
+    record = store.get_version(op, req.version)
+    targets = _alias_targets(store, op)
+    edges = _edges(store)
+    vid = record.version.vid
+    downstream = [d for (u, d) in edges if u == op
+                  and vid in {v.vid for v in store.get_validated_links(d, op)}]
+    upstream_ops = [u for (u, d) in edges if d == op]
+
+    def linked(upstream: str) -> LinkedOp:
+        vids = {v.vid for v in store.get_validated_links(op, upstream)}
+        records = [r for r in store.get_versions(upstream) if r.version.vid in vids]
+        return LinkedOp(op_name=upstream, versions=[VersionInfo.of(r) for r in records])
+
+    command = ["s3opstore", "--store", store.url, "pull", op, "--version",
+               str(record.version), "-o", "op.bytes"]
+    return BrowseVersionResponse(
+        info=VersionInfo.of(record), bytes=_bytes(store, op, record.version),
+        aliases=sorted(a for a, v in targets.items() if v.vid == record.version.vid),
+        downstream=sorted(downstream), upstream=_parallel(linked, sorted(upstream_ops)),
+        pull_command=shlex.join(command))
+
+
+def lineage(store: OpStore, req: LineageRequest, call: Call) -> LineageResponse:
+    pairs = list(_edges(store))
+    if req.pipeline_name is not None:
+        reached = {store.get_pipeline(req.pipeline_name).last_op_name}
+        frontier = list(reached)
+        while frontier:
+            op = frontier.pop()
+            for upstream, downstream in pairs:
+                if downstream == op and upstream not in reached:
+                    reached.add(upstream)
+                    frontier.append(upstream)
+        pairs = [(u, d) for (u, d) in pairs if u in reached and d in reached]
+        names = reached
+    elif req.op_name is not None:
+        pairs = [(u, d) for (u, d) in pairs if req.op_name in (u, d)]
+        names = {req.op_name}
+    else:
+        names = set(store.list_ops())
+    for upstream, downstream in pairs:
+        names.update((upstream, downstream))
+    ordered = sorted(names)
+    records = dict(zip(ordered, _parallel(store.get_versions, ordered), strict=True))
+
+    def edge(pair: tuple[str, str]) -> LineageEdge:
+        upstream, downstream = pair
+        vids = {v.vid for v in store.get_validated_links(downstream, upstream)}
+        numbers = [r.number_text for r in records[upstream] if r.version.vid in vids]
+        return LineageEdge(upstream=upstream, downstream=downstream, version_count=len(vids),
+                           numbers=numbers[:MAX_EDGE_VERSIONS])
+
+    nodes = [LineageNode(op_name=name,
+                         latest_number=records[name][-1].number_text if records[name] else None,
+                         version_count=len(records[name])) for name in ordered]
+    return LineageResponse(nodes=nodes, edges=_parallel(edge, sorted(pairs)))
+
+
+def browse_pipeline(store: OpStore, req: BrowsePipelineRequest,
+                    call: Call) -> BrowsePipelineResponse:
+    resolution = _resolver()(store, req.pipeline_name)
+    return BrowsePipelineResponse(
+        pipeline_name=resolution.pipeline, last_op_name=resolution.last_op, ok=resolution.ok,
+        ops=[ResolvedOp(op_name=o.op_name, version=str(o.record.version),
+                        number=o.record.number_text, is_latest=o.is_latest,
+                        downstream=list(o.downstream)) for o in resolution.ops],
+        missing=[UnresolvedLink(upstream=m.upstream, downstream=m.downstream, reason=m.reason)
+                 for m in resolution.missing])
