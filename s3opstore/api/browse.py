@@ -32,7 +32,7 @@ from s3opstore.api.models import OpName, PipelineName, VersionField, VersionInfo
 from s3opstore.api.types import Call
 from s3opstore.errors import BytesNotFoundError, OpNotFoundError
 from s3opstore.models.keys import LINKS_PREFIX, decode_names, upstreams_prefix
-from s3opstore.models.manifests import VersionRecord
+from s3opstore.models.manifests import AliasManifest, VersionRecord
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
 
@@ -232,15 +232,17 @@ def _parallel(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
         return list(pool.map(func, items))
 
 
-def _alias_targets(store: OpStore, op: str) -> dict[str, Version]:
+def _alias_histories(store: OpStore, op: str) -> dict[str, list[AliasManifest]]:
+    """Each alias of ``op`` and every position it took, newest first."""
     names = store.list_aliases(op)
+    histories = _parallel(lambda alias: store.alias_history(op, alias)[::-1], names)
+    return {alias: history for alias, history in zip(names, histories, strict=True) if history}
 
-    def target(alias: str) -> Version | None:
-        history = store.alias_history(op, alias)
-        return history[0].version if history else None
 
-    return {alias: version for alias, version in zip(names, _parallel(target, names),
-                                                     strict=True) if version is not None}
+def _on(histories: dict[str, list[AliasManifest]], version: Version) -> list[str]:
+    """The aliases pointing at ``version`` now."""
+    return sorted(alias for alias, history in histories.items()
+                  if history[0].version.vid == version.vid)
 
 
 def _versions(store: OpStore, op: str, call: Call) -> list[VersionRecord]:
@@ -295,33 +297,31 @@ def browse_op(store: OpStore, req: BrowseOpRequest, call: Call) -> BrowseOpRespo
     page = min(req.page, pages)
     end = total - (page - 1) * req.per_page
     shown = records[max(0, end - req.per_page):end][::-1]
-    targets = _alias_targets(store, op)
+    histories = _alias_histories(store, op)
     by_vid = {r.version.vid: r for r in records}
     saved = _parallel(lambda r: _bytes(store, op, r.version), shown)
     rows = [VersionRow(info=VersionInfo.of(record), bytes=found,
-                       aliases=sorted(a for a, v in targets.items()
-                                      if v.vid == record.version.vid))
+                       aliases=_on(histories, record.version))
             for record, found in zip(shown, saved, strict=True)]
 
     def state(alias: str) -> AliasState:
-        history = store.alias_history(op, alias)
         entries = [AliasHistoryEntry(
             seq=e.seq, version=str(e.version),
             number=by_vid[e.version.vid].number_text if e.version.vid in by_vid else None,
-            registered_at=e.registered_at.isoformat()) for e in history]
+            registered_at=e.registered_at.isoformat()) for e in histories[alias]]
         return AliasState(alias=alias, version=entries[0].version, number=entries[0].number,
                           history=entries)
 
     return BrowseOpResponse(op_name=op, total=total, page=page, per_page=req.per_page,
                             pages=pages, versions=rows,
-                            aliases=_parallel(state, sorted(targets)))
+                            aliases=[state(alias) for alias in sorted(histories)])
 
 
 def browse_version(store: OpStore, req: BrowseVersionRequest,
                    call: Call) -> BrowseVersionResponse:
     op = req.op_name
     record = store.get_version(op, req.version)
-    targets = _alias_targets(store, op)
+    histories = _alias_histories(store, op)
     edges = _edges(store)
     vid = record.version.vid
     downstream = [d for (u, d) in edges if u == op
@@ -337,7 +337,7 @@ def browse_version(store: OpStore, req: BrowseVersionRequest,
                str(record.version), "-o", "op.bytes"]
     return BrowseVersionResponse(
         info=VersionInfo.of(record), bytes=_bytes(store, op, record.version),
-        aliases=sorted(a for a, v in targets.items() if v.vid == record.version.vid),
+        aliases=_on(histories, record.version),
         downstream=sorted(downstream), upstream=_parallel(linked, sorted(upstream_ops)),
         pull_command=shlex.join(command))
 

@@ -1,5 +1,5 @@
 // Building the page safely: every string from the store goes in as a text node or an
-// attribute value set through the DOM, never as markup (no innerHTML anywhere).
+// attribute value set through the DOM, never parsed as markup.
 
 const SVG = "http://www.w3.org/2000/svg";
 
