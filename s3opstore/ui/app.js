@@ -263,6 +263,7 @@ async function render() {
   }
   if (token !== renderToken) return;
   document.body.dataset.page = page || "ops";
+  performance.mark("s3opstore:drawn");  // benchmarks/ui_pages.py reads it
   if (document.activeElement === document.body || !main.contains(document.activeElement)) {
     main.focus({ preventScroll: true });
   }
