@@ -165,8 +165,8 @@ class BrowseVersionResponse(_Response):
 
 
 class LineageRequest(_Request):
-    op_name: OpName | None = Field(default=None, description="only links that reach this op "
-                                                             "(upstream or downstream)")
+    op_name: OpName | None = Field(default=None, description="only this op and the ops "
+                                                             "upstream and downstream of it")
     pipeline_name: PipelineName | None = Field(default=None,
                                                description="only ops this pipeline reaches")
 
@@ -342,22 +342,30 @@ def browse_version(store: OpStore, req: BrowseVersionRequest,
         pull_command=shlex.join(command))
 
 
+def _reach(pairs: list[tuple[str, str]], start: str, upstream: bool) -> set[str]:
+    """``start`` and every op upstream (or downstream) of it, through any number of links."""
+    reached, frontier = {start}, [start]
+    while frontier:
+        op = frontier.pop()
+        for up, down in pairs:
+            near, far = (down, up) if upstream else (up, down)
+            if near == op and far not in reached:
+                reached.add(far)
+                frontier.append(far)
+    return reached
+
+
 def lineage(store: OpStore, req: LineageRequest, call: Call) -> LineageResponse:
     pairs = list(_edges(store))
     if req.pipeline_name is not None:
-        reached = {store.get_pipeline(req.pipeline_name).last_op_name}
-        frontier = list(reached)
-        while frontier:
-            op = frontier.pop()
-            for upstream, downstream in pairs:
-                if downstream == op and upstream not in reached:
-                    reached.add(upstream)
-                    frontier.append(upstream)
-        pairs = [(u, d) for (u, d) in pairs if u in reached and d in reached]
-        names = reached
+        names = _reach(pairs, store.get_pipeline(req.pipeline_name).last_op_name, True)
+        pairs = [(u, d) for (u, d) in pairs if u in names and d in names]
     elif req.op_name is not None:
-        pairs = [(u, d) for (u, d) in pairs if req.op_name in (u, d)]
-        names = {req.op_name}
+        above = _reach(pairs, req.op_name, True)
+        below = _reach(pairs, req.op_name, False)
+        pairs = [(u, d) for (u, d) in pairs if (u in above and d in above)
+                 or (u in below and d in below)]
+        names = above | below
     else:
         names = set(store.list_ops())
     for upstream, downstream in pairs:

@@ -207,7 +207,7 @@ async function lineagePage(params, show) {
   show(
     op ? crumbs(link("op", { name: op }, op), h("span", {}, "lineage")) : [],
     h("h1", {}, op ? `Lineage of ${op}` : "Lineage"),
-    h("p", { class: "muted" }, op ? "Its upstream and downstream ops; each arrow carries the upstream versions validated for the downstream op."
+    h("p", { class: "muted" }, op ? "The ops upstream and downstream of it; each arrow carries the upstream versions validated for the downstream op."
                                   : "Every op; each arrow carries the upstream versions validated for the downstream op."),
     lineageGraph(graph, { focus: op }),
     h("h2", {}, "Links"),

@@ -125,10 +125,14 @@ def test_lineage_graph_has_the_ops_and_the_validated_links(
 
     page.click("svg [data-op='pca']")  # nodes are links
     tab.wait("op")
-    page.goto(f"{tab.base}/ui/#/lineage?op=pca")
+    page.goto(f"{tab.base}/ui/#/lineage?op=clf")  # upstream and downstream, however far
     tab.wait("lineage")
-    assert sorted(tab.data("svg [data-op]", "op")) == ["clf", "pca", "scaler"]
-    assert sorted(tab.data("svg [data-edge]", "edge")) == ["pca\u2192clf", "scaler\u2192pca"]
+    assert sorted(tab.data("svg [data-op]", "op")) == ["clf", "pca", "report", "scaler"]
+    assert sorted(tab.data("svg [data-edge]", "edge")) == [
+        "clf\u2192report", "pca\u2192clf", "scaler\u2192pca"]
+    page.goto(f"{tab.base}/ui/#/lineage?op=report")
+    tab.wait("lineage")
+    assert sorted(tab.data("svg [data-op]", "op")) == ["clf", "pca", "report", "scaler"]
 
 
 def test_pipeline_page_shows_what_resolve_would_load_or_the_missing_link(
