@@ -103,6 +103,9 @@ def test_version_page_shows_the_record_links_and_a_pull_command_that_works(
     subprocess.run([str(BIN / "s3opstore"), *argv[1:]], cwd=tmp_path, check=True,
                    capture_output=True, timeout=60)
     assert (tmp_path / "op.bytes").read_bytes() == b"model" * 100
+    page.reload()  # a deep link to a version
+    tab.wait("version")
+    assert page.inner_text("#version-string") == str(target)
 
     page.click("#upstream a >> text=pca")
     tab.wait("op")

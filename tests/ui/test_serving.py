@@ -6,11 +6,13 @@ import json
 import re
 from datetime import datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+import s3opstore.api
 from s3opstore.api import ApiRequest, handle
 from s3opstore.api.webui import CONTENT_SECURITY_POLICY
 from s3opstore.models.version import Version
@@ -121,3 +123,14 @@ def test_browse_routes_write_nothing(seven: OpStore) -> None:
     assert version["downstream"] == ["down"] and version["aliases"] == []
     _, aliased = _call(seven, "browse_version", {"op_name": "op", "version": str(_version(2))})
     assert aliased["aliases"] == ["prod"] and aliased["downstream"] == []
+
+
+def test_the_api_reaches_the_cli_in_exactly_one_place() -> None:
+    # Pipeline resolution lives in s3opstore/cli/resolve.py until issue 14 moves it into the
+    # registry; until then browse_pipeline is the API's one upward reach, pinned here so it
+    # stays one line that the move repoints (then this test goes).
+    api = Path(s3opstore.api.__file__).parent
+    reaching = [(path.name, line.strip()) for path in sorted(api.glob("*.py"))
+                for line in path.read_text().splitlines() if "s3opstore.cli" in line]
+    assert reaching == [("browse.py", 'return importlib.import_module("s3opstore.cli.resolve")'
+                                      '.resolve_pipeline  # type: ignore[no-any-return]')]
