@@ -25,8 +25,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = [
     ("ops", "#/", 1280),
-    ("op", "#/op?name=pca", 1280),
-    ("version", None, 1280),  # the latest version of pca, found on the op page
+    ("op", "#/op?name=classifier", 1280),
+    ("version", None, 1280),  # the latest version of the classifier, found on the op page
     ("lineage", "#/lineage", 1280),
     ("pipeline", "#/pipeline?name=iris_classification", 1280),
     ("phone", "#/op?name=pca", 390),
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                                                   device_scale_factor=1)
                     page = context.new_page()
                     if fragment is None:
-                        page.goto(f"{server.url}/ui/#/op?name=pca")
+                        page.goto(f"{server.url}/ui/#/op?name=classifier")
                         page.wait_for_selector("body[data-page='op']", state="attached")
                         page.click("tr[data-version] td:first-child a >> nth=0")
                     else:
