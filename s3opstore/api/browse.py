@@ -31,7 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from s3opstore.api.models import OpName, PipelineName, VersionField, VersionInfo
 from s3opstore.api.types import Call
 from s3opstore.errors import BytesNotFoundError, OpNotFoundError
-from s3opstore.models.keys import LINKS_PREFIX, decode_names, upstreams_prefix
+from s3opstore.models.keys import (
+    LINKS_PREFIX,
+    decode_names,
+    parse_version_entry,
+    upstreams_prefix,
+    versions_prefix,
+)
 from s3opstore.models.manifests import AliasManifest, VersionRecord
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
@@ -245,10 +251,22 @@ def _on(histories: dict[str, list[AliasManifest]], version: Version) -> list[str
                   if history[0].version.vid == version.vid)
 
 
-def _versions(store: OpStore, op: str, call: Call) -> list[VersionRecord]:
-    listing = store.list_versions(op)
-    call.skipped_keys.extend(skipped.key for skipped in listing.skipped)
-    return listing.items
+def _record(store: OpStore, op: str, vid: str) -> VersionRecord | None:
+    """The registered record of the version with id ``vid`` (any creation time), or None."""
+    for info in store.store.list(f"{versions_prefix(op)}{vid}/", limit=1):
+        try:
+            return parse_version_entry(op, info.key)
+        except ValueError:
+            return None
+    latest = store.latest_version(op)
+    return latest if latest is not None and latest.version.vid == vid else None
+
+
+def _linked_records(store: OpStore, downstream: str, upstream: str) -> list[VersionRecord]:
+    """The registered versions of ``upstream`` validated for ``downstream``, oldest first."""
+    vids = sorted({v.vid for v in store.get_validated_links(downstream, upstream)})
+    found = _parallel(lambda vid: _record(store, upstream, vid), vids)
+    return sorted((r for r in found if r is not None), key=lambda r: r.seq)
 
 
 def _edges(store: OpStore) -> dict[tuple[str, str], None]:
@@ -287,18 +305,49 @@ def browse_ops(store: OpStore, req: BrowseOpsRequest, call: Call) -> BrowseOpsRe
                              pipelines=_parallel(pipeline, store.list_pipelines()))
 
 
+def _version_page(store: OpStore, op: str, page: int, per_page: int,
+                  call: Call) -> tuple[int, int, list[VersionRecord]]:
+    """(total, page, the page's records newest first), parsing only the page's entries.
+
+    The same reading as the registry's ``list_versions`` (the head, then the listing:
+    every version is the head's latest or listed), but an entry key is only split for
+    its seq until it is on the page: 10,000 versions cost their LIST pages and 50
+    parsed keys, not 10,000 records.
+    """
+    latest = store.latest_version(op)
+    if latest is None:
+        raise OpNotFoundError(f"op {op!r} has no registered versions")
+    keys: dict[int, str] = {}
+    for info in store.store.list(versions_prefix(op)):
+        name = info.key.rpartition("/")[2]
+        if len(name) > 21 and name[:20].isdigit() and name[20] == "_":
+            keys.setdefault(int(name[:20]), info.key)
+        else:
+            call.skipped_keys.append(info.key)
+    keys.pop(latest.seq, None)
+    seqs = sorted([*keys, latest.seq], reverse=True)
+    pages = max(1, -(-len(seqs) // per_page))
+    page = min(page, pages)
+    shown: list[VersionRecord] = []
+    for seq in seqs[(page - 1) * per_page:page * per_page]:
+        if seq == latest.seq:
+            shown.append(latest)
+            continue
+        try:
+            shown.append(parse_version_entry(op, keys[seq]))
+        except ValueError:
+            call.skipped_keys.append(keys[seq])
+    return len(seqs), page, shown
+
+
 def browse_op(store: OpStore, req: BrowseOpRequest, call: Call) -> BrowseOpResponse:
     op = req.op_name
-    records = _versions(store, op, call)
-    if not records:
-        raise OpNotFoundError(f"op {op!r} has no registered versions")
-    total = len(records)
+    total, page, shown = _version_page(store, op, req.page, req.per_page, call)
     pages = max(1, -(-total // req.per_page))
-    page = min(req.page, pages)
-    end = total - (page - 1) * req.per_page
-    shown = records[max(0, end - req.per_page):end][::-1]
     histories = _alias_histories(store, op)
-    by_vid = {r.version.vid: r for r in records}
+    targets = {entry.version.vid for history in histories.values() for entry in history}
+    by_vid = {record.version.vid: record for record in _parallel(
+        lambda vid: _record(store, op, vid), sorted(targets)) if record is not None}
     saved = _parallel(lambda r: _bytes(store, op, r.version), shown)
     rows = [VersionRow(info=VersionInfo.of(record), bytes=found,
                        aliases=_on(histories, record.version))
@@ -329,9 +378,8 @@ def browse_version(store: OpStore, req: BrowseVersionRequest,
     upstream_ops = [u for (u, d) in edges if d == op]
 
     def linked(upstream: str) -> LinkedOp:
-        vids = {v.vid for v in store.get_validated_links(op, upstream)}
-        records = [r for r in store.get_versions(upstream) if r.version.vid in vids]
-        return LinkedOp(op_name=upstream, versions=[VersionInfo.of(r) for r in records])
+        return LinkedOp(op_name=upstream, versions=[
+            VersionInfo.of(r) for r in _linked_records(store, op, upstream)])
 
     command = ["s3opstore", "--store", store.url, "pull", op, "--version",
                str(record.version), "-o", "op.bytes"]
@@ -371,18 +419,22 @@ def lineage(store: OpStore, req: LineageRequest, call: Call) -> LineageResponse:
     for upstream, downstream in pairs:
         names.update((upstream, downstream))
     ordered = sorted(names)
-    records = dict(zip(ordered, _parallel(store.get_versions, ordered), strict=True))
+    latest = dict(zip(ordered, _parallel(store.latest_version, ordered), strict=True))
 
     def edge(pair: tuple[str, str]) -> LineageEdge:
         upstream, downstream = pair
-        vids = {v.vid for v in store.get_validated_links(downstream, upstream)}
-        numbers = [r.number_text for r in records[upstream] if r.version.vid in vids]
-        return LineageEdge(upstream=upstream, downstream=downstream, version_count=len(vids),
-                           numbers=numbers[:MAX_EDGE_VERSIONS])
+        records = _linked_records(store, downstream, upstream)
+        return LineageEdge(upstream=upstream, downstream=downstream,
+                           version_count=len(records),
+                           numbers=[r.number_text for r in records[:MAX_EDGE_VERSIONS]])
 
-    nodes = [LineageNode(op_name=name,
-                         latest_number=records[name][-1].number_text if records[name] else None,
-                         version_count=len(records[name])) for name in ordered]
+    def node(name: str) -> LineageNode:
+        record = latest[name]
+        return LineageNode(op_name=name,
+                           latest_number=None if record is None else record.number_text,
+                           version_count=0 if record is None else record.seq + 1)
+
+    nodes = [node(name) for name in ordered]
     return LineageResponse(nodes=nodes, edges=_parallel(edge, sorted(pairs)))
 
 

@@ -15,6 +15,7 @@ import requests
 import s3opstore.api
 from s3opstore.api import ApiRequest, handle
 from s3opstore.api.webui import CONTENT_SECURITY_POLICY
+from s3opstore.models.keys import versions_prefix
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.memory import MemoryStore
@@ -134,3 +135,20 @@ def test_the_api_reaches_the_cli_in_exactly_one_place() -> None:
                 for line in path.read_text().splitlines() if "s3opstore.cli" in line]
     assert reaching == [("browse.py", 'return importlib.import_module("s3opstore.cli.resolve")'
                                       '.resolve_pipeline  # type: ignore[no-any-return]')]
+
+
+def test_browse_op_reads_only_the_page_and_skips_foreign_keys(seven: OpStore) -> None:
+    seven.set_alias("op", "prod", _version(2))
+    seven.set_alias("op", "prod", _version(6))
+    seven.store.put(f"{versions_prefix('op')}junk/not-an-entry.json", b"{}")
+    answer = handle(ApiRequest("POST", "/v1/browse_op", {}, json.dumps(
+        {"op_name": "op", "per_page": 2, "page": 2}).encode()), seven)
+    assert answer.status == 200
+    assert answer.headers["S3opstore-Skipped-Keys"] == "1"
+    body = json.loads(answer.body)
+    assert body["total"] == 7
+    assert [(r["info"]["seq"], r["info"]["number"]) for r in body["versions"]] == [
+        (4, "1.4.0"), (3, "1.3.0")]
+    [prod] = body["aliases"]
+    assert [(e["seq"], e["number"]) for e in prod["history"]] == [(1, "1.6.0"), (0, "1.2.0")]
+    assert prod["number"] == "1.6.0"
