@@ -7,9 +7,9 @@ into hundreds of calls:
   pipelines (1 GET + 1 LIST per op, 1 GET per pipeline);
 - ``browse_op``: one page of an op's versions, newest first, with the bytes
   saved for each, and its aliases with their history. The versions come from
-  the registry's listing (LIST pages of 1000 keys: 10 for 10,000 versions);
-  only the page's rows cost more requests, so a large op opens as fast as a
-  small one;
+  the registry's listing (LIST pages of 1000 keys: 10 for 10,000 versions,
+  kept while the op's head does not move); only the page's entries are parsed
+  and only its rows cost more requests;
 - ``browse_version``: everything about one version;
 - ``lineage``: the graph of validated links (all of it, around an op, or the
   ops a pipeline reaches), with the linked versions on the edges;
@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import importlib
 import shlex
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -76,6 +79,11 @@ __all__ = [
 MAX_PER_PAGE = 200
 MAX_EDGE_VERSIONS = 20  # versions named on one lineage edge; the count says how many in all
 _FAN_OUT = 8  # concurrent store reads for one page
+_LISTINGS_KEPT = 16  # ops whose version listing browse_op keeps (see _entry_keys)
+_LISTINGS: OrderedDict[tuple[str, str], tuple[tuple[int, str, datetime],
+                                              tuple[dict[int, str], list[int], list[str]]]] = (
+    OrderedDict())
+_LISTINGS_LOCK = threading.Lock()
 
 
 class _Request(BaseModel):
@@ -317,15 +325,8 @@ def _version_page(store: OpStore, op: str, page: int, per_page: int,
     latest = store.latest_version(op)
     if latest is None:
         raise OpNotFoundError(f"op {op!r} has no registered versions")
-    keys: dict[int, str] = {}
-    for info in store.store.list(versions_prefix(op)):
-        name = info.key.rpartition("/")[2]
-        if len(name) > 21 and name[:20].isdigit() and name[20] == "_":
-            keys.setdefault(int(name[:20]), info.key)
-        else:
-            call.skipped_keys.append(info.key)
-    keys.pop(latest.seq, None)
-    seqs = sorted([*keys, latest.seq], reverse=True)
+    keys, seqs, skipped = _entry_keys(store, op, latest)
+    call.skipped_keys.extend(skipped)
     pages = max(1, -(-len(seqs) // per_page))
     page = min(page, pages)
     shown: list[VersionRecord] = []
@@ -338,6 +339,39 @@ def _version_page(store: OpStore, op: str, page: int, per_page: int,
         except ValueError:
             call.skipped_keys.append(keys[seq])
     return len(seqs), page, shown
+
+
+def _entry_keys(store: OpStore, op: str, latest: VersionRecord
+                ) -> tuple[dict[int, str], list[int], list[str]]:
+    """seq -> entry key, every seq newest first, and the keys that are no entry.
+
+    Kept per op while its head stays the same: a version's entry is created before
+    the head moves past it, and entries are never deleted, so a listing read after
+    seeing a head already holds every version that head implies. Paging through a
+    large op lists it once.
+    """
+    cache_key = (store.url, op)
+    head = (latest.seq, latest.version.vid, latest.registered_at)
+    with _LISTINGS_LOCK:
+        cached = _LISTINGS.get(cache_key)
+        if cached is not None and cached[0] == head:
+            _LISTINGS.move_to_end(cache_key)
+            return cached[1]
+    keys: dict[int, str] = {}
+    skipped: list[str] = []
+    for info in store.store.list(versions_prefix(op)):
+        name = info.key.rpartition("/")[2]
+        if len(name) > 21 and name[:20].isdigit() and name[20] == "_":
+            keys.setdefault(int(name[:20]), info.key)
+        else:
+            skipped.append(info.key)
+    keys.pop(latest.seq, None)
+    found = (keys, sorted([*keys, latest.seq], reverse=True), skipped)
+    with _LISTINGS_LOCK:
+        _LISTINGS[cache_key] = (head, found)
+        while len(_LISTINGS) > _LISTINGS_KEPT:
+            _LISTINGS.popitem(last=False)
+    return found
 
 
 def browse_op(store: OpStore, req: BrowseOpRequest, call: Call) -> BrowseOpResponse:

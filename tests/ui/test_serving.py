@@ -152,3 +152,13 @@ def test_browse_op_reads_only_the_page_and_skips_foreign_keys(seven: OpStore) ->
     [prod] = body["aliases"]
     assert [(e["seq"], e["number"]) for e in prod["history"]] == [(1, "1.6.0"), (0, "1.2.0")]
     assert prod["number"] == "1.6.0"
+
+
+def test_browse_op_sees_a_version_registered_after_it_listed(seven: OpStore) -> None:
+    assert _call(seven, "browse_op", {"op_name": "op"})[1]["total"] == 7
+    seven.register_version("op", _version(7))
+    _, after = _call(seven, "browse_op", {"op_name": "op", "per_page": 2})
+    assert after["total"] == 8
+    assert [row["info"]["seq"] for row in after["versions"]] == [7, 6]
+    _, second = _call(seven, "browse_op", {"op_name": "op", "per_page": 2, "page": 2})
+    assert [row["info"]["seq"] for row in second["versions"]] == [5, 4]
