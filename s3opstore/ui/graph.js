@@ -71,7 +71,7 @@ export function lineageGraph(graph, { focus = null, missing = [] } = {}) {
   const byName = new Map(graph.nodes.map((node) => [node.op_name, node]));
   const broken = new Set(missing.map((m) => m.upstream));
 
-  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "group",
                          "aria-label": `Lineage graph: ${names.length} ops, ${graph.edges.length} links` },
     s("defs", {}, s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5,
                                 markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse" },
