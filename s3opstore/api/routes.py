@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from s3opstore.api import browse, uploads
 from s3opstore.api import models as m
-from s3opstore.api import uploads
 from s3opstore.api.types import Call, HttpError
 from s3opstore.errors import IntegrityError, ObjectNotFoundError
 from s3opstore.models.manifests import VersionRecord
@@ -213,6 +213,24 @@ ROUTES: tuple[Route, ...] = (
     Route("presign_download", m.PresignDownloadRequest, m.PresignDownloadResponse,
           uploads.presign_download,
           "A presigned GET URL for the newest bytes of a version.", tag="transfers"),
+    # -- browsing: one route per page of the web UI (/ui/) --------------------------
+    Route("browse_ops", browse.BrowseOpsRequest, browse.BrowseOpsResponse, browse.browse_ops,
+          "Every op with its latest version, version count and aliases; every pipeline.",
+          tag="browse"),
+    Route("browse_op", browse.BrowseOpRequest, browse.BrowseOpResponse, browse.browse_op,
+          "One page of an op's versions, newest first, with bytes and aliases; alias history.",
+          tag="browse"),
+    Route("browse_version", browse.BrowseVersionRequest, browse.BrowseVersionResponse,
+          browse.browse_version,
+          "One version: its record, bytes, aliases, links both ways, the pull command.",
+          tag="browse"),
+    Route("lineage", browse.LineageRequest, browse.LineageResponse, browse.lineage,
+          "The graph of validated links: whole, around an op, or reached by a pipeline.",
+          tag="browse"),
+    Route("browse_pipeline", browse.BrowsePipelineRequest, browse.BrowsePipelineResponse,
+          browse.browse_pipeline,
+          "What resolve would load for a pipeline, or the links that are missing.",
+          tag="browse"),
 )
 
 

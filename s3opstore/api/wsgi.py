@@ -14,7 +14,11 @@ Checks, in order, all before the body is read and before any store request
    name in ``guard.hosts`` (403 ``forbidden_host``: DNS rebinding);
 3. a request carrying an ``Origin`` header (browsers send it on cross-origin
    requests, ``no-cors`` ones included) is refused unless that origin is in
-   ``guard.origins`` (403 ``cross_origin``); no CORS headers are ever sent;
+   ``guard.origins`` (403 ``cross_origin``); no CORS headers are ever sent.
+   One exception: the web UI's own origin (``http(s)://`` + the ``Host`` that
+   passed check 2) may call the *read* routes, which is how the pages at
+   ``/ui/`` (:mod:`s3opstore.api.webui`) fetch their JSON; its writes are
+   still refused;
 4. writes must be ``Content-Type: application/json`` (415
    ``unsupported_media_type``: a form or ``text/plain`` is what a page can post
    without preflight);
@@ -26,6 +30,8 @@ The seed's large-body routes stream: ``save_op_bytes`` bodies over
 ``get_op_bytes_for_version`` answers are sent from one
 (:mod:`s3opstore.api.streaming`), so a 100 MiB model costs about a megabyte of
 server memory. Other routes keep ``config.max_body_bytes``.
+
+``GET /ui/...`` serves the read-only web UI's files after checks 1-3.
 
 One JSON log line per request goes to ``log_stream`` (stderr), with the S3
 requests counted on the request's own thread.
@@ -57,6 +63,7 @@ from s3opstore.api.responses import error_response
 from s3opstore.api.routes import routes_by_path
 from s3opstore.api.streaming import OpBytesStream
 from s3opstore.api.types import ApiConfig, ApiRequest, ApiResponse
+from s3opstore.api.webui import is_ui_path, ui_response
 from s3opstore.errors import ConfigurationError
 from s3opstore.registry.opstore import OpStore
 
@@ -176,10 +183,11 @@ class _App:
                                   f"Host {shown} is not a name this server answers to; "
                                   "start it with --allow-host NAME")
         origin = environ.get("HTTP_ORIGIN")
-        if origin is not None and origin not in guard.origins:
+        route = _ROUTES.get(path)
+        if origin is not None and origin not in guard.origins and not (
+                _same_origin(origin, str(host)) and (route is None or not route.write)):
             return error_response(403, "cross_origin",
                                   f"requests from browser origin {origin[:100]!r} are refused")
-        route = _ROUTES.get(path)
         if route is None or not route.write or method != route.method:
             return None  # reads, and 404/405 answered by the core
         kind = str(environ.get("CONTENT_TYPE", "")).split(";", 1)[0].strip().lower()
@@ -200,6 +208,8 @@ class _App:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         path = str(environ.get("PATH_INFO", "/"))
         response: ApiResponse | OpBytesStream | None = self._refusal(environ, method, path)
+        if response is None and is_ui_path(path):
+            response = ui_response(method, path)
         if response is None:
             response = self._answer(environ, method, path)
         if isinstance(response, OpBytesStream):
@@ -250,6 +260,12 @@ class _App:
                     duration_ms=(time.perf_counter() - started) * 1000,
                     s3_requests=self.counter.count, request_id=None, error_type=error_type,
                     stream=self.log_stream or sys.stderr)
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    """Whether a browser's ``Origin`` is this server's own (the web UI's pages)."""
+    host = host.strip().lower()
+    return origin.lower() in (f"http://{host}", f"https://{host}")
 
 
 def _status_line(status: int) -> str:

@@ -87,7 +87,7 @@ def run(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     signal.signal(signal.SIGTERM, _stop)
     writes = "writes need the token" if guard.token else "no token"
     sys.stderr.write(f"s3opstore API for {store.url} on {server.url}/v1/ ({writes}; "
-                     "Ctrl-C stops)\n")
+                     f"read-only web UI at {server.url}/ui/; Ctrl-C stops)\n")
     sys.stderr.flush()
     try:
         server.serve_forever()
