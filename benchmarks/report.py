@@ -47,8 +47,12 @@ def headline_figures(document: dict[str, Any]) -> dict[str, float]:
             continue
         if case in HEADLINE and "ratio_to_raw" in entry:
             figures[f"transfer {size} {case} / raw"] = entry["ratio_to_raw"]
+            figures[f"transfer {size} {case} / raw (best of runs)"] = entry["ratio_to_raw_best"]
+            figures[f"transfer {size} {case} / raw (CPU)"] = entry["cpu_ratio_to_raw_ci"]["ratio"]
         if f"{case}/floor" in HEADLINE and "ratio_to_floor" in entry:
             figures[f"transfer {size} {case} / floor"] = entry["ratio_to_floor"]
+            figures[f"transfer {size} {case} / floor (best of runs)"] = entry[
+                "ratio_to_floor_best"]
     latency = _get(document, "latency", "data") or {}
     for name, entry in latency.items():
         if not name.startswith("raw") and "ratio_to_raw_get" in entry:
@@ -57,6 +61,11 @@ def headline_figures(document: dict[str, Any]) -> dict[str, float]:
     for name, entry in (scale.get("operations") or {}).items():
         if "ratio_top_to_base" in entry:
             figures[f"scale {name} top / base"] = entry["ratio_top_to_base"]
+    pairs = _get(document, "contention", "data", "pair_ratios") or {}
+    if pairs:
+        top = max(pairs, key=int)
+        figures[f"contention {top} processes, one op / {top} ops"] = pairs[top]["ratio"]
+        return figures
     rounds = _get(document, "contention", "data", "rounds") or []
     if rounds:
         top = max(group["workers"] for group in rounds)
@@ -127,8 +136,11 @@ def headline(document: dict[str, Any]) -> list[str]:
         most = max(rounds, key=lambda g: (g["workers"], g["shared"]))
         rate = statistics.median(run["per_second"] for run in most["runs"])
         retries = statistics.median(run["retries_per_commit"] for run in most["runs"])
+        pair = (_get(document, "contention", "data", "pair_ratios") or {}).get(
+            str(most["workers"]))
+        versus = f" ({_ci(pair)} of {most['workers']} ops)" if pair else ""
         lines.append(f"Contention: {most['workers']} processes on one op commit {rate:.0f} "
-                     f"versions/s with {retries:.2f} retries per commit; "
+                     f"versions/s{versus} with {retries:.2f} retries per commit; "
                      f"{'nothing lost in any run' if not lost else f'{lost} PROBLEMS'}.")
     warm = _get(document, "warm", "data") or {}
     if warm:
