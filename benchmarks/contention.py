@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Any
 
 from benchmarks._common import Bench, Result, Table, fmt, ratio_interval, stats
-from s3opstore import OpStore, Version
+from s3opstore import OpStore, RetryPolicy, Version
 
 NAME = "contention"
 TITLE = "5. Contention: concurrent writer processes"
@@ -31,14 +31,20 @@ def _version(op: str, worker: int, i: int) -> Version:
 
 
 def worker(url: str, env: dict[str, str], op: str, link_to: str, index: int, count: int,
-           barrier: Any, results: Any) -> None:
-    """Spawn-safe entry point: register ``count`` versions (+ links) of ``op``."""
+           barrier: Any, results: Any, retry: dict[str, Any] | None = None) -> None:
+    """Spawn-safe entry point: register ``count`` versions (+ links) of ``op``.
+
+    ``retry``: RetryPolicy fields to use instead of its defaults (for comparing them).
+    """
     os.environ.update(env)
-    store = OpStore.from_url(url)
+    store = OpStore.from_url(url, retry=RetryPolicy(**retry) if retry else None)
     store.check_store()
     client = store.store.client  # type: ignore[attr-defined]
-    head_puts = [0]
+    head_puts, requests = [0], [0]
     statuses: Counter[int] = Counter()
+
+    def count_request(**_: Any) -> None:
+        requests[0] += 1
 
     def before_send(request: Any = None, **_: Any) -> None:
         if request is not None and request.method == "PUT" and str(request.url).split(
@@ -51,7 +57,9 @@ def worker(url: str, env: dict[str, str], op: str, link_to: str, index: int, cou
 
     client.meta.events.register("before-send.s3.PutObject", before_send)
     client.meta.events.register("after-call.s3.PutObject", after_call)
+    client.meta.events.register("before-send.s3", count_request)
     barrier.wait()
+    requests[0] = 0
     start = time.time()
     committed = []
     errors = []
@@ -65,17 +73,18 @@ def worker(url: str, env: dict[str, str], op: str, link_to: str, index: int, cou
             errors.append(f"{type(exc).__name__}: {exc}")
     end = time.time()
     results.put({"index": index, "op": op, "start": start, "end": end, "committed": committed,
-                 "head_puts": head_puts[0], "status_412": statuses[412],
+                 "head_puts": head_puts[0], "requests": requests[0], "status_412": statuses[412],
                  "status_409": statuses[409], "errors": errors})
 
 
-def _round(bench: Bench, workers: int, shared: bool, count: int) -> dict[str, Any]:
+def _round(bench: Bench, workers: int, shared: bool, count: int,
+           retry: dict[str, Any] | None = None) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     prefix = bench.prefix("contention")
     url, env = bench.url(prefix), bench.env()
     barrier, queue = ctx.Barrier(workers), ctx.Queue()
     procs = [ctx.Process(target=worker, args=(
-        url, env, "shared" if shared else f"op{i}", "down", i, count, barrier, queue))
+        url, env, "shared" if shared else f"op{i}", "down", i, count, barrier, queue, retry))
         for i in range(workers)]
     for proc in procs:
         proc.start()
@@ -103,6 +112,8 @@ def _round(bench: Bench, workers: int, shared: bool, count: int) -> dict[str, An
     return {"workers": workers, "shared": shared, "commits": commits, "seconds": window,
             "per_second": commits / window if window else 0.0,
             "retries_per_commit": (head_puts - commits) / commits if commits else 0.0,
+            "requests_per_commit": (sum(o["requests"] for o in outs) / commits
+                                    if commits else 0.0),
             "status_412": sum(o["status_412"] for o in outs),
             "status_409": sum(o["status_409"] for o in outs),
             "lost": lost, "problems": problems, "errors": errors}
@@ -153,6 +164,7 @@ def run(bench: Bench) -> Result:
                 continue
             rate = stats([r["per_second"] for r in group])
             retries = stats([r["retries_per_commit"] for r in group])
+            requests = stats([r["requests_per_commit"] for r in group])
             intact = all(not r["problems"] and r["lost"] == 0 for r in group)
             failed = [e for r in group for e in r["errors"]]
             label = "1 shared op" if shared else f"{workers} distinct ops"
@@ -160,7 +172,8 @@ def run(bench: Bench) -> Result:
             rows.append([workers, label, group[0]["commits"], fmt(rate.median, 1),
                          fmt(rate.min, 1), fmt(rate.max, 1),
                          _interval_cell(interval) if interval else "", fmt(retries.median),
-                         fmt(retries.max), sum(r["status_412"] for r in group),
+                         fmt(retries.max), fmt(requests.median, 1),
+                         sum(r["status_412"] for r in group),
                          sum(r["status_409"] for r in group), len(failed),
                          "yes" if intact else "NO: " + "; ".join(
                              p for r in group for p in r["problems"])])
@@ -173,6 +186,7 @@ def run(bench: Bench) -> Result:
     result.tables.append(Table(
         ["processes", "ops", "versions per run", "versions/s median", "min", "max",
          "one op / distinct ops [95% CI]", "retries per commit (median)", "(max)",
+         "requests per version + link (median)",
          "412s (all runs)", "409s (all runs)", "writer errors (all runs)", "nothing lost"],
         rows, caption=f"{count} versions (each with a link) per process, spawned processes, "
         "SeaweedFS on loopback, 2 CPUs shared by all processes and the server. Shared and "
@@ -180,7 +194,11 @@ def run(bench: Bench) -> Result:
         "per-pair ratios of versions/s, with its 95% interval."))
     result.notes.append(
         "Retries per commit = head.json PUTs beyond one per committed version, counted "
-        "through botocore events in each worker; a 412 is a lost compare-and-swap race.")
+        "through botocore events in each worker; a 412 is a lost compare-and-swap race. "
+        "Requests per version + link: every HTTP request the writers sent (retries "
+        "included) over the versions committed; a lost race costs the failed head PUT, a "
+        "GET to read it back, a fresh GET of the head, the listing entry's create (often a "
+        "412 and a read-back, since the winner wrote it) and the next head PUT.")
     result.data = {"rounds": data, "count_per_worker": count, "pair_ratios": pair_ratios}
     return result
 
