@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help=f"comma-separated subset of {NAMES}")
     parser.add_argument("--out-dir", type=Path, default=Path(__file__).parent,
                         help="where results.md and results.json go")
+    parser.add_argument("--max-size", type=int, default=0, metavar="MIB",
+                        help="transfer sizes up to this many MiB only (default: all)")
     parser.add_argument("--check-stability", action="store_true",
                         help="run everything twice, back to back, and say which headline "
                         "ratio moved by more than 10%% (exit status 1 if one did)")
@@ -83,8 +85,9 @@ def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], list[Result]]:
     """One run of the chosen scenarios against a fresh server: its document and results."""
     started = time.perf_counter()
     results: list[Result] = []
+    max_size = args.max_size * 1024 * 1024
     with tempfile.TemporaryDirectory(prefix="s3opstore-bench-") as work, \
-            Bench(args.quick, Path(work)) as bench:
+            Bench(args.quick, Path(work), max_size=max_size) as bench:
         for name, module_name in SCENARIOS.items():
             if name not in args.chosen:
                 continue

@@ -110,8 +110,9 @@ class RequestCounter:
 class Bench:
     """The run: options, one SeaweedFS on loopback, a bucket, store factories."""
 
-    def __init__(self, quick: bool, workdir: Path) -> None:
+    def __init__(self, quick: bool, workdir: Path, *, max_size: int = 0) -> None:
         self.quick = quick
+        self.max_size = max_size  # bytes; 0: every size
         self.workdir = workdir
         self.server = SeaweedFS()
         self.bucket = ""

@@ -202,6 +202,9 @@ def run(bench: Bench) -> Result:
     data: dict[str, Any] = {}
     stopped: list[str] = []
     for size, min_rounds, max_rounds, cap in plan(bench.quick):
+        if bench.max_size and size > bench.max_size:
+            stopped.append(f"{label(size)}: skipped (--max-size)")
+            continue
         rounds, why = _measure_size(bench, store, prefix, size, min_rounds, max_rounds, cap)
         stopped.append(f"{label(size)}: {len(rounds)} rounds, stopped by {why}")
         ratios = [_round_ratios(r) for r in rounds]
