@@ -22,6 +22,10 @@ from benchmarks._common import ratio_interval, stats
 from benchmarks.report import compare_runs, headline_figures, table_md
 
 ROOT = Path(__file__).resolve().parents[2]
+# The quick run takes 1-2 minutes on a quiet 2-CPU runner and over 5 at load averages of
+# 25+; pytest-timeout's 300 s (which covers the fixture's set-up) would make the outcome
+# depend on the neighbours. These limits only catch a hang.
+pytestmark = pytest.mark.timeout(960)
 SCENARIOS = ["requests", "transfer", "latency", "scale", "contention", "warm", "cold_start",
              "profile", "http"]
 
