@@ -103,13 +103,17 @@ def headline(document: dict[str, Any]) -> list[str]:
             entry = transfer.get(f"{size}/{case}")
             if not entry:
                 continue
-            text = f"{case} {_ci(entry['ratio_to_raw_ci'])}"
+            # Runs saved before intervals were measured have only the median ratio.
+            text = f"{case} {_ci(entry.get('ratio_to_raw_ci', {'ratio': entry['ratio_to_raw']}))}"
             if "ratio_to_floor_ci" in entry:
                 text += f" ({_ci(entry['ratio_to_floor_ci'])} of the floor)"
             parts.append(text)
         if parts:
-            lines.append(f"Blob throughput vs raw boto3 at {size} (95% CI): "
-                         + ", ".join(parts) + ".")
+            measured = any("ratio_to_raw_ci" in (transfer.get(f"{size}/{case}") or {})
+                           for case in ("save_path", "load_path"))
+            lines.append(f"Blob throughput vs raw boto3 at {size}"
+                         + (" (95% CI)" if measured else " (median of one run's repeats)")
+                         + ": " + ", ".join(parts) + ".")
         checksum = transfer.get(f"{size}/raw_upload_sha256")
         if checksum:
             lines.append(f"upload_file with SHA-256 part checksums vs without, {size}: "
@@ -132,7 +136,8 @@ def headline(document: dict[str, Any]) -> list[str]:
     rounds = _get(document, "contention", "data", "rounds") or []
     if rounds:
         runs = [run for group in rounds for run in group["runs"]]
-        lost = sum(run["lost"] + len(run["problems"]) + len(run["errors"]) for run in runs)
+        lost = sum(run["lost"] + len(run["problems"]) for run in runs)
+        gave_up = sum(len(run["errors"]) for run in runs)
         most = max(rounds, key=lambda g: (g["workers"], g["shared"]))
         rate = statistics.median(run["per_second"] for run in most["runs"])
         retries = statistics.median(run["retries_per_commit"] for run in most["runs"])
@@ -141,7 +146,9 @@ def headline(document: dict[str, Any]) -> list[str]:
         versus = f" ({_ci(pair)} of {most['workers']} ops)" if pair else ""
         lines.append(f"Contention: {most['workers']} processes on one op commit {rate:.0f} "
                      f"versions/s{versus} with {retries:.2f} retries per commit; "
-                     f"{'nothing lost in any run' if not lost else f'{lost} PROBLEMS'}.")
+                     f"{'nothing lost in any run' if not lost else f'{lost} PROBLEMS'}"
+                     + (f"; {gave_up} registration(s) raised (see the scenario's notes)"
+                        if gave_up else "") + ".")
     warm = _get(document, "warm", "data") or {}
     if warm:
         lines.append("Warm invocations (requests, median): " + ", ".join(
