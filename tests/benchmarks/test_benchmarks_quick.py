@@ -96,7 +96,8 @@ def test_transfer_latency_and_scale_figures_are_sane(
         if not reference:
             interval = case["ratio_to_raw_ci"]
             assert interval["n"] == 2
-            assert 0 < interval["low"] <= interval["ratio"] <= interval["high"]
+            # Two pairs give a wide interval: its low end may round to 0.000.
+            assert 0 <= interval["low"] <= interval["ratio"] <= interval["high"]
             assert case["ratio_to_raw_best"] > 0
     assert set(transfer["1 MiB/save_path"]["phases"]["store_calls_s"]) >= {"head", "upload"}
     latency = _results(quick_run, "latency")["data"]
