@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from benchmarks._common import Bench, Result, machine_facts
-from benchmarks.report import render_markdown, results_from_json
+from benchmarks.report import compare_runs, render_markdown, results_from_json
 
 # scenario name -> module, in running order
 SCENARIOS = {"requests": "requests_per_op", "transfer": "transfer", "latency": "latency",
@@ -35,6 +35,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help=f"comma-separated subset of {NAMES}")
     parser.add_argument("--out-dir", type=Path, default=Path(__file__).parent,
                         help="where results.md and results.json go")
+    parser.add_argument("--max-size", type=int, default=0, metavar="MIB",
+                        help="transfer sizes up to this many MiB only (default: all)")
+    parser.add_argument("--check-stability", action="store_true",
+                        help="run everything twice, back to back, and say which headline "
+                        "ratio moved by more than 10%% (exit status 1 if one did)")
     parser.add_argument("--rerender", action="store_true",
                         help="only rewrite results.md from the results.json in --out-dir")
     args = parser.parse_args(argv)
@@ -52,10 +57,37 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads((args.out_dir / "results.json").read_text())
         (args.out_dir / "results.md").write_text(render_markdown(saved, results_from_json(saved)))
         return 0
+    document, results = run_once(args)
+    if args.check_stability:
+        print("== second run, for --check-stability", flush=True)
+        second, second_results = run_once(args)
+        results += [r for r in second_results if r.error]
+        document["stability"] = compare_runs(document, second)
+        document["second_run"] = {"generated_at": second["generated_at"],
+                                  "total_seconds": second["total_seconds"],
+                                  "results": second["results"]}
+        for row in document["stability"]["figures"]:
+            flag = "  MOVED" if row["figure"] in document["stability"]["moved"] else ""
+            print(f"   {row['figure']}: {row['first']} -> {row['second']} "
+                  f"({row['change']:+.1%}){flag}", flush=True)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "results.json").write_text(json.dumps(document, indent=2, sort_keys=False))
+    (args.out_dir / "results.md").write_text(render_markdown(document, results[:len(
+        document["scenarios_run"])]))
+    print(f"wrote {args.out_dir / 'results.md'} and results.json "
+          f"in {document['total_seconds']} s", flush=True)
+    if any(r.error for r in results):
+        return 1
+    return 1 if document.get("stability", {}).get("moved") else 0
+
+
+def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], list[Result]]:
+    """One run of the chosen scenarios against a fresh server: its document and results."""
     started = time.perf_counter()
     results: list[Result] = []
+    max_size = args.max_size * 1024 * 1024
     with tempfile.TemporaryDirectory(prefix="s3opstore-bench-") as work, \
-            Bench(args.quick, Path(work)) as bench:
+            Bench(args.quick, Path(work), max_size=max_size) as bench:
         for name, module_name in SCENARIOS.items():
             if name not in args.chosen:
                 continue
@@ -78,12 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_facts(),
         "results": {r.name: r.to_json() for r in results},
     }
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "results.json").write_text(json.dumps(document, indent=2, sort_keys=False))
-    (args.out_dir / "results.md").write_text(render_markdown(document, results))
-    print(f"wrote {args.out_dir / 'results.md'} and results.json "
-          f"in {document['total_seconds']} s", flush=True)
-    return 1 if any(r.error for r in results) else 0
+    return document, results
 
 
 if __name__ == "__main__":

@@ -110,8 +110,9 @@ class RequestCounter:
 class Bench:
     """The run: options, one SeaweedFS on loopback, a bucket, store factories."""
 
-    def __init__(self, quick: bool, workdir: Path) -> None:
+    def __init__(self, quick: bool, workdir: Path, *, max_size: int = 0) -> None:
         self.quick = quick
+        self.max_size = max_size  # bytes; 0: every size
         self.workdir = workdir
         self.server = SeaweedFS()
         self.bucket = ""
@@ -136,6 +137,11 @@ class Bench:
 
     def env(self) -> dict[str, str]:
         return self.server.env()
+
+    def server_cpu(self) -> float:
+        """CPU seconds the server process has used so far (all its threads); NaN if unknown."""
+        process = self.server.process
+        return process_cpu(process.pid) if process is not None else math.nan
 
     def opstore(self, prefix: str) -> tuple[OpStore, RequestCounter, Any]:
         """A fresh OpStore under ``prefix``, probed, with a request counter on its client."""
@@ -168,6 +174,65 @@ def stats(values: list[float]) -> Stats:
     rank = max(0, math.ceil(0.95 * len(ordered)) - 1)
     return Stats(len(ordered), statistics.median(ordered), ordered[rank], ordered[0],
                  ordered[-1])
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux /proc); NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return math.nan
+    # After the command: state is field 3, utime 14 and stime 15 (1-based, man proc).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# Two-sided 95% quantiles of Student's t, by degrees of freedom (1..30; beyond: normal).
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+@dataclass(frozen=True)
+class RatioInterval:
+    """A ratio from paired runs: geometric mean and its 95% confidence interval.
+
+    Each pair (one run of each side, back to back) gives one ratio; the interval
+    is Student's t on the logarithms, so it is symmetric in "x times faster"
+    and "x times slower". ``spread`` is the half-width relative to the ratio.
+    """
+
+    n: int
+    ratio: float
+    low: float
+    high: float
+    median: float
+
+    @property
+    def spread(self) -> float:
+        if self.n < 2 or self.ratio != self.ratio:
+            return math.inf
+        return max(self.high / self.ratio - 1, 1 - self.low / self.ratio)
+
+    def json(self, digits: int = 3) -> dict[str, Any]:
+        def r(value: float) -> float | None:
+            return round(value, digits) if math.isfinite(value) else None
+        return {"n": self.n, "ratio": r(self.ratio), "low": r(self.low), "high": r(self.high),
+                "median": r(self.median), "spread": r(self.spread)}
+
+
+def ratio_interval(ratios: list[float]) -> RatioInterval:
+    ratios = [value for value in ratios if value > 0 and math.isfinite(value)]
+    if not ratios:
+        return RatioInterval(0, math.nan, math.nan, math.nan, math.nan)
+    logs = [math.log(value) for value in ratios]
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return RatioInterval(1, math.exp(mean), math.nan, math.nan, ratios[0])
+    df = len(logs) - 1
+    t = _T95[df - 1] if df <= len(_T95) else 1.960
+    half = t * statistics.stdev(logs) / math.sqrt(len(logs))
+    return RatioInterval(len(logs), math.exp(mean), math.exp(mean - half),
+                         math.exp(mean + half), statistics.median(ratios))
 
 
 def timed(call: Callable[[], Any]) -> float:

@@ -1,27 +1,71 @@
-"""One blob-transfer case in a fresh interpreter: time it and measure peak RSS.
+"""One blob-transfer case in a fresh interpreter: time it, its CPU, its phases, its memory.
 
 ``python -m benchmarks._transfer_child '<json spec>'`` prints one JSON line:
-``{"seconds": ..., "rss_base_kib": ..., "rss_peak_kib": ..., "bytes": ...}``.
+``{"seconds", "cpu_seconds", "store_seconds", "rss_base_kib", "rss_peak_kib", "bytes"}``.
 The baseline is taken after imports, client creation and one warm-up request
 (and, for s3opstore, the one-time store probe), so the delta is what the
 transfer itself added. ``ru_maxrss`` is the process's peak, in KiB on Linux.
+``cpu_seconds`` is the client's own CPU (all threads) during the case;
+``store_seconds`` is the wall time spent inside each S3Store method, so
+``seconds`` minus their sum is the local work (hash pass, spool, verification).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import resource
 import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-LOWMEM_UPLOAD_CHUNKS = 4
+_HASH_CHUNK = 1024 * 1024
 
 
 def _rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed_methods(target: Any, names: tuple[str, ...]) -> dict[str, float]:
+    """Wrap ``target``'s methods so the wall time spent in each is summed per name."""
+    spent: dict[str, float] = defaultdict(float)
+    for name in names:
+        method: Callable[..., Any] = getattr(target, name)
+
+        @functools.wraps(method)
+        def wrapper(*args: Any, _m: Callable[..., Any] = method, _n: str = name,
+                    **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                out = _m(*args, **kwargs)
+                # A listing is lazy: drain it here so its requests count as store time.
+                return iter(list(out)) if _n == "list" else out
+            finally:
+                spent[_n] += time.perf_counter() - start
+
+        setattr(target, name, wrapper)
+    return spent
+
+
+def _hash_file(path: Path) -> str:
+    """The floor's hash pass: one SHA-256 over the file, as plainly as Python allows."""
+    digest = hashlib.sha256()
+    buffer = bytearray(_HASH_CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as fh:
+        while read := fh.readinto(buffer):
+            digest.update(view[:read])
+    return digest.hexdigest()
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -35,23 +79,27 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     client.head_bucket(Bucket=spec["bucket"])  # open a connection before timing
     case, path = spec["case"], Path(spec["path"])
     s3 = S3Store(spec["bucket"], spec["prefix"], client=client)
-    if case.endswith("_lowmem"):
-        # The proposed one-line core change: bound s3transfer's in-memory upload parts
-        # (default 10 x 16 MiB for file objects; upload_file of a *path* reads lazily).
-        s3.transfer_config.max_in_memory_upload_chunks = LOWMEM_UPLOAD_CHUNKS
-        case = case.removesuffix("_lowmem")
     store = OpStore(s3)
-    if not case.startswith("raw_"):
+    if not case.startswith("raw_") and case != "hash":
         store.check_store()
+    spent = _timed_methods(s3, ("head", "get", "put", "list", "upload", "download", "copy"))
     op, version = spec.get("op", ""), spec.get("version", "")
     data = path.read_bytes() if case == "save_bytes" else b""
     base = _rss_kib()
+    cpu = _cpu()
     start = time.perf_counter()
     moved = spec["size"]
     if case == "raw_upload":
         client.upload_file(str(path), spec["bucket"], spec["key"])
+    elif case == "raw_upload_sha256":
+        # What S3's SHA-256 part checksums cost on their own (s3opstore sends them: the
+        # proof of content, docs/design.md D11, depends on them).
+        client.upload_file(str(path), spec["bucket"], spec["key"] + "-sha256",
+                           ExtraArgs={"ChecksumAlgorithm": "SHA256"})
     elif case == "raw_download":
         client.download_file(spec["bucket"], spec["key"], str(path))
+    elif case == "hash":
+        _hash_file(path)
     elif case == "save_path":
         store.save_op_bytes(op, version, path)
     elif case == "save_stream":
@@ -69,7 +117,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown case {case!r}")
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_base_kib": base, "rss_peak_kib": _rss_kib(), "bytes": moved}
+    return {"seconds": seconds, "cpu_seconds": _cpu() - cpu,
+            "store_seconds": {name: round(value, 4) for name, value in spent.items()},
+            "rss_base_kib": base, "rss_peak_kib": _rss_kib(), "bytes": moved}
 
 
 if __name__ == "__main__":

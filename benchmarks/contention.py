@@ -18,8 +18,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from benchmarks._common import Bench, Result, Table, fmt, stats
-from s3opstore import OpStore, Version
+from benchmarks._common import Bench, Result, Table, fmt, ratio_interval, stats
+from s3opstore import OpStore, RetryPolicy, Version
 
 NAME = "contention"
 TITLE = "5. Contention: concurrent writer processes"
@@ -31,14 +31,20 @@ def _version(op: str, worker: int, i: int) -> Version:
 
 
 def worker(url: str, env: dict[str, str], op: str, link_to: str, index: int, count: int,
-           barrier: Any, results: Any) -> None:
-    """Spawn-safe entry point: register ``count`` versions (+ links) of ``op``."""
+           barrier: Any, results: Any, retry: dict[str, Any] | None = None) -> None:
+    """Spawn-safe entry point: register ``count`` versions (+ links) of ``op``.
+
+    ``retry``: RetryPolicy fields to use instead of its defaults (for comparing them).
+    """
     os.environ.update(env)
-    store = OpStore.from_url(url)
+    store = OpStore.from_url(url, retry=RetryPolicy(**retry) if retry else None)
     store.check_store()
     client = store.store.client  # type: ignore[attr-defined]
-    head_puts = [0]
+    head_puts, requests = [0], [0]
     statuses: Counter[int] = Counter()
+
+    def count_request(**_: Any) -> None:
+        requests[0] += 1
 
     def before_send(request: Any = None, **_: Any) -> None:
         if request is not None and request.method == "PUT" and str(request.url).split(
@@ -51,7 +57,9 @@ def worker(url: str, env: dict[str, str], op: str, link_to: str, index: int, cou
 
     client.meta.events.register("before-send.s3.PutObject", before_send)
     client.meta.events.register("after-call.s3.PutObject", after_call)
+    client.meta.events.register("before-send.s3", count_request)
     barrier.wait()
+    requests[0] = 0
     start = time.time()
     committed = []
     errors = []
@@ -65,17 +73,18 @@ def worker(url: str, env: dict[str, str], op: str, link_to: str, index: int, cou
             errors.append(f"{type(exc).__name__}: {exc}")
     end = time.time()
     results.put({"index": index, "op": op, "start": start, "end": end, "committed": committed,
-                 "head_puts": head_puts[0], "status_412": statuses[412],
+                 "head_puts": head_puts[0], "requests": requests[0], "status_412": statuses[412],
                  "status_409": statuses[409], "errors": errors})
 
 
-def _round(bench: Bench, workers: int, shared: bool, count: int) -> dict[str, Any]:
+def _round(bench: Bench, workers: int, shared: bool, count: int,
+           retry: dict[str, Any] | None = None) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     prefix = bench.prefix("contention")
     url, env = bench.url(prefix), bench.env()
     barrier, queue = ctx.Barrier(workers), ctx.Queue()
     procs = [ctx.Process(target=worker, args=(
-        url, env, "shared" if shared else f"op{i}", "down", i, count, barrier, queue))
+        url, env, "shared" if shared else f"op{i}", "down", i, count, barrier, queue, retry))
         for i in range(workers)]
     for proc in procs:
         proc.start()
@@ -103,23 +112,50 @@ def _round(bench: Bench, workers: int, shared: bool, count: int) -> dict[str, An
     return {"workers": workers, "shared": shared, "commits": commits, "seconds": window,
             "per_second": commits / window if window else 0.0,
             "retries_per_commit": (head_puts - commits) / commits if commits else 0.0,
+            "requests_per_commit": (sum(o["requests"] for o in outs) / commits
+                                    if commits else 0.0),
             "status_412": sum(o["status_412"] for o in outs),
             "status_409": sum(o["status_409"] for o in outs),
             "lost": lost, "problems": problems, "errors": errors}
 
 
+def plan(quick: bool) -> tuple[list[int], int, int, int, float]:
+    """(worker counts, versions per worker, min pairs, max pairs, time cap per count)."""
+    if quick:
+        return [1, 4], 4, 1, 1, 0.0
+    return [1, 4, 16], 15, 3, 6, 300.0
+
+
+def _pairs(bench: Bench, workers: int, count: int, min_pairs: int, max_pairs: int,
+           cap: float) -> tuple[list[dict[str, Any]], list[float]]:
+    """Rounds on one shared op and on ``workers`` ops, pair by pair, alternating which
+    goes first, until the ratio's 95% interval is within +-10% or the cap is hit."""
+    rounds, ratios, began = [], [], time.perf_counter()
+    for index in range(max_pairs):
+        pair = {}
+        for shared in ((True, False) if index % 2 == 0 else (False, True)):
+            pair[shared] = _round(bench, workers, shared, count)
+            rounds.append(pair[shared])
+        if pair[False]["per_second"]:
+            ratios.append(pair[True]["per_second"] / pair[False]["per_second"])
+        if index + 1 >= min_pairs and (ratio_interval(ratios).spread <= 0.10
+                                       or time.perf_counter() - began >= cap):
+            break
+    return rounds, ratios
+
+
 def run(bench: Bench) -> Result:
     result = Result(NAME, TITLE)
-    worker_counts = [1, 4] if bench.quick else [1, 4, 16]
-    count = 4 if bench.quick else 15
-    repeats = 1 if bench.quick else 2
+    worker_counts, count, min_pairs, max_pairs, cap = plan(bench.quick)
     rounds: list[dict[str, Any]] = []
+    pair_ratios: dict[str, Any] = {}
     for workers in worker_counts:
-        for shared in (True, False):
-            if workers == 1 and not shared:
-                continue  # one worker on one op is the same thing
-            for _ in range(repeats):
-                rounds.append(_round(bench, workers, shared, count))
+        if workers == 1:  # one worker on one op is the same thing as one op each
+            rounds += [_round(bench, 1, True, count) for _ in range(min(2, min_pairs))]
+            continue
+        runs, ratios = _pairs(bench, workers, count, min_pairs, max_pairs, cap)
+        rounds += runs
+        pair_ratios[str(workers)] = ratio_interval(ratios).json()
     rows, data = [], []
     for workers in worker_counts:
         for shared in (True, False):
@@ -128,12 +164,16 @@ def run(bench: Bench) -> Result:
                 continue
             rate = stats([r["per_second"] for r in group])
             retries = stats([r["retries_per_commit"] for r in group])
+            requests = stats([r["requests_per_commit"] for r in group])
             intact = all(not r["problems"] and r["lost"] == 0 for r in group)
             failed = [e for r in group for e in r["errors"]]
             label = "1 shared op" if shared else f"{workers} distinct ops"
+            interval = pair_ratios.get(str(workers)) if shared else None
             rows.append([workers, label, group[0]["commits"], fmt(rate.median, 1),
-                         fmt(rate.min, 1), fmt(rate.max, 1), fmt(retries.median),
-                         fmt(retries.max), sum(r["status_412"] for r in group),
+                         fmt(rate.min, 1), fmt(rate.max, 1),
+                         _interval_cell(interval) if interval else "", fmt(retries.median),
+                         fmt(retries.max), fmt(requests.median, 1),
+                         sum(r["status_412"] for r in group),
                          sum(r["status_409"] for r in group), len(failed),
                          "yes" if intact else "NO: " + "; ".join(
                              p for r in group for p in r["problems"])])
@@ -145,13 +185,25 @@ def run(bench: Bench) -> Result:
             data.append({"workers": workers, "shared": shared, "runs": group})
     result.tables.append(Table(
         ["processes", "ops", "versions per run", "versions/s median", "min", "max",
-         "retries per commit (median)", "(max)", "412s (all runs)", "409s (all runs)",
-         "writer errors (all runs)", "nothing lost"], rows,
-        caption=f"{count} versions (each with a link) per process, {repeats} run(s) per row, "
-        "spawned processes, SeaweedFS on loopback, 2 CPUs shared by all processes and the "
-        "server."))
+         "one op / distinct ops [95% CI]", "retries per commit (median)", "(max)",
+         "requests per version + link (median)",
+         "412s (all runs)", "409s (all runs)", "writer errors (all runs)", "nothing lost"],
+        rows, caption=f"{count} versions (each with a link) per process, spawned processes, "
+        "SeaweedFS on loopback, 2 CPUs shared by all processes and the server. Shared and "
+        "distinct runs alternate pair by pair; the ratio is the geometric mean of the "
+        "per-pair ratios of versions/s, with its 95% interval."))
     result.notes.append(
         "Retries per commit = head.json PUTs beyond one per committed version, counted "
-        "through botocore events in each worker; a 412 is a lost compare-and-swap race.")
-    result.data = {"rounds": data, "count_per_worker": count}
+        "through botocore events in each worker; a 412 is a lost compare-and-swap race. "
+        "Requests per version + link: every HTTP request the writers sent (retries "
+        "included) over the versions committed; a lost race costs the failed head PUT, a "
+        "GET to read it back, a fresh GET of the head, the listing entry's create (often a "
+        "412 and a read-back, since the winner wrote it) and the next head PUT.")
+    result.data = {"rounds": data, "count_per_worker": count, "pair_ratios": pair_ratios}
     return result
+
+
+def _interval_cell(interval: dict[str, Any]) -> str:
+    if interval.get("low") is None:
+        return fmt(interval["ratio"])
+    return f"{fmt(interval['ratio'])} [{fmt(interval['low'])}, {fmt(interval['high'])}]"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import Result, Table
+from benchmarks.transfer import HEADLINE
 
 _PREAMBLE = Path(__file__).with_name("PREAMBLE.md")
 
@@ -32,16 +33,91 @@ def _get(document: dict[str, Any], *path: str) -> Any:
     return node
 
 
+def headline_figures(document: dict[str, Any]) -> dict[str, float]:
+    """The headline *ratios* of a run, by name: what ``--check-stability`` compares.
+
+    Only ratios measured within one run are headline figures (absolute speeds
+    on a shared machine say more about the neighbours than about the code).
+    """
+    figures: dict[str, float] = {}
+    transfer = _get(document, "transfer", "data") or {}
+    for key, entry in transfer.items():
+        size, _, case = key.partition("/")
+        if size not in ("64 MiB", "1 GiB") or not isinstance(entry, dict):
+            continue
+        if case in HEADLINE and "ratio_to_raw" in entry:
+            figures[f"transfer {size} {case} / raw"] = entry["ratio_to_raw"]
+            figures[f"transfer {size} {case} / raw (best of runs)"] = entry["ratio_to_raw_best"]
+            figures[f"transfer {size} {case} / raw (CPU)"] = entry["cpu_ratio_to_raw_ci"]["ratio"]
+        if f"{case}/floor" in HEADLINE and "ratio_to_floor" in entry:
+            figures[f"transfer {size} {case} / floor"] = entry["ratio_to_floor"]
+            figures[f"transfer {size} {case} / floor (best of runs)"] = entry[
+                "ratio_to_floor_best"]
+    latency = _get(document, "latency", "data") or {}
+    for name, entry in latency.items():
+        if not name.startswith("raw") and "ratio_to_raw_get" in entry:
+            figures[f"latency {name} / raw GET"] = entry["ratio_to_raw_get"]
+    scale = _get(document, "scale", "data") or {}
+    for name, entry in (scale.get("operations") or {}).items():
+        if "ratio_top_to_base" in entry:
+            figures[f"scale {name} top / base"] = entry["ratio_top_to_base"]
+    pairs = _get(document, "contention", "data", "pair_ratios") or {}
+    if pairs:
+        top = max(pairs, key=int)
+        figures[f"contention {top} processes, one op / {top} ops"] = pairs[top]["ratio"]
+        return figures
+    rounds = _get(document, "contention", "data", "rounds") or []
+    if rounds:
+        top = max(group["workers"] for group in rounds)
+        rate = {group["shared"]: statistics.median(run["per_second"] for run in group["runs"])
+                for group in rounds if group["workers"] == top}
+        if rate.get(False):
+            figures[f"contention {top} processes, one op / {top} ops"] = (
+                rate.get(True, 0.0) / rate[False])
+    return figures
+
+
+def compare_runs(first: dict[str, Any], second: dict[str, Any], *,
+                 threshold: float = 0.10) -> dict[str, Any]:
+    """Each headline figure of two runs, and which moved by more than ``threshold``."""
+    a, b = headline_figures(first), headline_figures(second)
+    rows, moved = [], []
+    for name in a:
+        if name not in b:
+            continue
+        change = b[name] / a[name] - 1 if a[name] else float("inf")
+        rows.append({"figure": name, "first": round(a[name], 3), "second": round(b[name], 3),
+                     "change": round(change, 3)})
+        if abs(change) > threshold:
+            moved.append(name)
+    return {"threshold": threshold, "figures": rows, "moved": moved}
+
+
 def headline(document: dict[str, Any]) -> list[str]:
     """The few figures a README quotes, pulled from whatever scenarios ran."""
     lines = []
     transfer = _get(document, "transfer", "data") or {}
     for size in ("64 MiB", "1 GiB"):
-        parts = [f"{case.split('/')[1]} {figures['ratio_to_raw']:.2f}"
-                 for case, figures in transfer.items()
-                 if case.startswith(size + "/") and not case.split("/")[1].startswith("raw")]
+        parts = []
+        for case in ("save_path", "save_stream", "load_path", "load_stream"):
+            entry = transfer.get(f"{size}/{case}")
+            if not entry:
+                continue
+            # Runs saved before intervals were measured have only the median ratio.
+            text = f"{case} {_ci(entry.get('ratio_to_raw_ci', {'ratio': entry['ratio_to_raw']}))}"
+            if "ratio_to_floor_ci" in entry:
+                text += f" ({_ci(entry['ratio_to_floor_ci'])} of the floor)"
+            parts.append(text)
         if parts:
-            lines.append(f"Blob throughput vs raw boto3 at {size}: " + ", ".join(parts) + ".")
+            measured = any("ratio_to_raw_ci" in (transfer.get(f"{size}/{case}") or {})
+                           for case in ("save_path", "load_path"))
+            lines.append(f"Blob throughput vs raw boto3 at {size}"
+                         + (" (95% CI)" if measured else " (median of one run's repeats)")
+                         + ": " + ", ".join(parts) + ".")
+        checksum = transfer.get(f"{size}/raw_upload_sha256")
+        if checksum:
+            lines.append(f"upload_file with SHA-256 part checksums vs without, {size}: "
+                         f"{_ci(checksum['ratio_to_raw_ci'])}.")
     rss = [f"{case.split('/')[1]} {figures['rss_delta_mib']['max']:.0f} MiB"
            for case, figures in transfer.items() if case.startswith("1 GiB/")]
     if rss:
@@ -60,13 +136,19 @@ def headline(document: dict[str, Any]) -> list[str]:
     rounds = _get(document, "contention", "data", "rounds") or []
     if rounds:
         runs = [run for group in rounds for run in group["runs"]]
-        lost = sum(run["lost"] + len(run["problems"]) + len(run["errors"]) for run in runs)
+        lost = sum(run["lost"] + len(run["problems"]) for run in runs)
+        gave_up = sum(len(run["errors"]) for run in runs)
         most = max(rounds, key=lambda g: (g["workers"], g["shared"]))
         rate = statistics.median(run["per_second"] for run in most["runs"])
         retries = statistics.median(run["retries_per_commit"] for run in most["runs"])
+        pair = (_get(document, "contention", "data", "pair_ratios") or {}).get(
+            str(most["workers"]))
+        versus = f" ({_ci(pair)} of {most['workers']} ops)" if pair else ""
         lines.append(f"Contention: {most['workers']} processes on one op commit {rate:.0f} "
-                     f"versions/s with {retries:.2f} retries per commit; "
-                     f"{'nothing lost in any run' if not lost else f'{lost} PROBLEMS'}.")
+                     f"versions/s{versus} with {retries:.2f} retries per commit; "
+                     f"{'nothing lost in any run' if not lost else f'{lost} PROBLEMS'}"
+                     + (f"; {gave_up} registration(s) raised (see the scenario's notes)"
+                        if gave_up else "") + ".")
     warm = _get(document, "warm", "data") or {}
     if warm:
         lines.append("Warm invocations (requests, median): " + ", ".join(
@@ -77,6 +159,23 @@ def headline(document: dict[str, Any]) -> list[str]:
         lines.append("Cold start (fresh interpreter, wall ms median): " + ", ".join(
             f"{name} {figures['wall_ms']['median']:.0f}" for name, figures in cold.items()) + ".")
     return lines
+
+
+def _ci(interval: dict[str, Any]) -> str:
+    if interval.get("low") is None:
+        return f"{interval['ratio']:.2f}"
+    return f"{interval['ratio']:.2f} [{interval['low']:.2f}, {interval['high']:.2f}]"
+
+
+def stability_md(stability: dict[str, Any]) -> list[str]:
+    moved = stability["moved"]
+    out = ["## Stability: two back-to-back runs", "",
+           f"Every headline ratio of the first run against the second; a change beyond "
+           f"{stability['threshold']:.0%} is marked. "
+           + ("Nothing moved." if not moved else f"{len(moved)} figure(s) moved."), ""]
+    rows = [[f["figure"], f"{f['first']:.3f}", f"{f['second']:.3f}", f"{f['change']:+.1%}",
+             "MOVED" if f["figure"] in moved else ""] for f in stability["figures"]]
+    return [*out, table_md(["figure", "first run", "second run", "change", ""], rows), ""]
 
 
 def render_markdown(document: dict[str, Any], results: list[Result]) -> str:
@@ -99,6 +198,8 @@ def render_markdown(document: dict[str, Any], results: list[Result]) -> str:
     summary = headline(document)
     if summary:
         out += ["## Headline figures", ""] + [f"- {line}" for line in summary] + [""]
+    if document.get("stability"):
+        out += stability_md(document["stability"])
     for result in results:
         out += [f"## {result.title}", ""]
         if result.error:

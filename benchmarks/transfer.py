@@ -1,34 +1,67 @@
-"""Scenario 2: blob transfer against raw boto3, same server, same run.
+"""Scenario 2: blob transfer against raw boto3, same server, same run, pair by pair.
 
 Each case runs in a fresh interpreter (``_transfer_child``) so its peak RSS is
-its own. Per repeat the cases are interleaved (raw, ours, raw, ours...) so
-drifting machine load hits both sides alike. s3opstore's saves go to a fresh
-op each repeat, so the content-addressed blob is really uploaded every time.
+its own. A *round* runs every case once, back to back, forwards in even rounds
+and backwards in odd ones, so a drift in the machine's load hits both sides of
+a comparison alike. Each round gives one ratio per comparison (raw time over
+ours); rounds repeat until every headline ratio's 95% confidence interval is
+within ``TARGET_SPREAD`` of it, or the size's time cap or round cap is hit.
+The interval, not only a central figure, is reported.
 
-What is compared: ``save_op_bytes`` (path, open file, and bytes for 1 MiB)
-against ``client.upload_file``; ``load_op_bytes_to`` (path, open file) and
-``load_op_bytes`` (bytes, 1 MiB) against ``client.download_file``. s3opstore
-hashes the source before uploading (one extra local read) and verifies the
-digest while downloading; both are part of its cost.
+Compared: ``save_op_bytes`` (path, open file, and bytes at 1 MiB) against
+``client.upload_file``; ``load_op_bytes_to`` (path, open file) and
+``load_op_bytes`` (bytes, 1 MiB) against ``client.download_file``. s3opstore's
+saves go to a fresh op each round, so the content-addressed blob is really
+uploaded every time.
+
+The floor of a content-addressed save is one hash pass plus one upload: in
+each round, ``hash`` (one SHA-256 pass over the file) and ``raw_upload`` give
+``t_floor = t_hash + t_raw_upload``, and a save's ratio to the floor is
+``t_floor / t_save``. ``raw_upload_sha256`` is ``upload_file`` asking S3 for
+SHA-256 part checksums, which s3opstore always does (the proof of content
+rests on them): its ratio to ``raw_upload`` is what those checksums cost.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import Bench, GiB, MiB, Result, Table, fmt, ratio, stats
+from benchmarks._common import (
+    Bench,
+    GiB,
+    MiB,
+    Result,
+    Table,
+    fmt,
+    ratio_interval,
+    stats,
+)
 from s3opstore import Version
 
 NAME = "transfer"
 TITLE = "2. Blob transfer vs raw boto3"
 
-_UPLOADS = ("save_path", "save_stream", "save_bytes", "save_path_lowmem")
-_DOWNLOADS = ("load_path", "load_stream", "load_bytes")
+TARGET_SPREAD = 0.05  # stop once every headline ratio is known within +-5% (95% CI)
+_SAVES = ("save_path", "save_stream", "save_bytes")
+_LOADS = ("load_path", "load_stream", "load_bytes")
+# Ratios that decide when a size has been measured enough (and that --check-stability compares).
+HEADLINE = ("save_path", "save_stream", "load_path", "load_stream", "save_path/floor",
+            "save_stream/floor")
+
+
+def plan(quick: bool) -> list[tuple[int, int, int, float]]:
+    """(size, min rounds, max rounds, time cap in seconds) per size."""
+    if quick:
+        return [(1 * MiB, 2, 2, 0.0)]
+    return [(1 * MiB, 4, 12, 45.0), (64 * MiB, 4, 20, 180.0), (1 * GiB, 3, 4, 300.0)]
 
 
 def _make_file(path: Path, size: int) -> None:
@@ -50,91 +83,218 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _label(size: int) -> str:
+def label(size: int) -> str:
     return f"{size // GiB} GiB" if size >= GiB else f"{size // MiB} MiB"
 
 
-def run(bench: Bench) -> Result:
-    result = Result(NAME, TITLE)
-    plan = [(1 * MiB, 2)] if bench.quick else [(1 * MiB, 5), (64 * MiB, 3), (1 * GiB, 2)]
-    prefix = bench.prefix("transfer")
-    store, _counter, _client = bench.opstore(prefix)
-    env = bench.env()
-    samples: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    for size, repeats in plan:
-        source = bench.workdir / f"data-{size}"
-        _make_file(source, size)
-        for rep in range(repeats):
-            op = f"blob-{size}-{rep}"
-            cases = ["raw_upload", "save_path", "save_stream"]
-            if size <= MiB:
-                cases.append("save_bytes")
-            else:
-                cases.append("save_path_lowmem")
-            cases += ["raw_download", "load_path", "load_stream"]
-            if size <= MiB:
-                cases.append("load_bytes")
-            saved: dict[str, str] = {}
-            for case in cases:
+def _cases(size: int) -> tuple[list[str], list[str]]:
+    uploads = ["raw_upload", "hash", "save_path", "save_stream"]
+    if size < GiB:  # a 1 GiB upload takes ~25 s here: the checksums' cost is measured below
+        uploads.insert(2, "raw_upload_sha256")
+    downloads = ["raw_download", "load_path", "load_stream"]
+    if size <= MiB:
+        uploads.append("save_bytes")
+        downloads.append("load_bytes")
+    return uploads, downloads
+
+
+def _round_ratios(run: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """One round's ratios: reference time over our time (> 1: ours is faster)."""
+    t = {case: sample["seconds"] for case, sample in run.items()}
+    out = {}
+    if "raw_upload_sha256" in t:
+        out["raw_upload_sha256"] = t["raw_upload"] / t["raw_upload_sha256"]
+    floor = t["hash"] + t["raw_upload"]
+    for case in _SAVES:
+        if case in t:
+            out[case] = t["raw_upload"] / t[case]
+            out[f"{case}/floor"] = floor / t[case]
+    for case in _LOADS:
+        if case in t:
+            out[case] = t["raw_download"] / t[case]
+    return out
+
+
+def _reference(case: str) -> str:
+    return "raw_download" if case in _LOADS else "raw_upload"
+
+
+def _best_ratio(rounds: list[dict[str, dict[str, Any]]], case: str) -> float:
+    """Best reference time over our best time: each side's least disturbed run."""
+    if case.endswith("/floor"):
+        ours = min(r[case.removesuffix("/floor")]["seconds"] for r in rounds)
+        return min(r["hash"]["seconds"] + r["raw_upload"]["seconds"] for r in rounds) / ours
+    ref = min(r[_reference(case)]["seconds"] for r in rounds)
+    return ref / min(r[case]["seconds"] for r in rounds)
+
+
+def _cpu_ratios(rounds: list[dict[str, dict[str, Any]]], case: str) -> list[float]:
+    """Per round: CPU (client + server) of the reference over ours; load-independent-ish."""
+    def cpu(sample: dict[str, Any]) -> float:
+        return float(sample["cpu_seconds"] + sample["server_cpu_seconds"])
+    return [cpu(r[_reference(case)]) / cpu(r[case]) for r in rounds]
+
+
+def _measure_size(bench: Bench, store: Any, prefix: str, size: int, min_rounds: int,
+                  max_rounds: int, cap: float) -> tuple[list[dict[str, dict[str, Any]]], str]:
+    source = bench.workdir / f"data-{size}"
+    _make_file(source, size)
+    env, rounds = bench.env(), []
+    uploads, downloads = _cases(size)
+    began, why = time.perf_counter(), "round cap"
+    try:
+        for index in range(max_rounds):
+            op = f"blob-{size}-{index}"
+            run: dict[str, dict[str, Any]] = {}
+            order = 1 if index % 2 == 0 else -1
+            for case in uploads[::order] + downloads[::order]:
                 spec: dict[str, Any] = {
                     "env": env, "bucket": bench.bucket, "prefix": prefix, "case": case,
                     "size": size, "path": str(source), "key": f"raw/{op}",
-                    "op": f"{op}-save_path", "version": saved.get("save_path", "")}
-                if case in _UPLOADS:
-                    record = store.register_version(f"{op}-{case}",
-                                                    Version.from_parts(major=f"{op}-{case}"))
-                    saved[case] = str(record.version)
-                    spec["op"], spec["version"] = f"{op}-{case}", saved[case]
-                if case in ("raw_download", *_DOWNLOADS):
+                    "op": f"{op}-save_path", "version": ""}
+                if case in _SAVES:
+                    spec["op"] = f"{op}-{case}"
+                    record = store.register_version(spec["op"], Version.from_parts(
+                        major=spec["op"]))
+                    spec["version"] = str(record.version)
+                elif case in _LOADS:
+                    spec["version"] = run["save_path"]["version"]
+                if case in ("raw_download", *_LOADS):
                     spec["path"] = str(bench.workdir / f"out-{size}")
-                samples.setdefault((size, case), []).append(_child(spec))
-                if case in ("raw_download", *_DOWNLOADS) and case != "load_bytes":
+                server_cpu = bench.server_cpu()
+                sample = _child(spec)
+                sample["server_cpu_seconds"] = bench.server_cpu() - server_cpu
+                sample["version"] = spec["version"]
+                run[case] = sample
+                if case in ("raw_download", *_LOADS) and case != "load_bytes":
                     out = Path(spec["path"])
                     if out.stat().st_size != size:
                         raise RuntimeError(f"{case} wrote {out.stat().st_size} bytes, not {size}")
                     out.unlink()
-        source.unlink()
-
-    rows: list[list[Any]] = []
-    data: dict[str, Any] = {}
-    for size, _repeats in plan:
-        raw_up = stats([size / s["seconds"] / MiB for s in samples[(size, "raw_upload")]])
-        raw_down = stats([size / s["seconds"] / MiB for s in samples[(size, "raw_download")]])
-        for case in ("raw_upload", *_UPLOADS, "raw_download", *_DOWNLOADS):
-            if (size, case) not in samples:
+            rounds.append(run)
+            if len(rounds) < min_rounds:
                 continue
-            runs = samples[(size, case)]
+            ratios = [_round_ratios(r) for r in rounds]
+            spreads = [ratio_interval([r[name] for r in ratios]).spread
+                       for name in HEADLINE if name in ratios[0]]
+            if all(spread <= TARGET_SPREAD for spread in spreads):
+                why = f"every headline interval within +-{TARGET_SPREAD:.0%}"
+                break
+            if time.perf_counter() - began >= cap:
+                why = f"time cap ({cap:.0f} s)"
+                break
+    finally:
+        source.unlink()
+    return rounds, why
+
+
+def _median(values: list[float]) -> float:
+    values = [v for v in values if v == v]
+    return statistics.median(values) if values else math.nan
+
+
+def run(bench: Bench) -> Result:
+    result = Result(NAME, TITLE)
+    prefix = bench.prefix("transfer")
+    store, _counter, _client = bench.opstore(prefix)
+    rows: list[list[Any]] = []
+    phase_rows: list[list[Any]] = []
+    data: dict[str, Any] = {}
+    stopped: list[str] = []
+    for size, min_rounds, max_rounds, cap in plan(bench.quick):
+        if bench.max_size and size > bench.max_size:
+            stopped.append(f"{label(size)}: skipped (--max-size)")
+            continue
+        rounds, why = _measure_size(bench, store, prefix, size, min_rounds, max_rounds, cap)
+        stopped.append(f"{label(size)}: {len(rounds)} rounds, stopped by {why}")
+        ratios = [_round_ratios(r) for r in rounds]
+        for case in rounds[0]:
+            runs = [r[case] for r in rounds]
             mibs = stats([size / s["seconds"] / MiB for s in runs])
             rss = stats([(s["rss_peak_kib"] - s["rss_base_kib"]) / 1024 for s in runs])
             rss_abs = stats([s["rss_peak_kib"] / 1024 for s in runs])
-            raw = raw_up if case in ("raw_upload", *_UPLOADS) else raw_down
-            rel = ratio(mibs.median, raw.median)
-            rows.append([_label(size), case, fmt(mibs.median, 1), fmt(mibs.min, 1),
-                         fmt(mibs.max, 1), "1 (raw)" if case.startswith("raw") else fmt(rel),
-                         fmt(rss.median, 1), fmt(rss.max, 1), fmt(rss_abs.max, 1), mibs.n])
-            data[f"{_label(size)}/{case}"] = {
-                "size": size, "throughput_mib_s": mibs.json(digits=1),
-                "ratio_to_raw": round(rel, 3), "rss_delta_mib": rss.json(digits=1),
-                "rss_peak_mib": rss_abs.json(digits=1)}
+            to_raw = ratio_interval([r[case] for r in ratios]) if case in ratios[0] else None
+            to_floor = (ratio_interval([r[f"{case}/floor"] for r in ratios])
+                        if f"{case}/floor" in ratios[0] else None)
+            store_s = {name: _median([s["store_seconds"].get(name, 0.0) for s in runs])
+                       for name in sorted({n for s in runs for n in s["store_seconds"]})}
+            phases = {"wall_s": _median([s["seconds"] for s in runs]),
+                      "client_cpu_s": _median([s["cpu_seconds"] for s in runs]),
+                      "server_cpu_s": _median([s["server_cpu_seconds"] for s in runs]),
+                      "store_calls_s": store_s,
+                      "local_s": _median([s["seconds"] - sum(s["store_seconds"].values())
+                                          for s in runs])}
+            rows.append([
+                label(size), case, fmt(mibs.median, 1), f"{fmt(mibs.min, 1)} to {fmt(mibs.max, 1)}",
+                _interval_cell(to_raw) if to_raw else "1 (reference)",
+                fmt(_best_ratio(rounds, case)) if to_raw else "",
+                _interval_cell(to_floor) if to_floor else "",
+                _interval_cell(ratio_interval(_cpu_ratios(rounds, case))) if to_raw else "",
+                fmt(rss.median, 1),
+                fmt(rss_abs.max, 1), mibs.n])
+            if not case.startswith("raw") and case != "hash":
+                phase_rows.append([
+                    label(size), case, fmt(phases["wall_s"], 3), fmt(phases["local_s"], 3),
+                    ", ".join(f"{n} {v:.3f}" for n, v in store_s.items() if v >= 0.0005),
+                    fmt(phases["client_cpu_s"], 3), fmt(phases["server_cpu_s"], 3)])
+            elif case != "hash":
+                phase_rows.append([label(size), case, fmt(phases["wall_s"], 3), "", "",
+                                   fmt(phases["client_cpu_s"], 3),
+                                   fmt(phases["server_cpu_s"], 3)])
+            entry: dict[str, Any] = {
+                "size": size, "rounds": len(rounds), "throughput_mib_s": mibs.json(digits=1),
+                "rss_delta_mib": rss.json(digits=1), "rss_peak_mib": rss_abs.json(digits=1),
+                "phases": _rounded(phases)}
+            if to_raw is not None:
+                entry["ratio_to_raw"] = round(to_raw.ratio, 3)
+                entry["ratio_to_raw_ci"] = to_raw.json()
+                entry["ratio_to_raw_best"] = round(_best_ratio(rounds, case), 3)
+                entry["cpu_ratio_to_raw_ci"] = ratio_interval(_cpu_ratios(rounds, case)).json()
+            if to_floor is not None:
+                entry["ratio_to_floor"] = round(to_floor.ratio, 3)
+                entry["ratio_to_floor_ci"] = to_floor.json()
+                entry["ratio_to_floor_best"] = round(_best_ratio(rounds, f"{case}/floor"), 3)
+            data[f"{label(size)}/{case}"] = entry
     result.tables.append(Table(
-        ["size", "case", "MiB/s median", "min", "max", "ratio to raw (median)",
-         "peak RSS delta MiB (median)", "(max)", "peak RSS total MiB (max)", "runs"],
-        rows, caption="Throughput over loopback SeaweedFS (the server shares the 2 CPUs). "
-        "Uploads compare with `upload_file`, downloads with `download_file`. RSS delta = "
-        "peak minus the child's peak after imports and set-up."))
+        ["size", "case", "MiB/s median", "range", "ratio to raw [95% CI]", "best / best",
+         "ratio to floor [95% CI]", "CPU ratio [95% CI]", "peak RSS delta MiB (median)",
+         "peak RSS total MiB (max)", "rounds"], rows,
+        caption="Throughput over loopback SeaweedFS (the server shares the 2 CPUs). Ratios "
+        "are geometric means of per-round ratios (reference time / our time; > 1 is "
+        "faster than the reference) with their 95% interval. Saves and `raw_upload_sha256` "
+        "compare with `upload_file`, loads with `download_file`; the floor is one SHA-256 "
+        "pass (`hash`) plus `upload_file`, measured in the same round. Best / best: the "
+        "reference's fastest run over ours (each side's least disturbed run). CPU ratio: "
+        "client + server CPU seconds of the reference over ours, per round."))
+    result.tables.append(Table(
+        ["size", "case", "wall s", "local s (not in a store call)", "store calls s",
+         "client CPU s", "server CPU s"], phase_rows,
+        caption="Where the time goes (medians over rounds). Local time is hashing, spooling "
+        "and verifying; store calls are the S3Store methods (HEAD, LIST+GET of the binding, "
+        "PUT of the binding, s3transfer's upload/download). CPU: the client process (all "
+        "threads) and the SeaweedFS process during the case."))
+    result.notes.append("Rounds per size: " + "; ".join(stopped) + ".")
     result.notes.append(
-        "Each case runs in its own fresh interpreter; the same boto3 client configuration "
-        "(`s3opstore.stores.s3.default_client`) is used for raw boto3 and for s3opstore. "
-        "boto3's default TransferConfig (8 MiB parts, 10 threads) for raw; s3opstore's "
-        "(16 MiB parts, 8 threads, CRC32 part checksums, at most 4 parts in memory) for ours.")
-    result.notes.append(
-        "`save_path_lowmem` sets `transfer_config.max_in_memory_upload_chunks = 4` "
-        "explicitly; `stores/s3.py` now does so by default (s3transfer's default of 10 "
-        "buffered 16 MiB parts lifted a 1 GiB save's RSS to ~200 MiB), so it should match "
-        "`save_path`. `load_path` downloads into the seekable temporary file and hashes it "
-        "afterwards; `load_stream` goes through a non-seekable digest-verifying writer, "
-        "for which s3transfer buffers parts that arrive out of order.")
+        "The same boto3 client configuration (`s3opstore.stores.s3.default_client`) is used "
+        "for raw boto3 and for s3opstore: over plain http botocore signs every request body "
+        "with SHA-256, on both sides. Raw uses boto3's default TransferConfig (8 MiB parts, "
+        "10 threads, CRC32 checksums); s3opstore its own (16 MiB parts, 8 threads, SHA-256 "
+        "checksums, at most 4 parts in memory).")
     if bench.quick:
-        result.notes.append("Quick mode: 1 MiB only.")
+        result.notes.append("Quick mode: 1 MiB only, two rounds.")
     result.data = data
     return result
+
+
+def _interval_cell(interval: Any) -> str:
+    if interval.n < 2:
+        return fmt(interval.ratio)
+    return f"{fmt(interval.ratio)} [{fmt(interval.low)}, {fmt(interval.high)}]"
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value

@@ -2,6 +2,8 @@
 
 ``python -m benchmarks --quick`` runs in a subprocess with its own SeaweedFS
 and writes to a temporary directory (the committed results stay untouched).
+No assertion depends on how fast anything ran: the subprocess's timeout only
+catches a hang, and it is far above what a loaded 2-CPU runner needs.
 """
 
 from __future__ import annotations
@@ -14,11 +16,16 @@ from typing import Any
 
 import pytest
 
+import benchmarks.__main__ as bench_main
 from benchmarks.__main__ import main
-from benchmarks._common import stats
-from benchmarks.report import table_md
+from benchmarks._common import ratio_interval, stats
+from benchmarks.report import compare_runs, headline_figures, table_md
 
 ROOT = Path(__file__).resolve().parents[2]
+# The quick run takes 1-2 minutes on a quiet 2-CPU runner and over 5 at load averages of
+# 25+; pytest-timeout's 300 s (which covers the fixture's set-up) would make the outcome
+# depend on the neighbours. These limits only catch a hang.
+pytestmark = pytest.mark.timeout(960)
 SCENARIOS = ["requests", "transfer", "latency", "scale", "contention", "warm", "cold_start",
              "profile", "http"]
 
@@ -27,7 +34,7 @@ SCENARIOS = ["requests", "transfer", "latency", "scale", "contention", "warm", "
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--out-dir", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return json.loads((out / "results.json").read_text()), (out / "results.md").read_text()
 
@@ -75,11 +82,24 @@ def test_request_counts_are_within_the_issue_budgets(
 def test_transfer_latency_and_scale_figures_are_sane(
         quick_run: tuple[dict[str, Any], str]) -> None:
     transfer = _results(quick_run, "transfer")["data"]
-    assert {"1 MiB/raw_upload", "1 MiB/save_path", "1 MiB/load_stream"} <= set(transfer)
-    for case in transfer.values():
-        assert case["throughput_mib_s"]["min"] > 0
-        assert case["ratio_to_raw"] > 0
+    assert set(transfer) == {f"1 MiB/{case}" for case in (
+        "raw_upload", "hash", "raw_upload_sha256", "save_path", "save_stream", "save_bytes",
+        "raw_download", "load_path", "load_stream", "load_bytes")}
+    for name, case in transfer.items():
+        assert case["rounds"] == 2
+        assert case["throughput_mib_s"]["n"] == 2
         assert case["rss_delta_mib"]["min"] >= 0
+        assert case["phases"]["wall_s"] > 0
+        reference = name.split("/")[1] in ("raw_upload", "raw_download", "hash")
+        assert ("ratio_to_raw" in case) is not reference
+        assert ("ratio_to_floor" in case) is name.split("/")[1].startswith("save_")
+        if not reference:
+            interval = case["ratio_to_raw_ci"]
+            assert interval["n"] == 2
+            # Two pairs give a wide interval: its low end may round to 0.000.
+            assert 0 <= interval["low"] <= interval["ratio"] <= interval["high"]
+            assert case["ratio_to_raw_best"] > 0
+    assert set(transfer["1 MiB/save_path"]["phases"]["store_calls_s"]) >= {"head", "upload"}
     latency = _results(quick_run, "latency")["data"]
     assert latency["latest_version"]["requests_per_call"] == 1
     for figures in latency.values():
@@ -162,3 +182,79 @@ def test_http_face_scenario_answers_every_client(quick_run: tuple[dict[str, Any]
     for load in data["clients"]:
         assert (load["errors"], load["requests"]) == (0, 3 * load["clients"])
     assert data["register_rate"] > 0
+
+
+def test_ratio_interval_is_a_t_interval_on_logarithms() -> None:
+    flat = ratio_interval([2.0, 2.0, 2.0])
+    assert (flat.n, flat.ratio, flat.low, flat.high, flat.spread) == pytest.approx(
+        (3, 2.0, 2.0, 2.0, 0.0))
+    wide = ratio_interval([1.0, 4.0])
+    assert wide.ratio == pytest.approx(2.0)  # geometric mean
+    assert wide.low == pytest.approx(2.0 / (2.0 ** 12.706))  # t(0.975, 1 df) * sd / sqrt(2)
+    assert wide.low * wide.high == pytest.approx(4.0)  # symmetric in "x times faster/slower"
+    inverse = ratio_interval([1.0, 0.25])
+    assert inverse.ratio * wide.ratio == pytest.approx(1.0)
+    assert ratio_interval([]).n == 0
+    assert ratio_interval([1.5]).spread == float("inf")  # one pair says nothing of noise
+
+
+def _document(save: float, load: float, contention: float) -> dict[str, Any]:
+    interval = {"n": 3, "ratio": 1.0, "low": 0.9, "high": 1.1, "median": 1.0, "spread": 0.1}
+    def entry(ratio: float) -> dict[str, Any]:
+        return {"ratio_to_raw": ratio, "ratio_to_raw_ci": {**interval, "ratio": ratio},
+                "ratio_to_raw_best": ratio, "cpu_ratio_to_raw_ci": interval,
+                "ratio_to_floor": ratio, "ratio_to_floor_ci": interval,
+                "ratio_to_floor_best": ratio}
+    return {"mode": "full", "scenarios_run": ["transfer", "contention"], "total_seconds": 1.0,
+            "generated_at": "2026-01-01T00:00:00Z",
+            "machine": {"commit": "x", "nproc": 2, "cpu": "c", "memory": "m",
+                        "platform": "p", "python": "3", "packages": {}},
+            "results": {
+                "transfer": {"name": "transfer", "title": "2. T", "seconds": 1.0,
+                             "error": None, "notes": [], "tables": [],
+                             "data": {"64 MiB/save_path": entry(save),
+                                      "64 MiB/load_path": entry(load),
+                                      "1 MiB/save_path": entry(9.0)}},
+                "contention": {"name": "contention", "title": "5. C", "seconds": 1.0,
+                               "error": None, "notes": [], "tables": [],
+                               "data": {"rounds": [], "pair_ratios": {
+                                   "4": {**interval, "ratio": 0.9},
+                                   "16": {**interval, "ratio": contention}}}}}}
+
+
+def test_stability_names_the_figures_that_moved_more_than_ten_percent() -> None:
+    first, second = _document(1.0, 1.0, 0.5), _document(1.05, 0.8, 0.56)
+    figures = headline_figures(first)
+    assert figures["transfer 64 MiB save_path / raw"] == 1.0
+    assert figures["transfer 64 MiB save_path / floor"] == 1.0
+    assert figures["contention 16 processes, one op / 16 ops"] == 0.5
+    assert not any("1 MiB" in name for name in figures)  # headline sizes only
+    verdict = compare_runs(first, second)
+    assert sorted(verdict["moved"]) == [
+        "contention 16 processes, one op / 16 ops", "transfer 64 MiB load_path / raw",
+        "transfer 64 MiB load_path / raw (best of runs)"]
+
+
+def test_check_stability_runs_twice_and_fails_when_a_figure_moved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    documents = [_document(1.0, 1.0, 0.5), _document(1.0, 1.3, 0.5)]
+    calls: list[bool] = []
+
+    def fake_run_once(args: Any) -> tuple[dict[str, Any], list[Any]]:
+        calls.append(args.check_stability)
+        document = documents[len(calls) - 1]
+        return document, bench_main.results_from_json(document)
+
+    monkeypatch.setattr(bench_main, "run_once", fake_run_once)
+    assert main(["--check-stability", "--out-dir", str(tmp_path)]) == 1
+    assert calls == [True, True]
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["stability"]["moved"] == ["transfer 64 MiB load_path / raw",
+                                           "transfer 64 MiB load_path / raw (best of runs)"]
+    markdown = (tmp_path / "results.md").read_text()
+    assert "| transfer 64 MiB load_path / raw | 1.000 | 1.300 | +30.0% | MOVED |" in markdown
+    assert main(["--rerender", "--out-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "results.md").read_text() == markdown
+    documents[1] = _document(1.0, 1.0, 0.5)
+    calls.clear()
+    assert main(["--check-stability", "--out-dir", str(tmp_path)]) == 0
