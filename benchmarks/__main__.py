@@ -25,7 +25,8 @@ from benchmarks.report import compare_runs, render_markdown, results_from_json
 # scenario name -> module, in running order
 SCENARIOS = {"requests": "requests_per_op", "transfer": "transfer", "latency": "latency",
              "scale": "scale", "contention": "contention", "warm": "warm",
-             "cold_start": "cold_start", "profile": "profile_slowest", "http": "http_face"}
+             "cold_start": "cold_start", "profile": "profile_slowest", "http": "http_face",
+             "ui": "ui_pages"}
 NAMES = list(SCENARIOS)
 
 

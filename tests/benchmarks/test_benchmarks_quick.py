@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # depend on the neighbours. These limits only catch a hang.
 pytestmark = pytest.mark.timeout(960)
 SCENARIOS = ["requests", "transfer", "latency", "scale", "contention", "warm", "cold_start",
-             "profile", "http"]
+             "profile", "http", "ui"]
 
 
 @pytest.fixture(scope="module")
