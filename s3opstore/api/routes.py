@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from s3opstore.api import models as m
-from s3opstore.api import uploads
+from s3opstore.api import ref_routes, uploads
 from s3opstore.api.types import Call, HttpError
 from s3opstore.errors import IntegrityError, ObjectNotFoundError
 from s3opstore.models.manifests import VersionRecord
@@ -196,6 +196,12 @@ ROUTES: tuple[Route, ...] = (
           "An op's latest registered version (404 when it has none)."),
     Route("get_version", m.GetVersionRequest, m.VersionInfo, get_version,
           "The registration record of one version."),
+    Route("resolve", ref_routes.ResolveRequest, m.VersionInfo, ref_routes.resolve,
+          "The version a reference names: latest, 1.2.0, an alias, a version string or a "
+          "unique version id prefix."),
+    Route("resolve_pipeline", ref_routes.ResolvePipelineRequest,
+          ref_routes.PipelineResolutionResponse, ref_routes.resolve_pipeline,
+          "Which version of each op a pipeline would load, or which link is missing."),
     Route("set_alias", m.SetAliasRequest, m.AliasInfo, set_alias,
           "Point an alias at a registered version, optionally compare-and-swap.",
           write=True, tag="aliases"),

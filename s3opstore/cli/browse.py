@@ -10,13 +10,14 @@ import argparse
 from typing import Any
 
 from s3opstore.cli.output import Output, short_version
-from s3opstore.cli.resolve import resolve_pipeline
 from s3opstore.errors import BytesNotFoundError, InvalidInputError
 from s3opstore.models.manifests import AliasManifest, VersionRecord
 from s3opstore.registry.aliases import UNSET
 from s3opstore.registry.opstore import OpStore
+from s3opstore.registry.refs import LATEST, split_op_ref
 
-__all__ = ["alias_cmd", "links", "ops", "pipelines", "record_json", "resolve", "show", "versions"]
+__all__ = ["alias_cmd", "links", "op_and_ref", "ops", "pipelines", "record_json", "resolve", "show",
+           "versions"]
 
 
 def _time(value: Any) -> str | None:
@@ -69,8 +70,17 @@ def versions(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def op_and_ref(op: str, ref: str | None) -> tuple[str, str]:
+    """``OP [REF]`` or ``OP@REF`` (an explicit REF keeps an ``@`` in OP literal)."""
+    if ref is not None:
+        return op, ref
+    name, text = split_op_ref(op)
+    return name, text or LATEST
+
+
 def show(store: OpStore, args: argparse.Namespace, out: Output) -> int:
-    record = store.resolve(args.op, args.version or "latest")
+    args.op, ref = op_and_ref(args.op, args.version)
+    record = store.resolve(args.op, ref)
     try:
         info = store.op_bytes_info(args.op, record.version)
         data: dict[str, Any] | None = {"sha256": info.sha256, "size": info.size,
@@ -127,7 +137,7 @@ def pipelines(store: OpStore, args: argparse.Namespace, out: Output) -> int:
 
 
 def resolve(store: OpStore, args: argparse.Namespace, out: Output) -> int:
-    resolution = resolve_pipeline(store, args.pipeline)
+    resolution = store.resolve_pipeline(args.pipeline)
     if out.json_mode:
         out.json(resolution.to_json())
     else:

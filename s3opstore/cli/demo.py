@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from s3opstore.cli.output import Output, short_version
-from s3opstore.cli.resolve import resolve_pipeline
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.wrappers import CountingStore
@@ -127,7 +126,7 @@ def run_demo(base: OpStore, out: Output) -> dict[str, object]:
     done("alias")
 
     step(f"6. resolve pipeline {PIPELINE!r}: what a worker would load")
-    resolution = resolve_pipeline(store, PIPELINE)
+    resolution = store.resolve_pipeline(PIPELINE)
     for chosen in resolution.ops:
         say(f"   {chosen.op_name:<11} {chosen.record.number_text:<6} "
             f"{short_version(chosen.record.version)}")

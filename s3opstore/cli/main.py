@@ -31,6 +31,9 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_ERROR = 3
 
+_REF_HELP = ("latest (default), a number like 1.2.0, an alias, a version string or a unique "
+             "version id prefix")
+
 Command = Callable[[OpStore, argparse.Namespace, Output], int]
 
 
@@ -70,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = command("versions", browse.versions, "list the versions of an op")
     cmd.add_argument("op")
     cmd = command("show", browse.show, "show one version (default: latest) and its bytes")
-    cmd.add_argument("op")
-    cmd.add_argument("version", nargs="?", help="version string, alias or 'latest'")
+    cmd.add_argument("op", help="op name, or OP@REF")
+    cmd.add_argument("version", nargs="?", metavar="REF", help=_REF_HELP)
     cmd = command("links", browse.links, "versions of UPSTREAM validated for DOWNSTREAM")
     cmd.add_argument("downstream")
     cmd.add_argument("upstream")
@@ -85,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="register the version first if it is not registered yet")
     cmd.add_argument("--idempotency-key", metavar="KEY")
     cmd = command("pull", transfer.pull, "download the bytes of a version (digest verified)")
-    cmd.add_argument("op")
-    cmd.add_argument("--version", help="version string (default: latest)")
-    cmd.add_argument("--alias", help="alias name instead of a version")
+    cmd.add_argument("op", help="op name, or OP@REF")
+    cmd.add_argument("--version", metavar="REF", help=_REF_HELP)
+    cmd.add_argument("--alias", help="alias name (the same as --version ALIAS)")
     cmd.add_argument("-o", "--output", required=True, metavar="FILE", help="file, or - for stdout")
 
     alias = command("alias", browse.alias_cmd, "aliases: movable named pointers to versions")
@@ -96,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(cmd, top=False)
     cmd.add_argument("op")
     cmd.add_argument("alias")
-    cmd.add_argument("version", help="version string, another alias or 'latest'")
-    cmd.add_argument("--expect", metavar="VERSION",
+    cmd.add_argument("version", metavar="REF", help=_REF_HELP)
+    cmd.add_argument("--expect", metavar="REF",
                      help="only move the alias if it points at this version now")
     cmd.add_argument("--expect-none", action="store_true",
                      help="only set the alias if it does not exist yet")

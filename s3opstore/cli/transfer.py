@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from s3opstore.cli.browse import op_and_ref
 from s3opstore.cli.output import Output, Progress
 from s3opstore.errors import InvalidInputError
 from s3opstore.registry.opstore import OpStore
@@ -108,7 +109,8 @@ def push(store: OpStore, args: argparse.Namespace, out: Output) -> int:
 def pull(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     if args.version is not None and args.alias is not None:
         raise InvalidInputError("use either --version or --alias, not both")
-    record = store.resolve(args.op, args.version or args.alias or "latest")
+    args.op, ref = op_and_ref(args.op, args.version or args.alias)
+    record = store.resolve(args.op, ref)
     info = store.op_bytes_info(args.op, record.version)
     to_stdout = args.output == "-"
     with out.progress("downloading", info.size, transfer=True) as bar:

@@ -13,7 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from s3opstore.errors import InvalidInputError, InvalidVersionError, OpNotFoundError
+from s3opstore.errors import InvalidInputError, InvalidVersionError
 from s3opstore.models.keys import upload_key
 from s3opstore.models.manifests import AliasManifest, PipelineManifest, VersionRecord
 from s3opstore.models.names import check_name
@@ -22,11 +22,13 @@ from s3opstore.registry import aliases as _aliases
 from s3opstore.registry import blobs as _blobs
 from s3opstore.registry import links as _links
 from s3opstore.registry import pipelines as _pipelines
+from s3opstore.registry import refs as _refs
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.blobs import BlobSource, OpBytes
 from s3opstore.registry.commit import RetryPolicy
 from s3opstore.registry.context import Context
 from s3opstore.registry.listing import Listing
+from s3opstore.registry.resolution import PipelineResolution, resolve_pipeline
 from s3opstore.stores import ObjectStore, open_store
 
 __all__ = ["DEFAULT_STORE_DIR", "OpStore"]
@@ -218,7 +220,8 @@ class OpStore:
         elif not (expected is None or isinstance(expected, Version | _aliases._Unset)):
             raise InvalidVersionError(
                 f"expected {expected!r} is neither a version, a version string nor None")
-        return _aliases.set_alias(self._ctx, check_name(op_name), check_name(alias, "alias"),
+        alias = _refs.check_alias_name(check_name(alias, "alias"))
+        return _aliases.set_alias(self._ctx, check_name(op_name), alias,
                                   _version(version), expected=expected,
                                   idempotency_key=_key(idempotency_key))
 
@@ -232,22 +235,19 @@ class OpStore:
     def list_aliases(self, op_name: str) -> list[str]:
         return _aliases.list_aliases(self._ctx, check_name(op_name))
 
-    def resolve(self, op_name: str, ref: Version | str = "latest") -> VersionRecord:
-        """A version record from a Version, a version string, an alias, or "latest".
+    def resolve(self, op_name: str, ref: Version | str | None = None) -> VersionRecord:
+        """The record a reference names: ``latest`` (the default), a number ``1.2.0``,
+        a version string, an alias, or a unique version id prefix (``3f2a1b9c``, or the
+        short form tables print). ``op_name`` may carry the ref itself: ``"pca@production"``.
 
-        A string that parses as a version string is one; anything else is an
-        alias name ("latest" is reserved for the newest version).
+        Rules and their order: :mod:`s3opstore.registry.refs`.
         """
-        check_name(op_name)
-        if ref == "latest":
-            record = self.latest_version(op_name)
-            if record is None:
-                raise OpNotFoundError(f"op {op_name!r} has no registered versions")
-            return record
-        if isinstance(ref, Version):
-            return self.get_version(op_name, ref)
-        try:
-            version = Version.parse(ref)
-        except InvalidVersionError:
-            return self.get_alias(op_name, ref)
-        return self.get_version(op_name, version)
+        if ref is None:
+            op_name, text = _refs.split_op_ref(op_name, _refs.LATEST)
+            ref = _refs.LATEST if text is None else text
+        return _refs.resolve_ref(self._ctx, check_name(op_name), ref)
+
+    # -- pipeline resolution ---------------------------------------------------------------
+    def resolve_pipeline(self, pipeline_name: str) -> PipelineResolution:
+        """Which version of each op the pipeline would load, or which link is missing."""
+        return resolve_pipeline(self._ctx, check_name(pipeline_name, "pipeline name"))
