@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from s3opstore.cli.output import Output, short_version
-from s3opstore.errors import BytesNotFoundError, InvalidInputError
+from s3opstore.errors import BytesNotFoundError, InvalidInputError, OpNotFoundError
 from s3opstore.models.manifests import AliasManifest, VersionRecord
 from s3opstore.registry.aliases import UNSET
 from s3opstore.registry.opstore import OpStore
@@ -57,10 +57,18 @@ def ops(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _require_op(store: OpStore, op: str, what: str = "op") -> None:
+    if not store.op_exists(op):
+        raise OpNotFoundError(f"{what} {op!r} is not known to the store (no versions, no "
+                              "pipeline names it, no link leads to it)")
+
+
 def versions(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     records = store.get_versions(args.op)
-    if not records and not out.json_mode:
-        out.note(f"op {args.op!r} has no registered versions")
+    if not records:
+        _require_op(store, args.op)
+        if not out.json_mode:
+            out.note(f"op {args.op!r} has no registered versions")
     if out.json_mode:
         out.json({"op": args.op, "versions": [record_json(r) for r in records]})
     else:
@@ -110,6 +118,9 @@ def show(store: OpStore, args: argparse.Namespace, out: Output) -> int:
 
 def links(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     linked = store.get_validated_links(args.downstream, args.upstream)
+    if not linked:
+        _require_op(store, args.downstream, "downstream op")
+        _require_op(store, args.upstream, "upstream op")
     numbers = {r.version: r for r in store.get_versions(args.upstream)}
     items = sorted(linked, key=lambda v: (numbers[v].seq if v in numbers else -1, v.vid))
     rows = [{"version": str(v),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +24,7 @@ from s3opstore.cli.output import Output, Progress
 from s3opstore.errors import InvalidInputError
 from s3opstore.registry.opstore import OpStore
 
-__all__ = ["pull", "push"]
+__all__ = ["default_name", "output_path", "pull", "push"]
 
 
 class _ReadProgress:
@@ -113,6 +114,8 @@ def pull(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     record = store.resolve(args.op, ref)
     info = store.op_bytes_info(args.op, record.version)
     to_stdout = args.output == "-"
+    if not to_stdout:
+        args.output = str(output_path(args.output, args.op, record.number_text))
     with out.progress("downloading", info.size, transfer=True) as bar:
         if to_stdout:
             sink: Any = sys.stdout.buffer
@@ -133,6 +136,22 @@ def pull(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         out.line(f"pulled {args.op} {record.number_text} to {args.output} "
                  f"({loaded.size} bytes, sha256 verified {loaded.sha256})")
     return 0
+
+
+def default_name(op: str, number: str) -> str:
+    """``OP-NUMBER.bin`` with every character a file name could trip on replaced by ``_``."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", op)
+    return f"{'_' + safe[1:] if safe.startswith('.') else safe}-{number}.bin"
+
+
+def output_path(output: str | None, op: str, number: str) -> Path:
+    """Where a pull writes: ``-o FILE``, ``-o DIR/`` + the default name, else the default."""
+    target = Path(default_name(op, number) if output is None else output)
+    if output is not None and target.is_dir():
+        target = target / default_name(op, number)
+    if target.is_dir():
+        raise InvalidInputError(f"cannot pull into {str(target)!r}: it is a directory")
+    return target
 
 
 def _pull_to_path(store: OpStore, op: str, version: Any, target: Path, bar: Progress,

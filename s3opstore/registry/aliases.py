@@ -81,8 +81,11 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
         if not isinstance(expected, _Unset):
             now = current.version if current is not None else None
             if now != expected:
+                where = ("does not exist yet" if now is None else f"points at {now}")
+                wanted = ("that it does not exist yet" if expected is None
+                          else f"that it points at {expected}")
                 raise ConflictError(
-                    f"alias {alias!r} of op {op!r} points at {now}, not the expected {expected}")
+                    f"alias {alias!r} of op {op!r} {where}; the move required {wanted}")
         entry = AliasManifest(
             op_name=op, alias=alias, seq=seq, version=record.version, token=token,
             idempotency_key=idempotency_key, registered_at=utc_now_ms(),

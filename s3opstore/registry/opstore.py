@@ -124,6 +124,10 @@ class OpStore:
     def list_ops(self) -> list[str]:
         return _pipelines.list_ops(self._ctx)
 
+    def op_exists(self, op_name: str) -> bool:
+        """Whether the op is known: versions, a pipeline's last op, or a link's downstream."""
+        return _pipelines.op_exists(self._ctx, check_name(op_name))
+
     # -- bytes ---------------------------------------------------------------
     def save_op_bytes(self, op_name: str, version: Version | str, data: BlobSource, *,
                       idempotency_key: str | None = None) -> OpBytes:
