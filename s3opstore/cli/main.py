@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from s3opstore import __version__
-from s3opstore.cli import browse, maint, serve, transfer
+from s3opstore.cli import browse, maint, register, serve, transfer
 from s3opstore.cli.demo import run_demo
 from s3opstore.cli.output import Output
 from s3opstore.errors import InvalidInputError, S3OpStoreError, StorageUnavailableError
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("upstream")
     command("pipelines", browse.pipelines, "list pipelines")
 
+    register.add_arguments(command("register", register.run, register.HELP))
     cmd = command("push", transfer.push, "upload a file as the bytes of a version")
     cmd.add_argument("op")
     cmd.add_argument("file")
