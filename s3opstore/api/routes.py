@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from s3opstore.api import metadata_routes, ref_routes, uploads
 from s3opstore.api import models as m
-from s3opstore.api import ref_routes, uploads
 from s3opstore.api.types import Call, HttpError
 from s3opstore.errors import IntegrityError, ObjectNotFoundError
 from s3opstore.models.manifests import VersionRecord
@@ -202,6 +202,18 @@ ROUTES: tuple[Route, ...] = (
     Route("resolve_pipeline", ref_routes.ResolvePipelineRequest,
           ref_routes.PipelineResolutionResponse, ref_routes.resolve_pipeline,
           "Which version of each op a pipeline would load, or which link is missing."),
+    Route("register_version", metadata_routes.RegisterVersionRequest, m.VersionInfo,
+          metadata_routes.register_version,
+          "Register a version with its immutable metadata (idempotent for the same content).",
+          write=True, tag="metadata"),
+    Route("get_metadata", metadata_routes.MetadataRequest, metadata_routes.MetadataResponse,
+          metadata_routes.get_metadata,
+          "A version's registration metadata and the mutable tags of it and its op.",
+          tag="metadata"),
+    Route("set_tags", metadata_routes.SetTagsRequest, metadata_routes.TagsResponse,
+          metadata_routes.set_tags,
+          "Change the mutable tags of an op or of a version (the history is kept).",
+          write=True, tag="metadata"),
     Route("set_alias", m.SetAliasRequest, m.AliasInfo, set_alias,
           "Point an alias at a registered version, optionally compare-and-swap.",
           write=True, tag="aliases"),

@@ -100,13 +100,29 @@ def show(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         entry = store.alias_history(args.op, alias)[-1]
         if entry.version == record.version:
             pointing.append(alias)
-    result = {**record_json(record), "bytes": data, "aliases": pointing}
+    meta = store.get_metadata(args.op, record.version)
+    metadata = None if meta is None else {
+        "description": meta.description, "tags": meta.tags, "params": meta.params,
+        "metrics": meta.metrics, "source": meta.source}
+    tags = store.get_tags(args.op, record.version)
+    result = {**record_json(record), "bytes": data, "aliases": pointing,
+              "metadata": metadata, "tags": tags}
     if out.json_mode:
         out.json(result)
         return 0
     rows = [[name, "-" if value is None else value] for name, value in result.items()
-            if name != "bytes" and name != "aliases"]
+            if name not in ("bytes", "aliases", "metadata", "tags")]
     rows.append(["aliases", ", ".join(pointing) or "-"])
+    if meta is not None:
+        if meta.description:
+            rows.append(["description", meta.description])
+        sections: list[tuple[str, dict[str, Any]]] = [
+            ("tag", dict(meta.tags)), ("param", dict(meta.params)),
+            ("metric", dict(meta.metrics)), ("source", dict(meta.source))]
+        for label, values in sections:
+            rows += [[f"{label} {key}", value] for key, value in sorted(values.items())]
+    for key, value in sorted(tags.items()):
+        rows.append([f"tag (mutable) {key}", value])
     if data is None:
         rows.append(["bytes", "none saved"])
     else:

@@ -11,8 +11,10 @@ at the new version, so one command takes a trained model into the registry.
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from s3opstore.cli.browse import record_json
 from s3opstore.cli.output import Output
@@ -21,7 +23,7 @@ from s3opstore.models.version import Version
 from s3opstore.registry.build import Part, build_version
 from s3opstore.registry.opstore import OpStore
 
-__all__ = ["HELP", "add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "pairs", "run"]
 
 HELP = "register a version from its three parts (files, directories or text:VALUE)"
 _TEXT = "text:"
@@ -41,7 +43,47 @@ def add_arguments(cmd: argparse.ArgumentParser) -> None:
                      help="the version's creation time (default: now, UTC)")
     cmd.add_argument("--file", metavar="FILE", help="also save FILE as the version's bytes")
     cmd.add_argument("--alias", help="also point this alias at the version")
+    cmd.add_argument("--description", help="what this version is (immutable, like all below)")
+    cmd.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                     help="a registration tag (repeatable)")
+    cmd.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                     help="a parameter; VALUE is read as JSON when it parses, else as text")
+    cmd.add_argument("--metric", action="append", default=[], metavar="KEY=NUMBER",
+                     help="a metric (repeatable)")
+    cmd.add_argument("--source", action="append", default=[], metavar="KEY=VALUE",
+                     help="where it came from: commit=..., run_url=..., user=...")
     cmd.add_argument("--idempotency-key", metavar="KEY")
+
+
+def pairs(values: list[str], flag: str) -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``; a value without ``=`` is refused."""
+    result: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(f"{flag} {value!r} is not KEY=VALUE")
+        result[key] = text
+    return result
+
+
+def _param(text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if value is None or isinstance(value, str | int | float | bool) else text
+
+
+def _metadata(args: argparse.Namespace) -> dict[str, Any]:
+    metrics: dict[str, float] = {}
+    for key, text in pairs(args.metric, "--metric").items():
+        try:
+            metrics[key] = float(text)
+        except ValueError:
+            raise InvalidInputError(f"--metric {key}={text!r}: not a number") from None
+    return {"description": args.description, "tags": pairs(args.tag, "--tag"),
+            "params": {k: _param(v) for k, v in pairs(args.param, "--param").items()},
+            "metrics": metrics, "source": pairs(args.source, "--source")}
 
 
 def _part(value: str | None, name: str) -> Part:
@@ -77,7 +119,8 @@ def run(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     version = _version(args)
     if args.file is not None and not Path(args.file).is_file():
         raise InvalidInputError(f"--file {args.file!r}: no file there")
-    record = store.register_version(args.op, version, idempotency_key=args.idempotency_key)
+    record = store.register_version(args.op, version, idempotency_key=args.idempotency_key,
+                                    metadata=_metadata(args))
     result = record_json(record)
     if args.file is not None:
         saved = store.save_op_bytes(args.op, record.version, Path(args.file),

@@ -24,6 +24,8 @@ __all__ = [
     "OpHead",
     "OpMarker",
     "PipelineManifest",
+    "TagsManifest",
+    "VersionMetadata",
     "VersionNumber",
     "VersionRecord",
 ]
@@ -150,3 +152,38 @@ class AliasManifest(_Registered, _Manifest):
     version: Version
     token: Token
     idempotency_key: str | None = None
+
+
+MetaKey = Annotated[str, Field(min_length=1, max_length=128)]
+MetaText = Annotated[str, Field(max_length=1024)]
+ParamValue = str | int | float | bool | None
+
+
+class VersionMetadata(_Registered, _Manifest):
+    """What a version was registered with: immutable, written before the version is.
+
+    ``source`` says where it came from (by convention ``commit``, ``run_url``,
+    ``user``). The content fields (all but who/when/token) are what two
+    registrations of the same version must agree on.
+    """
+
+    kind: Literal["version-metadata"] = "version-metadata"
+    op_name: str
+    version: Version
+    description: str | None = Field(default=None, max_length=4096)
+    tags: dict[MetaKey, MetaText] = Field(default_factory=dict)
+    params: dict[MetaKey, ParamValue] = Field(default_factory=dict)
+    metrics: dict[MetaKey, float] = Field(default_factory=dict)
+    source: dict[MetaKey, MetaText] = Field(default_factory=dict)
+    token: Token
+
+
+class TagsManifest(_Registered, _Manifest):
+    """The seq-th state of the mutable tags of an op (``version`` None) or of a version."""
+
+    kind: Literal["tags"] = "tags"
+    op_name: str
+    version: Version | None = None
+    seq: int = Field(ge=0)
+    tags: dict[MetaKey, MetaText]
+    token: Token

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from s3opstore.errors import InvalidInputError, InvalidVersionError
 from s3opstore.models.keys import upload_key
-from s3opstore.models.manifests import AliasManifest, PipelineManifest, VersionRecord
+from s3opstore.models.manifests import (
+    AliasManifest,
+    PipelineManifest,
+    TagsManifest,
+    VersionMetadata,
+    VersionRecord,
+)
 from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
 from s3opstore.registry import aliases as _aliases
 from s3opstore.registry import blobs as _blobs
 from s3opstore.registry import links as _links
+from s3opstore.registry import metadata as _metadata
 from s3opstore.registry import pipelines as _pipelines
 from s3opstore.registry import refs as _refs
 from s3opstore.registry import versions as _versions
@@ -28,6 +36,7 @@ from s3opstore.registry.blobs import BlobSource, OpBytes
 from s3opstore.registry.commit import RetryPolicy
 from s3opstore.registry.context import Context
 from s3opstore.registry.listing import Listing
+from s3opstore.registry.metadata import Metadata
 from s3opstore.registry.resolution import PipelineResolution, resolve_pipeline
 from s3opstore.stores import ObjectStore, open_store
 
@@ -97,10 +106,48 @@ class OpStore:
 
     # -- versions ------------------------------------------------------------
     def register_version(self, op_name: str, version: Version | str, *,
-                         idempotency_key: str | None = None) -> VersionRecord:
-        """Register a version (idempotent: the same hashes return the first record)."""
-        return _versions.register_version(self._ctx, check_name(op_name), _version(version),
-                                          _key(idempotency_key))
+                         idempotency_key: str | None = None,
+                         metadata: Metadata | Mapping[str, Any] | None = None) -> VersionRecord:
+        """Register a version (idempotent: the same hashes return the first record).
+
+        ``metadata`` (description, tags, params, metrics, source) is stored with
+        the version, immutable; registering again with other metadata raises
+        AlreadyExistsError and writes nothing. See :mod:`s3opstore.registry.metadata`.
+        """
+        op, parsed, key = check_name(op_name), _version(version), _key(idempotency_key)
+        if metadata is not None:
+            checked = Metadata.of(metadata)
+            if not checked.empty:
+                return _metadata.register_with_metadata(self._ctx, op, parsed, checked, key)
+        return _versions.register_version(self._ctx, op, parsed, key)
+
+    def get_metadata(self, op_name: str, ref: Version | str = "latest") -> VersionMetadata | None:
+        """The registration metadata of the version ``ref`` names (None: registered without)."""
+        record = self.resolve(op_name, ref)
+        return _metadata.get_metadata(self._ctx, record.op_name, record.version)
+
+    def set_tags(self, op_name: str, tags: Mapping[str, str] | None = None, *,
+                 unset: Iterable[str] = (), version: Version | str | None = None,
+                 idempotency_key: str | None = None) -> TagsManifest:
+        """Change the mutable tags of the op (``version`` None) or of a version (any ref).
+
+        Every change is kept: :meth:`tag_history`.
+        """
+        op = check_name(op_name)
+        target = None if version is None else self.resolve(op, version).version
+        return _metadata.set_tags(self._ctx, op, target, tags or {}, unset,
+                                  _key(idempotency_key))
+
+    def get_tags(self, op_name: str, version: Version | str | None = None) -> dict[str, str]:
+        op = check_name(op_name)
+        target = None if version is None else self.resolve(op, version).version
+        return _metadata.get_tags(self._ctx, op, target)
+
+    def tag_history(self, op_name: str,
+                    version: Version | str | None = None) -> list[TagsManifest]:
+        op = check_name(op_name)
+        target = None if version is None else self.resolve(op, version).version
+        return _metadata.tag_history(self._ctx, op, target)
 
     def get_versions(self, op_name: str) -> list[VersionRecord]:
         """All versions in registration order; ``[]`` for an unknown op.

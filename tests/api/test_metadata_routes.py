@@ -1,0 +1,47 @@
+"""register_version with metadata, get_metadata and set_tags over HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from s3opstore.models.version import Version
+from tests.api.conftest import Api
+
+A = Version.from_parts(b"a", creation_time=datetime(2024, 1, 1, 0, 0, 0))
+META = {"description": "first fit", "tags": {"team": "vision"}, "params": {"depth": 3},
+        "metrics": {"auc": 0.91}, "source": {"commit": "3f2a1b9"}}
+
+
+def test_metadata_round_trip_and_immutability(api: Api) -> None:
+    status, info = api.post("register_version", {"op_name": "clf", "version": str(A),
+                                                 "metadata": META})
+    assert (status, info["number"]) == (200, "1.0.0")
+    status, body = api.post("get_metadata", {"op_name": "clf", "ref": "1.0.0"})
+    assert status == 200
+    assert body["metadata"] == META
+    assert (body["tags"], body["op_tags"], body["version"]["version"]) == ({}, {}, str(A))
+    keys = api.bucket_keys()
+    status, error = api.post("register_version", {"op_name": "clf", "version": str(A),
+                                                  "metadata": {**META, "description": "x"}})
+    assert (status, error["error"]["type"]) == (409, "already_exists")
+    assert api.bucket_keys() == keys
+    status, error = api.post("register_version", {"op_name": "clf", "version": str(A),
+                                                  "metadata": {"metrics": {"auc": "high"}}})
+    assert (status, error["error"]["type"]) == (400, "invalid_input")
+
+
+def test_set_tags_on_the_op_and_on_a_version(api: Api) -> None:
+    api.post("register_version", {"op_name": "clf", "version": str(A)})
+    status, body = api.post("set_tags", {"op_name": "clf", "tags": {"owner": "ana"}})
+    assert (status, body) == (200, {"op_name": "clf", "version": None, "seq": 0,
+                                    "tags": {"owner": "ana"}})
+    status, body = api.post("set_tags", {"op_name": "clf", "ref": "latest",
+                                         "tags": {"stage": "prod"}})
+    assert (status, body["version"], body["tags"]) == (200, str(A), {"stage": "prod"})
+    status, body = api.post("get_metadata", {"op_name": "clf"})
+    assert (body["metadata"], body["tags"], body["op_tags"]) == (
+        None, {"stage": "prod"}, {"owner": "ana"})
+    status, body = api.post("set_tags", {"op_name": "clf", "unset": ["owner"]})
+    assert (body["seq"], body["tags"]) == (1, {})
+    status, error = api.post("set_tags", {"op_name": "clf", "ref": "2.0.0", "tags": {"a": "b"}})
+    assert (status, error["error"]["type"]) == (404, "version_not_found")

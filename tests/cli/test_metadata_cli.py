@@ -1,0 +1,44 @@
+"""Metadata at registration, shown by show; mutable tags with the tag command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli.support import CliStore, run_cli
+
+CapSys = pytest.CaptureFixture[str]
+
+
+def test_register_metadata_show_and_tags(local_store: CliStore, capsys: CapSys) -> None:
+    registered = run_cli(capsys, local_store, "register", "clf", "--major", "text:depth=3",
+                         "--description", "first fit", "--tag", "team=vision",
+                         "--param", "depth=3", "--param", "kind=tree", "--metric", "auc=0.91",
+                         "--source", "commit=3f2a1b9", "--source", "user=ana")
+    assert registered.code == 0, registered.err
+    assert run_cli(capsys, local_store, "tag", "set", "clf@1.0.0", "stage=prod").code == 0
+    assert run_cli(capsys, local_store, "tag", "set", "clf", "owner=ana").code == 0
+    shown = run_cli(capsys, local_store, "--json", "show", "clf@latest")
+    body = json.loads(shown.out)
+    assert body["metadata"] == {"description": "first fit", "tags": {"team": "vision"},
+                                "params": {"depth": 3, "kind": "tree"},
+                                "metrics": {"auc": 0.91},
+                                "source": {"commit": "3f2a1b9", "user": "ana"}}
+    assert body["tags"] == {"stage": "prod"}
+    table = run_cli(capsys, local_store, "show", "clf")
+    for row in ("first fit", "metric auc", "0.91", "source commit", "tag (mutable) stage"):
+        assert row in table.out, row
+    moved = run_cli(capsys, local_store, "--json", "tag", "set", "clf", "--unset", "owner")
+    assert json.loads(moved.out) == {"op": "clf", "version": None, "tags": {}}
+    history = run_cli(capsys, local_store, "--json", "tag", "history", "clf")
+    assert [h["tags"] for h in json.loads(history.out)["history"]] == [{"owner": "ana"}, {}]
+    bad = run_cli(capsys, local_store, "register", "clf", "--metric", "auc=high")
+    assert bad.err == "error [invalid_input]: --metric auc='high': not a number\n"
+    again = run_cli(capsys, local_store, "register", "clf", "--major", "text:depth=3",
+                    "--description", "changed")
+    assert again.code == 3
+    assert again.err.startswith("error [already_exists]: version ")
+    checked = run_cli(capsys, local_store, "--json", "fsck")
+    assert checked.code == 0, checked.out
+    assert "unknown key" not in checked.out  # metadata and tag keys are part of the layout
