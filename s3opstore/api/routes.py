@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from s3opstore.api import metadata_routes, ref_routes, uploads
+from s3opstore.api import metadata_routes, ref_routes, retire_routes, uploads
 from s3opstore.api import models as m
 from s3opstore.api.types import Call, HttpError
 from s3opstore.errors import IntegrityError, ObjectNotFoundError
@@ -220,7 +220,11 @@ ROUTES: tuple[Route, ...] = (
     Route("get_alias", m.GetAliasRequest, m.AliasTarget, get_alias,
           "The version an alias points at.", tag="aliases"),
     Route("list_aliases", m.OpRequest, m.AliasesResponse, list_aliases,
-          "An op's alias names.", tag="aliases"),
+          "An op's alias names (deleted aliases are left out).", tag="aliases"),
+    Route("delete_alias", retire_routes.DeleteAliasRequest, retire_routes.DeletedAlias,
+          retire_routes.delete_alias,
+          "Delete an alias; its history keeps every position and the deletion.",
+          write=True, tag="aliases"),
     Route("presign_upload", m.PresignUploadRequest, m.PresignUploadResponse,
           uploads.presign_upload,
           "A presigned create-only PUT URL for a blob's content address.", tag="transfers"),

@@ -37,7 +37,8 @@ def record_json(record: VersionRecord) -> dict[str, Any]:
 def _alias_json(entry: AliasManifest) -> dict[str, Any]:
     return {"op": entry.op_name, "alias": entry.alias, "seq": entry.seq,
             "version": str(entry.version), "registered_at": _time(entry.registered_at),
-            "registered_host": entry.registered_host, "registered_pid": entry.registered_pid}
+            "registered_host": entry.registered_host, "registered_pid": entry.registered_pid,
+            "deleted": entry.deleted}
 
 
 def ops(store: OpStore, args: argparse.Namespace, out: Output) -> int:
@@ -197,6 +198,16 @@ def alias_cmd(store: OpStore, args: argparse.Namespace, out: Output) -> int:
             out.line(f"{args.op}@{args.alias} -> {target.number_text} {entry.version} "
                      f"(position #{entry.seq})")
         return 0
+    if action == "delete":
+        entry = store.delete_alias(args.op, args.alias,
+                                   expected=UNSET if args.expect is None else args.expect,
+                                   idempotency_key=args.idempotency_key)
+        if out.json_mode:
+            out.json(_alias_json(entry))
+        else:
+            out.line(f"deleted {args.op}@{args.alias} (it pointed at {entry.version}; "
+                     f"position #{entry.seq} of its history)")
+        return 0
     if action == "get":
         record = store.get_alias(args.op, args.alias)
         if out.json_mode:
@@ -232,6 +243,8 @@ def alias_cmd(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         out.json({"op": args.op, "alias": args.alias, "history": entries})
     else:
         out.table(f"history of {args.op}@{args.alias}", ["#", "number", "version", "set at"],
-                  [[e["seq"], e["number"], short_version(e["version"]), e["registered_at"]]
+                  [[e["seq"], e["number"],
+                    ("deleted (was " + short_version(e["version"]) + ")") if e["deleted"]
+                    else short_version(e["version"]), e["registered_at"]]
                    for e in entries])
     return 0

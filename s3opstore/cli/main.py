@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--expect-none", action="store_true",
                      help="only set the alias if it does not exist yet")
     cmd.add_argument("--idempotency-key", metavar="KEY")
+    cmd = actions.add_parser("delete", help="delete ALIAS (its history keeps the deletion)")
+    _common(cmd, top=False)
+    cmd.add_argument("op")
+    cmd.add_argument("alias")
+    cmd.add_argument("--expect", metavar="REF",
+                     help="only delete the alias if it points at this version now")
+    cmd.add_argument("--idempotency-key", metavar="KEY")
     cmd = actions.add_parser("get", help="the version an alias points at")
     _common(cmd, top=False)
     cmd.add_argument("op")

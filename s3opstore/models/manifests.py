@@ -143,7 +143,11 @@ class BytesBinding(_Registered, _Manifest):
 
 
 class AliasManifest(_Registered, _Manifest):
-    """The seq-th position of alias A of op O: it points at ``version``."""
+    """The seq-th position of alias A of op O: it points at ``version``.
+
+    ``deleted``: this position deletes the alias (``version`` is where it
+    pointed); the alias reads as absent until a later position sets it again.
+    """
 
     kind: Literal["alias"] = "alias"
     op_name: str
@@ -152,6 +156,7 @@ class AliasManifest(_Registered, _Manifest):
     version: Version
     token: Token
     idempotency_key: str | None = None
+    deleted: bool = False
 
 
 MetaKey = Annotated[str, Field(min_length=1, max_length=128)]

@@ -283,8 +283,23 @@ class OpStore:
     def alias_history(self, op_name: str, alias: str) -> list[AliasManifest]:
         return _aliases.alias_history(self._ctx, check_name(op_name), check_name(alias, "alias"))
 
-    def list_aliases(self, op_name: str) -> list[str]:
-        return _aliases.list_aliases(self._ctx, check_name(op_name))
+    def list_aliases(self, op_name: str, *, include_deleted: bool = False) -> list[str]:
+        """Alias names of the op; deleted aliases only with ``include_deleted``."""
+        return _aliases.list_aliases(self._ctx, check_name(op_name),
+                                     include_deleted=include_deleted)
+
+    def delete_alias(self, op_name: str, alias: str, *,
+                     expected: Version | str | _aliases._Unset = _aliases.UNSET,
+                     idempotency_key: str | None = None) -> AliasManifest:
+        """Delete an alias; its history keeps every position and the deletion.
+
+        ``expected`` (any reference) makes it conditional on where the alias points now.
+        """
+        op, name = check_name(op_name), check_name(alias, "alias")
+        if isinstance(expected, Version | str):
+            expected = self.resolve(op, expected).version
+        return _aliases.delete_alias(self._ctx, op, name, expected=expected,
+                                     idempotency_key=_key(idempotency_key))
 
     def resolve(self, op_name: str, ref: Version | str | None = None) -> VersionRecord:
         """The record a reference names: ``latest`` (the default), a number ``1.2.0``,

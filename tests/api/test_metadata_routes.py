@@ -45,3 +45,18 @@ def test_set_tags_on_the_op_and_on_a_version(api: Api) -> None:
     assert (body["seq"], body["tags"]) == (1, {})
     status, error = api.post("set_tags", {"op_name": "clf", "ref": "2.0.0", "tags": {"a": "b"}})
     assert (status, error["error"]["type"]) == (404, "version_not_found")
+
+
+def test_delete_alias_route(api: Api) -> None:
+    api.post("register_version", {"op_name": "clf", "version": str(A)})
+    api.post("set_alias", {"op_name": "clf", "alias": "prod", "version": str(A)})
+    status, error = api.post("delete_alias", {"op_name": "clf", "alias": "prod",
+                                              "expected": "2.0.0"})
+    assert (status, error["error"]["type"]) == (404, "version_not_found")
+    status, body = api.post("delete_alias", {"op_name": "clf", "alias": "prod",
+                                             "expected": "1.0.0"})
+    assert (status, body["version"], body["seq"]) == (200, str(A), 1)
+    assert api.post("list_aliases", {"op_name": "clf"}) == (
+        200, {"op_name": "clf", "aliases": []})
+    status, error = api.post("get_alias", {"op_name": "clf", "alias": "prod"})
+    assert (status, error["error"]["type"]) == (404, "alias_not_found")

@@ -42,3 +42,17 @@ def test_register_metadata_show_and_tags(local_store: CliStore, capsys: CapSys) 
     checked = run_cli(capsys, local_store, "--json", "fsck")
     assert checked.code == 0, checked.out
     assert "unknown key" not in checked.out  # metadata and tag keys are part of the layout
+
+
+def test_alias_delete_keeps_the_history(local_store: CliStore, capsys: CapSys) -> None:
+    assert run_cli(capsys, local_store, "register", "clf", "--major", "text:a",
+                   "--alias", "prod").code == 0
+    deleted = run_cli(capsys, local_store, "alias", "delete", "clf", "prod", "--expect", "1.0.0")
+    assert deleted.code == 0, deleted.err
+    assert deleted.out.startswith("deleted clf@prod (it pointed at ")
+    listed = run_cli(capsys, local_store, "--json", "alias", "list", "clf")
+    assert json.loads(listed.out)["aliases"] == []
+    history = run_cli(capsys, local_store, "--json", "alias", "history", "clf", "prod")
+    assert [h["deleted"] for h in json.loads(history.out)["history"]] == [False, True]
+    gone = run_cli(capsys, local_store, "show", "clf@prod")
+    assert gone.err.startswith("error [alias_not_found]: alias 'prod' of op 'clf' was deleted")
