@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from s3opstore.api import metadata_routes, ref_routes, retire_routes, uploads
+from s3opstore.api import metadata_routes, ref_routes, retire_routes, search_routes, uploads
 from s3opstore.api import models as m
 from s3opstore.api.types import Call, HttpError
 from s3opstore.errors import IntegrityError, ObjectNotFoundError
@@ -214,6 +214,13 @@ ROUTES: tuple[Route, ...] = (
           metadata_routes.set_tags,
           "Change the mutable tags of an op or of a version (the history is kept).",
           write=True, tag="metadata"),
+    Route("search_versions", search_routes.SearchVersionsRequest,
+          search_routes.SearchVersionsResponse, search_routes.search_versions,
+          "An op's versions filtered by tag, metric range, registration time or alias; paged.",
+          tag="search"),
+    Route("search_ops", search_routes.SearchOpsRequest, search_routes.SearchOpsResponse,
+          search_routes.search_ops, "Op names by glob pattern and mutable tag; paged.",
+          tag="search"),
     Route("set_alias", m.SetAliasRequest, m.AliasInfo, set_alias,
           "Point an alias at a registered version, optionally compare-and-swap.",
           write=True, tag="aliases"),

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from s3opstore import __version__
-from s3opstore.cli import browse, maint, register, serve, tags, transfer
+from s3opstore.cli import browse, maint, register, search, serve, tags, transfer
 from s3opstore.cli.demo import run_demo
 from s3opstore.cli.output import Output
 from s3opstore.errors import InvalidInputError, S3OpStoreError, StorageUnavailableError
@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_arguments(command("register", register.run, register.HELP))
     tags.add_arguments(command("tag", tags.run, tags.HELP),
                        lambda sub: _common(sub, top=False))
+    search.add_arguments(command("search", search.run, search.HELP),
+                         lambda sub: _common(sub, top=False))
     cmd = command("push", transfer.push, "upload a file as the bytes of a version")
     cmd.add_argument("op")
     cmd.add_argument("file")

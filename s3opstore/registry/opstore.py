@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -31,6 +32,7 @@ from s3opstore.registry import links as _links
 from s3opstore.registry import metadata as _metadata
 from s3opstore.registry import pipelines as _pipelines
 from s3opstore.registry import refs as _refs
+from s3opstore.registry import search as _search
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.blobs import BlobSource, OpBytes
 from s3opstore.registry.commit import RetryPolicy
@@ -38,6 +40,7 @@ from s3opstore.registry.context import Context
 from s3opstore.registry.listing import Listing
 from s3opstore.registry.metadata import Metadata
 from s3opstore.registry.resolution import PipelineResolution, resolve_pipeline
+from s3opstore.registry.search import MetricRange, Page, VersionHit
 from s3opstore.stores import ObjectStore, open_store
 
 __all__ = ["DEFAULT_STORE_DIR", "OpStore"]
@@ -265,16 +268,29 @@ class OpStore:
     def set_alias(self, op_name: str, alias: str, version: Version | str, *,
                   expected: Version | str | _aliases._Unset | None = _aliases.UNSET,
                   idempotency_key: str | None = None) -> AliasManifest:
-        """Point ``alias`` at a registered version; ``expected`` makes it a compare-and-swap."""
-        if isinstance(expected, str):
-            expected = _version(expected)
-        elif not (expected is None or isinstance(expected, Version | _aliases._Unset)):
+        """Point ``alias`` at a registered version; ``expected`` makes it a compare-and-swap.
+
+        ``version`` and ``expected`` may be any reference (``1.2.0``, another alias...).
+        """
+        op = check_name(op_name)
+        alias = _refs.check_alias_name(check_name(alias, "alias"))
+        key = _key(idempotency_key)
+        if not (expected is None or isinstance(expected, Version | str | _aliases._Unset)):
             raise InvalidVersionError(
                 f"expected {expected!r} is neither a version, a version string nor None")
-        alias = _refs.check_alias_name(check_name(alias, "alias"))
-        return _aliases.set_alias(self._ctx, check_name(op_name), alias,
-                                  _version(version), expected=expected,
-                                  idempotency_key=_key(idempotency_key))
+        if isinstance(expected, str):
+            expected = self._ref_version(op, expected)
+        return _aliases.set_alias(self._ctx, op, alias, self._ref_version(op, version),
+                                  expected=expected, idempotency_key=key)
+
+    def _ref_version(self, op: str, ref: Version | str) -> Version:
+        """A version string parses without a request; other references are resolved."""
+        if isinstance(ref, str):
+            try:
+                return Version.parse(ref)
+            except InvalidVersionError:
+                return self.resolve(op, ref).version
+        return _version(ref)
 
     def get_alias(self, op_name: str, alias: str) -> VersionRecord:
         entry = _aliases.get_alias(self._ctx, check_name(op_name), check_name(alias, "alias"))
@@ -312,6 +328,29 @@ class OpStore:
             op_name, text = _refs.split_op_ref(op_name, _refs.LATEST)
             ref = _refs.LATEST if text is None else text
         return _refs.resolve_ref(self._ctx, check_name(op_name), ref)
+
+    # -- search ------------------------------------------------------------------------------
+    def search_versions(self, op_name: str, *, tags: Mapping[str, str] | None = None,
+                        metrics: Iterable[MetricRange | str] = (),
+                        registered_after: datetime | None = None,
+                        registered_before: datetime | None = None, alias: str | None = None,
+                        limit: int = 100, after: int | str | None = None) -> Page[VersionHit]:
+        """Versions of an op passing every filter given, in registration order, one page.
+
+        ``metrics`` are ranges like ``"auc>=0.9"``; ``after`` continues from a page's
+        ``next_after``. Filters and costs: :mod:`s3opstore.registry.search`.
+        """
+        ranges = [m if isinstance(m, MetricRange) else MetricRange.parse(m) for m in metrics]
+        return _search.search_versions(
+            self._ctx, check_name(op_name), tags=tags, metrics=ranges,
+            registered_after=registered_after, registered_before=registered_before,
+            alias=None if alias is None else check_name(alias, "alias"), limit=limit,
+            after=after)
+
+    def search_ops(self, pattern: str = "*", *, tags: Mapping[str, str] | None = None,
+                   limit: int = 100, after: str | None = None) -> Page[str]:
+        """Op names matching a glob and the op's mutable tags, in name order, one page."""
+        return _search.search_ops(self._ctx, pattern, tags=tags, limit=limit, after=after)
 
     # -- pipeline resolution ---------------------------------------------------------------
     def resolve_pipeline(self, pipeline_name: str) -> PipelineResolution:

@@ -60,3 +60,24 @@ def test_delete_alias_route(api: Api) -> None:
         200, {"op_name": "clf", "aliases": []})
     status, error = api.post("get_alias", {"op_name": "clf", "alias": "prod"})
     assert (status, error["error"]["type"]) == (404, "alias_not_found")
+
+
+def test_search_routes(api: Api) -> None:
+    for index, auc in enumerate((0.8, 0.95)):
+        api.post("register_version", {
+            "op_name": "clf", "version": str(Version.from_parts(str(index))),
+            "metadata": {"metrics": {"auc": auc}}})
+    status, body = api.post("search_versions", {"op_name": "clf", "metrics": ["auc>=0.9"]})
+    assert status == 200
+    assert [(v["version"]["number"], v["metrics"]) for v in body["versions"]] == [
+        ("2.0.0", {"auc": 0.95})]
+    status, body = api.post("search_versions", {"op_name": "clf", "limit": 1})
+    assert (len(body["versions"]), body["next_after"]) == (1, "0")
+    status, body = api.post("search_versions", {"op_name": "clf", "after": "0"})
+    assert [v["version"]["number"] for v in body["versions"]] == ["2.0.0"]
+    assert api.post("search_ops", {"pattern": "c*"}) == (200, {"ops": ["clf"],
+                                                               "next_after": None})
+    for bad in ({"op_name": "clf", "limit": 0}, {"op_name": "clf", "metrics": ["auc?"]},
+                {"op_name": "clf", "registered_after": "yesterday"}):
+        status, error = api.post("search_versions", bad)
+        assert (status, error["error"]["type"]) == (400, "invalid_input"), bad

@@ -56,3 +56,21 @@ def test_alias_delete_keeps_the_history(local_store: CliStore, capsys: CapSys) -
     assert [h["deleted"] for h in json.loads(history.out)["history"]] == [False, True]
     gone = run_cli(capsys, local_store, "show", "clf@prod")
     assert gone.err.startswith("error [alias_not_found]: alias 'prod' of op 'clf' was deleted")
+
+
+def test_search_versions_and_ops(local_store: CliStore, capsys: CapSys) -> None:
+    for index, auc in enumerate(("0.8", "0.95", "0.97")):
+        assert run_cli(capsys, local_store, "register", "clf", "--major", f"text:{index}",
+                       "--metric", f"auc={auc}", "--tag", f"team={'ab'[index % 2]}").code == 0
+    found = run_cli(capsys, local_store, "--json", "search", "versions", "clf",
+                    "--metric", "auc>=0.9", "--tag", "team=a")
+    body = json.loads(found.out)
+    assert [(v["number"], v["metrics"]) for v in body["versions"]] == [("3.0.0", {"auc": 0.97})]
+    first = run_cli(capsys, local_store, "search", "versions", "clf", "--limit", "2")
+    assert first.err == "more: add --after 1\n"
+    rest = run_cli(capsys, local_store, "--json", "search", "versions", "clf", "--after", "1")
+    assert [v["number"] for v in json.loads(rest.out)["versions"]] == ["3.0.0"]
+    ops = run_cli(capsys, local_store, "--json", "search", "ops", "c*")
+    assert json.loads(ops.out) == {"ops": ["clf"], "next_after": None}
+    bad = run_cli(capsys, local_store, "search", "versions", "clf", "--metric", "auc~1")
+    assert bad.err.startswith("error [invalid_input]: metric filter 'auc~1' is not")
