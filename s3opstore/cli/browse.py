@@ -43,7 +43,7 @@ def _alias_json(entry: AliasManifest) -> dict[str, Any]:
 
 def ops(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     rows = []
-    for op in store.list_ops():
+    for op in store.list_ops(include_hidden=args.all):
         latest = store.latest_version(op)
         rows.append({"op": op, "versions": 0 if latest is None else latest.seq + 1,
                      "latest_number": None if latest is None else latest.number_text,
@@ -106,8 +106,10 @@ def show(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         "description": meta.description, "tags": meta.tags, "params": meta.params,
         "metrics": meta.metrics, "source": meta.source}
     tags = store.get_tags(args.op, record.version)
+    status = store.status(args.op, record.version)
     result = {**record_json(record), "bytes": data, "aliases": pointing,
-              "metadata": metadata, "tags": tags}
+              "metadata": metadata, "tags": tags,
+              "status": "active" if status is None else status.state}
     if out.json_mode:
         out.json(result)
         return 0

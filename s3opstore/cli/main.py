@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from s3opstore import __version__
-from s3opstore.cli import browse, maint, register, search, serve, tags, transfer
+from s3opstore.cli import browse, maint, register, retire, search, serve, tags, transfer
 from s3opstore.cli.demo import run_demo
 from s3opstore.cli.output import Output
 from s3opstore.errors import InvalidInputError, S3OpStoreError, StorageUnavailableError
@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         return cmd
 
     command("demo", _demo, "walk through the registry on the default store (idempotent)")
-    command("ops", browse.ops, "list ops with their latest version")
+    cmd = command("ops", browse.ops, "list ops with their latest version")
+    cmd.add_argument("--all", action="store_true", help="hidden ops too")
     cmd = command("versions", browse.versions, "list the versions of an op")
     cmd.add_argument("op")
     cmd = command("show", browse.show, "show one version (default: latest) and its bytes")
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                        lambda sub: _common(sub, top=False))
     search.add_arguments(command("search", search.run, search.HELP),
                          lambda sub: _common(sub, top=False))
+    retire.add_arguments(command)
     cmd = command("push", transfer.push, "upload a file as the bytes of a version")
     cmd.add_argument("op")
     cmd.add_argument("file")
@@ -108,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("op", help="op name, or OP@REF")
     cmd.add_argument("--version", metavar="REF", help=_REF_HELP)
     cmd.add_argument("--alias", help="alias name (the same as --version ALIAS)")
+    cmd.add_argument("--allow-archived", action="store_true",
+                     help="pull an archived version anyway")
     cmd.add_argument("-o", "--output", metavar="FILE",
                      help="file, directory, or - for stdout (default: OP-NUMBER.bin here)")
 

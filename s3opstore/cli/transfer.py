@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,6 +24,7 @@ from s3opstore.cli.browse import op_and_ref
 from s3opstore.cli.output import Output, Progress
 from s3opstore.errors import InvalidInputError
 from s3opstore.registry.opstore import OpStore
+from s3opstore.registry.retire import RetiredVersionWarning
 
 __all__ = ["default_name", "output_path", "pull", "push"]
 
@@ -112,6 +114,11 @@ def pull(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         raise InvalidInputError("use either --version or --alias, not both")
     args.op, ref = op_and_ref(args.op, args.version or args.alias)
     record = store.resolve(args.op, ref)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RetiredVersionWarning)
+        store.check_loadable(args.op, record.version, allow_archived=args.allow_archived)
+    for warning in caught:
+        out.note(f"warning: {warning.message}")
     info = store.op_bytes_info(args.op, record.version)
     to_stdout = args.output == "-"
     if not to_stdout:

@@ -189,6 +189,9 @@ class _Checker:
         elif top == "tags" and len(parts) in (4, 5):
             self.count("tag positions")
             return
+        elif top == "status" and len(parts) in (4, 5):
+            self.count("status positions")
+            return
         elif top == "_s3opstore":
             self.count("scratch objects")
             return

@@ -20,6 +20,8 @@ take and return names, never segments.
     aliases/<op>/<alias>/<inv-seq>.json        create alias positions, newest first
     tags/<op>/op/<inv-seq>.json                create the op's mutable tags, newest first
     tags/<op>/v/<vid>/<inv-seq>.json           create a version's mutable tags, newest first
+    status/<op>/op/<inv-seq>.json              create the op's status (hidden), newest first
+    status/<op>/v/<vid>/<inv-seq>.json         create a version's status (deprecated, archived)
     _s3opstore/probe/<uuid>                    create the conditional-write probe
     _s3opstore/clock/<uuid>                    put    gc's reading of the store's clock
 
@@ -46,6 +48,7 @@ __all__ = [
     "OPS_PREFIX",
     "PIPELINES_PREFIX",
     "PROBE_PREFIX",
+    "STATUS_PREFIX",
     "alias_key",
     "alias_prefix",
     "aliases_prefix",
@@ -71,6 +74,8 @@ __all__ = [
     "parse_version_entry",
     "pipeline_key",
     "probe_key",
+    "status_key",
+    "status_prefix",
     "tags_key",
     "tags_prefix",
     "trash_key",
@@ -331,3 +336,17 @@ def tags_prefix(op: str, version: Version | None = None) -> str:
 
 def tags_key(op: str, version: Version | None, seq: int) -> str:
     return f"{tags_prefix(op, version)}{inverted(seq)}.json"
+
+
+# -- status of ops and versions (create-only logs) ----------------------------------------
+STATUS_PREFIX = "status/"
+
+
+def status_prefix(op: str, version: Version | None = None) -> str:
+    """``status/<op>/op/`` (hidden or not) or ``status/<op>/v/<vid>/``: newest first."""
+    where = "op" if version is None else f"v/{version.vid}"
+    return f"{STATUS_PREFIX}{_seg(op)}/{where}/"
+
+
+def status_key(op: str, version: Version | None, seq: int) -> str:
+    return f"{status_prefix(op, version)}{inverted(seq)}.json"

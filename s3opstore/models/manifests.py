@@ -24,6 +24,7 @@ __all__ = [
     "OpHead",
     "OpMarker",
     "PipelineManifest",
+    "StatusManifest",
     "TagsManifest",
     "VersionMetadata",
     "VersionNumber",
@@ -191,4 +192,18 @@ class TagsManifest(_Registered, _Manifest):
     version: Version | None = None
     seq: int = Field(ge=0)
     tags: dict[MetaKey, MetaText]
+    token: Token
+
+
+class StatusManifest(_Registered, _Manifest):
+    """The seq-th status of an op (``version`` None: active or hidden) or of a version
+    (active, deprecated or archived). Nothing is deleted: a status only changes how the
+    thing is listed and loaded."""
+
+    kind: Literal["status"] = "status"
+    op_name: str
+    version: Version | None = None
+    seq: int = Field(ge=0)
+    state: Literal["active", "deprecated", "archived", "hidden"]
+    reason: str | None = Field(default=None, max_length=1024)
     token: Token

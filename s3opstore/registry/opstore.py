@@ -20,6 +20,7 @@ from s3opstore.models.keys import upload_key
 from s3opstore.models.manifests import (
     AliasManifest,
     PipelineManifest,
+    StatusManifest,
     TagsManifest,
     VersionMetadata,
     VersionRecord,
@@ -32,6 +33,7 @@ from s3opstore.registry import links as _links
 from s3opstore.registry import metadata as _metadata
 from s3opstore.registry import pipelines as _pipelines
 from s3opstore.registry import refs as _refs
+from s3opstore.registry import retire as _retire
 from s3opstore.registry import search as _search
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.blobs import BlobSource, OpBytes
@@ -171,8 +173,13 @@ class OpStore:
         """The registered record of ``version``; raises VersionNotFoundError."""
         return _versions.require_version(self._ctx, check_name(op_name), _version(version))
 
-    def list_ops(self) -> list[str]:
-        return _pipelines.list_ops(self._ctx)
+    def list_ops(self, *, include_hidden: bool = False) -> list[str]:
+        """Known ops in name order; hidden ops (:meth:`hide_op`) only with ``include_hidden``."""
+        ops = _pipelines.list_ops(self._ctx)
+        if include_hidden:
+            return ops
+        hidden = _retire.hidden_ops(self._ctx)
+        return [op for op in ops if op not in hidden]
 
     def op_exists(self, op_name: str) -> bool:
         """Whether the op is known: versions, a pipeline's last op, or a link's downstream."""
@@ -329,6 +336,45 @@ class OpStore:
             ref = _refs.LATEST if text is None else text
         return _refs.resolve_ref(self._ctx, check_name(op_name), ref)
 
+    # -- retirement without deletion ------------------------------------------------------------
+    def set_version_status(self, op_name: str, ref: Version | str, state: str, *,
+                           reason: str | None = None,
+                           idempotency_key: str | None = None) -> StatusManifest:
+        """``active``, ``deprecated`` (loads warn) or ``archived`` (loads refuse by default).
+
+        Nothing is deleted; every change is kept (:meth:`status_history`).
+        """
+        op = check_name(op_name)
+        record = self.resolve(op, ref)
+        return _retire.set_status(self._ctx, op, record.version, state, reason,
+                                  _key(idempotency_key))
+
+    def hide_op(self, op_name: str, *, hidden: bool = True, reason: str | None = None,
+                idempotency_key: str | None = None) -> StatusManifest:
+        """Leave an op out of listings (``hidden=False`` shows it again); it stays readable."""
+        return _retire.set_status(self._ctx, check_name(op_name), None,
+                                  "hidden" if hidden else "active", reason,
+                                  _key(idempotency_key))
+
+    def status(self, op_name: str, ref: Version | str | None = None) -> StatusManifest | None:
+        """The op's (``ref`` None) or a version's current status; None: never changed."""
+        op = check_name(op_name)
+        version = None if ref is None else self.resolve(op, ref).version
+        return _retire.status(self._ctx, op, version)
+
+    def status_history(self, op_name: str,
+                       ref: Version | str | None = None) -> list[StatusManifest]:
+        op = check_name(op_name)
+        version = None if ref is None else self.resolve(op, ref).version
+        return _retire.status_history(self._ctx, op, version)
+
+    def check_loadable(self, op_name: str, version: Version | str, *,
+                       allow_archived: bool = False) -> StatusManifest | None:
+        """Warn (RetiredVersionWarning) for a deprecated version; raise RetiredVersionError
+        for an archived one unless ``allow_archived`` (1 LIST, + 1 GET when retired)."""
+        return _retire.check_loadable(self._ctx, check_name(op_name), _version(version),
+                                      allow_archived=allow_archived)
+
     # -- search ------------------------------------------------------------------------------
     def search_versions(self, op_name: str, *, tags: Mapping[str, str] | None = None,
                         metrics: Iterable[MetricRange | str] = (),
@@ -348,9 +394,11 @@ class OpStore:
             after=after)
 
     def search_ops(self, pattern: str = "*", *, tags: Mapping[str, str] | None = None,
-                   limit: int = 100, after: str | None = None) -> Page[str]:
+                   limit: int = 100, after: str | None = None,
+                   include_hidden: bool = False) -> Page[str]:
         """Op names matching a glob and the op's mutable tags, in name order, one page."""
-        return _search.search_ops(self._ctx, pattern, tags=tags, limit=limit, after=after)
+        return _search.search_ops(self._ctx, pattern, tags=tags, limit=limit, after=after,
+                                  include_hidden=include_hidden)
 
     # -- pipeline resolution ---------------------------------------------------------------
     def resolve_pipeline(self, pipeline_name: str) -> PipelineResolution:

@@ -35,6 +35,7 @@ from s3opstore.models.manifests import VersionMetadata, VersionRecord
 from s3opstore.registry import aliases as _aliases
 from s3opstore.registry import metadata as _metadata
 from s3opstore.registry import pipelines as _pipelines
+from s3opstore.registry import retire as _retire
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.context import Context
 
@@ -142,8 +143,10 @@ def search_versions(ctx: Context, op: str, *, tags: Mapping[str, str] | None = N
 
 
 def search_ops(ctx: Context, pattern: str = "*", *, tags: Mapping[str, str] | None = None,
-               limit: int = 100, after: str | None = None) -> Page[str]:
+               limit: int = 100, after: str | None = None,
+               include_hidden: bool = False) -> Page[str]:
     limit = _limit(limit)
+    hidden = set() if include_hidden else _retire.hidden_ops(ctx)
     if not isinstance(pattern, str) or not pattern:
         raise InvalidInputError(f"op name pattern {pattern!r} is not a non-empty string")
     wanted = dict(tags or {})
@@ -151,7 +154,7 @@ def search_ops(ctx: Context, pattern: str = "*", *, tags: Mapping[str, str] | No
     for name in _pipelines.list_ops(ctx):
         if after is not None and name <= after:
             continue
-        if not fnmatchcase(name, pattern):
+        if name in hidden or not fnmatchcase(name, pattern):
             continue
         if wanted:
             current = _metadata.get_tags(ctx, name, None)

@@ -74,11 +74,17 @@ def model_uri(store_url: str, op: str, ref: str = LATEST) -> str:
 
 
 def load_model(uri: str, *, client: Any = None,
-               cache_dir: str | os.PathLike[str] | None = None) -> tuple[VersionRecord, bytes]:
-    """The record and the digest-verified bytes a model URI names."""
+               cache_dir: str | os.PathLike[str] | None = None,
+               allow_archived: bool = False) -> tuple[VersionRecord, bytes]:
+    """The record and the digest-verified bytes a model URI names.
+
+    A deprecated version loads with a RetiredVersionWarning; an archived one
+    raises RetiredVersionError unless ``allow_archived``.
+    """
     parts = parse_model_uri(uri)
     store = OpStore.from_url(parts.store_url, client=client)
     record = store.resolve(parts.op, parts.ref)
+    store.check_loadable(parts.op, record.version, allow_archived=allow_archived)
     if cache_dir is None:
         return record, store.load_op_bytes(parts.op, record.version)
     from s3opstore.registry.cache import CachedLoader

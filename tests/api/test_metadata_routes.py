@@ -81,3 +81,20 @@ def test_search_routes(api: Api) -> None:
                 {"op_name": "clf", "registered_after": "yesterday"}):
         status, error = api.post("search_versions", bad)
         assert (status, error["error"]["type"]) == (400, "invalid_input"), bad
+
+
+def test_retirement_routes(api: Api) -> None:
+    api.post("register_version", {"op_name": "clf", "version": str(A)})
+    status, body = api.post("set_version_status", {"op_name": "clf", "ref": "1.0.0",
+                                                   "state": "archived", "reason": "leak"})
+    assert (status, body["state"], body["reason"], body["version"]) == (
+        200, "archived", "leak", str(A))
+    status, error = api.post("set_version_status", {"op_name": "clf", "ref": "1.0.0",
+                                                    "state": "deleted"})
+    assert (status, error["error"]["type"]) == (400, "invalid_input")
+    status, body = api.post("hide_op", {"op_name": "clf"})
+    assert (status, body["state"], body["version"]) == (200, "hidden", None)
+    assert api.post("list_ops", {}) == (200, {"ops": []})
+    status, body = api.post("hide_op", {"op_name": "clf", "hidden": False})
+    assert (body["state"], body["seq"]) == ("active", 1)
+    assert api.post("list_ops", {}) == (200, {"ops": ["clf"]})
