@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from s3opstore.errors import AlreadyExistsError, InvalidInputError
+from s3opstore.errors import AlreadyExistsError, InvalidInputError, OpNotFoundError
 from s3opstore.models.keys import metadata_key, tags_key, tags_prefix
 from s3opstore.models.manifests import (
     MetaKey,
@@ -39,6 +39,7 @@ from s3opstore.models.version import Version
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.pipelines import op_exists
 
 __all__ = ["Metadata", "get_metadata", "get_tags", "register_with_metadata", "set_tags",
            "tag_history"]
@@ -163,6 +164,8 @@ def set_tags(ctx: Context, op: str, version: Version | None, tags: Mapping[str, 
     checked, removed = check_tags(tags, unset)
     if version is not None:
         version = _versions.require_version(ctx, op, version).version
+    elif not op_exists(ctx, op):
+        raise OpNotFoundError(f"op {op!r} is not known to the store: tags need an op")
     token = new_token(idempotency_key, scope=f"tags\0{op}\0{version.vid if version else ''}")
     identity = ctx.identity
 

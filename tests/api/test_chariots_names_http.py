@@ -134,7 +134,8 @@ def test_names_that_cannot_be_names_are_a_400_over_http(served: tuple[str, OpSto
     url, store = served
     response = requests.post(f"{url}/v1/register_valid_link", timeout=30, data=json.dumps(
         {"downstream_op_name": None, "upstream_op_name": bad,
-         "upstream_op_version": str(cv(b"v"))}))
+         "upstream_op_version": str(cv(b"v"))}),
+        headers={"Content-Type": "application/json"})  # writes without it are a 415
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["type"] == "invalid_name" and "upstream_op_name" in error["message"]

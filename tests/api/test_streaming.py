@@ -64,7 +64,7 @@ BAD = [
     '{"op_name": "model", "version": "VER", "bytes": 12}',
     '{"op_name": "model", "version": "VER"}',  # bytes missing
     '{"op_name": "model", "version": "VER", "bytes": "QUJD", "x": 1}',  # unknown field
-    '{"op_name": "../etc", "version": "VER", "bytes": "QUJD"}',  # bad name
+    '{"op_name": "a\\u0000b", "version": "VER", "bytes": "QUJD"}',  # bad name (a control)
     '{"op_name": "model", "version": "nope", "bytes": "QUJD"}',  # bad version
     '["op_name"]',
     '{"op_name" "model"}',
