@@ -277,27 +277,18 @@ class OpStore:
                   idempotency_key: str | None = None) -> AliasManifest:
         """Point ``alias`` at a registered version; ``expected`` makes it a compare-and-swap.
 
-        ``version`` and ``expected`` may be any reference (``1.2.0``, another alias...).
+        ``version`` and ``expected`` are versions or version strings, checked before any
+        request; to point at ``1.2.0`` or another alias, pass ``resolve(op, ref).version``
+        (what ``s3opstore alias set`` does).
         """
-        op = check_name(op_name)
-        alias = _refs.check_alias_name(check_name(alias, "alias"))
-        key = _key(idempotency_key)
-        if not (expected is None or isinstance(expected, Version | str | _aliases._Unset)):
+        if isinstance(expected, str):
+            expected = _version(expected)
+        elif not (expected is None or isinstance(expected, Version | _aliases._Unset)):
             raise InvalidVersionError(
                 f"expected {expected!r} is neither a version, a version string nor None")
-        if isinstance(expected, str):
-            expected = self._ref_version(op, expected)
-        return _aliases.set_alias(self._ctx, op, alias, self._ref_version(op, version),
-                                  expected=expected, idempotency_key=key)
-
-    def _ref_version(self, op: str, ref: Version | str) -> Version:
-        """A version string parses without a request; other references are resolved."""
-        if isinstance(ref, str):
-            try:
-                return Version.parse(ref)
-            except InvalidVersionError:
-                return self.resolve(op, ref).version
-        return _version(ref)
+        alias = _refs.check_alias_name(check_name(alias, "alias"))
+        return _aliases.set_alias(self._ctx, check_name(op_name), alias, _version(version),
+                                  expected=expected, idempotency_key=_key(idempotency_key))
 
     def get_alias(self, op_name: str, alias: str) -> VersionRecord:
         entry = _aliases.get_alias(self._ctx, check_name(op_name), check_name(alias, "alias"))
@@ -324,14 +315,15 @@ class OpStore:
         return _aliases.delete_alias(self._ctx, op, name, expected=expected,
                                      idempotency_key=_key(idempotency_key))
 
-    def resolve(self, op_name: str, ref: Version | str | None = None) -> VersionRecord:
+    def resolve(self, op_name: str,
+                ref: Version | str | _aliases._Unset = _aliases.UNSET) -> VersionRecord:
         """The record a reference names: ``latest`` (the default), a number ``1.2.0``,
         a version string, an alias, or a unique version id prefix (``3f2a1b9c``, or the
         short form tables print). ``op_name`` may carry the ref itself: ``"pca@production"``.
 
         Rules and their order: :mod:`s3opstore.registry.refs`.
         """
-        if ref is None:
+        if isinstance(ref, _aliases._Unset):
             op_name, text = _refs.split_op_ref(op_name, _refs.LATEST)
             ref = _refs.LATEST if text is None else text
         return _refs.resolve_ref(self._ctx, check_name(op_name), ref)

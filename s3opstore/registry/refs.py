@@ -133,7 +133,17 @@ def resolve_ref(ctx: Context, op: str, ref: Version | str) -> VersionRecord:
     else:
         return _versions.require_version(ctx, op, version)
     try:
-        entry = _aliases.get_alias(ctx, op, check_name(ref, "alias"))
+        alias = check_name(ref, "alias")
+    except InvalidNameError:
+        if _PREFIX.match(ref) is None:  # neither an alias nor an id prefix: refuse, no request
+            raise InvalidInputError(
+                f"{ref!r} is neither 'latest', a version number, a version string, an alias "
+                f"nor a version id prefix of op {op!r}") from None
+        alias = None
+    try:
+        if alias is None:
+            raise AliasNotFoundError(f"op {op!r} has no alias {ref!r}")
+        entry = _aliases.get_alias(ctx, op, alias)
     except (AliasNotFoundError, InvalidNameError) as exc:
         found = _by_prefix(ctx, op, ref)
         if found is not None:

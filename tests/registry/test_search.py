@@ -18,7 +18,7 @@ def store() -> OpStore:
                                metadata={"metrics": {"auc": auc}, "tags": {"team": team}})
     store.register_version("clf", Version.from_parts(b"no-metadata"))
     store.set_tags("clf", {"stage": "prod"}, version="3.0.0")
-    store.set_alias("clf", "production", "2.0.0")
+    store.set_alias("clf", "production", store.resolve("clf", "2.0.0").version)
     return store
 
 
