@@ -20,7 +20,6 @@ These routes never write.
 
 from __future__ import annotations
 
-import importlib
 import shlex
 import threading
 from collections import OrderedDict
@@ -289,12 +288,6 @@ def _edges(store: OpStore) -> dict[tuple[str, str], None]:
     return found
 
 
-def _resolver() -> Callable[[OpStore, str], Any]:
-    # Pipeline resolution lives in the CLI until it moves into the registry (issue 14);
-    # this one line is the UI's only dependency on it. Repoint it there when it moves.
-    return importlib.import_module("s3opstore.cli.resolve").resolve_pipeline  # type: ignore[no-any-return]
-
-
 # -- routes ------------------------------------------------------------------------
 def browse_ops(store: OpStore, req: BrowseOpsRequest, call: Call) -> BrowseOpsResponse:
     def summary(op: str) -> OpSummary:
@@ -474,7 +467,7 @@ def lineage(store: OpStore, req: LineageRequest, call: Call) -> LineageResponse:
 
 def browse_pipeline(store: OpStore, req: BrowsePipelineRequest,
                     call: Call) -> BrowsePipelineResponse:
-    resolution = _resolver()(store, req.pipeline_name)
+    resolution = store.resolve_pipeline(req.pipeline_name)
     return BrowsePipelineResponse(
         pipeline_name=resolution.pipeline, last_op_name=resolution.last_op, ok=resolution.ok,
         ops=[ResolvedOp(op_name=o.op_name, version=str(o.record.version),

@@ -16,7 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from s3opstore.api import browse, uploads
+from s3opstore.api import (
+    browse,
+    metadata_routes,
+    ref_routes,
+    retire_routes,
+    search_routes,
+    uploads,
+)
 from s3opstore.api import models as m
 from s3opstore.api.types import Call, HttpError
 from s3opstore.errors import IntegrityError, ObjectNotFoundError
@@ -196,13 +203,50 @@ ROUTES: tuple[Route, ...] = (
           "An op's latest registered version (404 when it has none)."),
     Route("get_version", m.GetVersionRequest, m.VersionInfo, get_version,
           "The registration record of one version."),
+    Route("resolve", ref_routes.ResolveRequest, m.VersionInfo, ref_routes.resolve,
+          "The version a reference names: latest, 1.2.0, an alias, a version string or a "
+          "unique version id prefix."),
+    Route("resolve_pipeline", ref_routes.ResolvePipelineRequest,
+          ref_routes.PipelineResolutionResponse, ref_routes.resolve_pipeline,
+          "Which version of each op a pipeline would load, or which link is missing."),
+    Route("register_version", metadata_routes.RegisterVersionRequest, m.VersionInfo,
+          metadata_routes.register_version,
+          "Register a version with its immutable metadata (idempotent for the same content).",
+          write=True, tag="metadata"),
+    Route("get_metadata", metadata_routes.MetadataRequest, metadata_routes.MetadataResponse,
+          metadata_routes.get_metadata,
+          "A version's registration metadata and the mutable tags of it and its op.",
+          tag="metadata"),
+    Route("set_tags", metadata_routes.SetTagsRequest, metadata_routes.TagsResponse,
+          metadata_routes.set_tags,
+          "Change the mutable tags of an op or of a version (the history is kept).",
+          write=True, tag="metadata"),
+    Route("set_version_status", retire_routes.SetVersionStatusRequest, retire_routes.StatusInfo,
+          retire_routes.set_version_status,
+          "Deprecate (loads warn) or archive (loads refuse) a version, or make it active; "
+          "nothing is deleted.", write=True, tag="retirement"),
+    Route("hide_op", retire_routes.HideOpRequest, retire_routes.StatusInfo,
+          retire_routes.hide_op,
+          "Hide an op from listings (or show it again); it stays readable by name.",
+          write=True, tag="retirement"),
+    Route("search_versions", search_routes.SearchVersionsRequest,
+          search_routes.SearchVersionsResponse, search_routes.search_versions,
+          "An op's versions filtered by tag, metric range, registration time or alias; paged.",
+          tag="search"),
+    Route("search_ops", search_routes.SearchOpsRequest, search_routes.SearchOpsResponse,
+          search_routes.search_ops, "Op names by glob pattern and mutable tag; paged.",
+          tag="search"),
     Route("set_alias", m.SetAliasRequest, m.AliasInfo, set_alias,
           "Point an alias at a registered version, optionally compare-and-swap.",
           write=True, tag="aliases"),
     Route("get_alias", m.GetAliasRequest, m.AliasTarget, get_alias,
           "The version an alias points at.", tag="aliases"),
     Route("list_aliases", m.OpRequest, m.AliasesResponse, list_aliases,
-          "An op's alias names.", tag="aliases"),
+          "An op's alias names (deleted aliases are left out).", tag="aliases"),
+    Route("delete_alias", retire_routes.DeleteAliasRequest, retire_routes.DeletedAlias,
+          retire_routes.delete_alias,
+          "Delete an alias; its history keeps every position and the deletion.",
+          write=True, tag="aliases"),
     Route("presign_upload", m.PresignUploadRequest, m.PresignUploadResponse,
           uploads.presign_upload,
           "A presigned create-only PUT URL for a blob's content address.", tag="transfers"),

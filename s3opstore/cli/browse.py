@@ -10,13 +10,14 @@ import argparse
 from typing import Any
 
 from s3opstore.cli.output import Output, short_version
-from s3opstore.cli.resolve import resolve_pipeline
-from s3opstore.errors import BytesNotFoundError, InvalidInputError
+from s3opstore.errors import BytesNotFoundError, InvalidInputError, OpNotFoundError
 from s3opstore.models.manifests import AliasManifest, VersionRecord
 from s3opstore.registry.aliases import UNSET
 from s3opstore.registry.opstore import OpStore
+from s3opstore.registry.refs import LATEST, split_op_ref
 
-__all__ = ["alias_cmd", "links", "ops", "pipelines", "record_json", "resolve", "show", "versions"]
+__all__ = ["alias_cmd", "links", "op_and_ref", "ops", "pipelines", "record_json", "resolve", "show",
+           "versions"]
 
 
 def _time(value: Any) -> str | None:
@@ -36,12 +37,13 @@ def record_json(record: VersionRecord) -> dict[str, Any]:
 def _alias_json(entry: AliasManifest) -> dict[str, Any]:
     return {"op": entry.op_name, "alias": entry.alias, "seq": entry.seq,
             "version": str(entry.version), "registered_at": _time(entry.registered_at),
-            "registered_host": entry.registered_host, "registered_pid": entry.registered_pid}
+            "registered_host": entry.registered_host, "registered_pid": entry.registered_pid,
+            "deleted": entry.deleted}
 
 
 def ops(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     rows = []
-    for op in store.list_ops():
+    for op in store.list_ops(include_hidden=args.all):
         latest = store.latest_version(op)
         rows.append({"op": op, "versions": 0 if latest is None else latest.seq + 1,
                      "latest_number": None if latest is None else latest.number_text,
@@ -56,10 +58,18 @@ def ops(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _require_op(store: OpStore, op: str, what: str = "op") -> None:
+    if not store.op_exists(op):
+        raise OpNotFoundError(f"{what} {op!r} is not known to the store (no versions, no "
+                              "pipeline names it, no link leads to it)")
+
+
 def versions(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     records = store.get_versions(args.op)
-    if not records and not out.json_mode:
-        out.note(f"op {args.op!r} has no registered versions")
+    if not records:
+        _require_op(store, args.op)
+        if not out.json_mode:
+            out.note(f"op {args.op!r} has no registered versions")
     if out.json_mode:
         out.json({"op": args.op, "versions": [record_json(r) for r in records]})
     else:
@@ -69,8 +79,17 @@ def versions(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def op_and_ref(op: str, ref: str | None) -> tuple[str, str]:
+    """``OP [REF]`` or ``OP@REF`` (an explicit REF keeps an ``@`` in OP literal)."""
+    if ref is not None:
+        return op, ref
+    name, text = split_op_ref(op)
+    return name, text or LATEST
+
+
 def show(store: OpStore, args: argparse.Namespace, out: Output) -> int:
-    record = store.resolve(args.op, args.version or "latest")
+    args.op, ref = op_and_ref(args.op, args.version)
+    record = store.resolve(args.op, ref)
     try:
         info = store.op_bytes_info(args.op, record.version)
         data: dict[str, Any] | None = {"sha256": info.sha256, "size": info.size,
@@ -82,13 +101,31 @@ def show(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         entry = store.alias_history(args.op, alias)[-1]
         if entry.version == record.version:
             pointing.append(alias)
-    result = {**record_json(record), "bytes": data, "aliases": pointing}
+    meta = store.get_metadata(args.op, record.version)
+    metadata = None if meta is None else {
+        "description": meta.description, "tags": meta.tags, "params": meta.params,
+        "metrics": meta.metrics, "source": meta.source}
+    tags = store.get_tags(args.op, record.version)
+    status = store.status(args.op, record.version)
+    result = {**record_json(record), "bytes": data, "aliases": pointing,
+              "metadata": metadata, "tags": tags,
+              "status": "active" if status is None else status.state}
     if out.json_mode:
         out.json(result)
         return 0
     rows = [[name, "-" if value is None else value] for name, value in result.items()
-            if name != "bytes" and name != "aliases"]
+            if name not in ("bytes", "aliases", "metadata", "tags")]
     rows.append(["aliases", ", ".join(pointing) or "-"])
+    if meta is not None:
+        if meta.description:
+            rows.append(["description", meta.description])
+        sections: list[tuple[str, dict[str, Any]]] = [
+            ("tag", dict(meta.tags)), ("param", dict(meta.params)),
+            ("metric", dict(meta.metrics)), ("source", dict(meta.source))]
+        for label, values in sections:
+            rows += [[f"{label} {key}", value] for key, value in sorted(values.items())]
+    for key, value in sorted(tags.items()):
+        rows.append([f"tag (mutable) {key}", value])
     if data is None:
         rows.append(["bytes", "none saved"])
     else:
@@ -100,6 +137,9 @@ def show(store: OpStore, args: argparse.Namespace, out: Output) -> int:
 
 def links(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     linked = store.get_validated_links(args.downstream, args.upstream)
+    if not linked:
+        _require_op(store, args.downstream, "downstream op")
+        _require_op(store, args.upstream, "upstream op")
     numbers = {r.version: r for r in store.get_versions(args.upstream)}
     items = sorted(linked, key=lambda v: (numbers[v].seq if v in numbers else -1, v.vid))
     rows = [{"version": str(v),
@@ -127,7 +167,7 @@ def pipelines(store: OpStore, args: argparse.Namespace, out: Output) -> int:
 
 
 def resolve(store: OpStore, args: argparse.Namespace, out: Output) -> int:
-    resolution = resolve_pipeline(store, args.pipeline)
+    resolution = store.resolve_pipeline(args.pipeline)
     if out.json_mode:
         out.json(resolution.to_json())
     else:
@@ -159,6 +199,16 @@ def alias_cmd(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         else:
             out.line(f"{args.op}@{args.alias} -> {target.number_text} {entry.version} "
                      f"(position #{entry.seq})")
+        return 0
+    if action == "delete":
+        entry = store.delete_alias(args.op, args.alias,
+                                   expected=UNSET if args.expect is None else args.expect,
+                                   idempotency_key=args.idempotency_key)
+        if out.json_mode:
+            out.json(_alias_json(entry))
+        else:
+            out.line(f"deleted {args.op}@{args.alias} (it pointed at {entry.version}; "
+                     f"position #{entry.seq} of its history)")
         return 0
     if action == "get":
         record = store.get_alias(args.op, args.alias)
@@ -195,6 +245,8 @@ def alias_cmd(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         out.json({"op": args.op, "alias": args.alias, "history": entries})
     else:
         out.table(f"history of {args.op}@{args.alias}", ["#", "number", "version", "set at"],
-                  [[e["seq"], e["number"], short_version(e["version"]), e["registered_at"]]
+                  [[e["seq"], e["number"],
+                    ("deleted (was " + short_version(e["version"]) + ")") if e["deleted"]
+                    else short_version(e["version"]), e["registered_at"]]
                    for e in entries])
     return 0

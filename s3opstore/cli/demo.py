@@ -11,11 +11,14 @@ already there and says so: the registry's writes are idempotent.
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from s3opstore.cli.output import Output, short_version
-from s3opstore.cli.resolve import resolve_pipeline
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.wrappers import CountingStore
@@ -51,6 +54,16 @@ def _version(index: int, major: str, minor: str, patch: str) -> Version:
     # Fixed creation times: the same demo versions on every run.
     return Version.from_parts(major, minor, patch,
                               creation_time=datetime(2026, 1, 1 + index, 12, 0, 0))
+
+
+def _command() -> str:
+    """How to run s3opstore from here: the script on PATH if it is this install's, else -m."""
+    script = shutil.which("s3opstore")
+    here = os.path.dirname(sys.executable)
+    if script is not None and os.path.dirname(os.path.realpath(script)) in (
+            here, os.path.realpath(here)):
+        return "s3opstore"
+    return f"{shlex.quote(sys.executable)} -m s3opstore"
 
 
 def run_demo(base: OpStore, out: Output) -> dict[str, object]:
@@ -113,9 +126,11 @@ def run_demo(base: OpStore, out: Output) -> dict[str, object]:
     newest = {op: record for (op, _), record in records.items()}
     for downstream, upstream in (("pca", "scaler"), (LAST_OP, "pca"), (None, LAST_OP)):
         record = store.register_valid_link(downstream, upstream, newest[upstream].version)
-        summary.links += downstream is not None
-        target = downstream if downstream is not None else "(end of pipeline)"
-        say(f"   {upstream} {record.number_text} -> {target}")
+        if downstream is None:
+            say(f"   {upstream} {record.number_text} ends the pipeline (registered, no link)")
+            continue
+        summary.links += 1
+        say(f"   {upstream} {record.number_text} -> {downstream}")
     done("links")
 
     step("5. point the alias 'production' of the classifier at its newest version")
@@ -127,7 +142,7 @@ def run_demo(base: OpStore, out: Output) -> dict[str, object]:
     done("alias")
 
     step(f"6. resolve pipeline {PIPELINE!r}: what a worker would load")
-    resolution = resolve_pipeline(store, PIPELINE)
+    resolution = store.resolve_pipeline(PIPELINE)
     for chosen in resolution.ops:
         say(f"   {chosen.op_name:<11} {chosen.record.number_text:<6} "
             f"{short_version(chosen.record.version)}")
@@ -143,7 +158,7 @@ def run_demo(base: OpStore, out: Output) -> dict[str, object]:
         f"{summary.links} validated links, {summary.bytes_saved} bytes stored")
     say("   store requests per step: "
         + ", ".join(f"{name} {count}" for name, count in summary.requests.items()))
-    say(f"   try: s3opstore --store {store.url} versions pca")
+    say(f"   try: {_command()} --store {store.url} versions pca")
     return {"store": store.url, "pipeline": PIPELINE, "versions": summary.versions,
             "new_versions": summary.new_versions, "reused_versions": summary.reused_versions,
             "links": summary.links, "bytes_saved": summary.bytes_saved,

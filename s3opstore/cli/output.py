@@ -9,6 +9,7 @@ stderr and only when stderr is a terminal; everything else is written to the
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -44,6 +45,20 @@ def have_rich() -> bool:
 
 def _cell(value: object) -> str:
     return "-" if value is None else str(value)
+
+
+@functools.cache
+def _quiet_console_class() -> Any:
+    from rich.console import Console
+
+    class QuietConsole(Console):
+        """A closed pipe is the CLI's to handle (exit 0), not rich's ``SystemExit(1)``."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return QuietConsole
 
 
 class Progress:
@@ -101,7 +116,6 @@ class Output:
             return
         cells = [[_cell(value) for value in row] for row in rows]
         if self.rich:
-            from rich.console import Console
             from rich.table import Table
 
             table = Table(title=title, title_justify="left")
@@ -111,7 +125,7 @@ class Output:
                 table.add_row(*row)
             # Not a terminal: no wrapping at 80 columns, so pipes and greps see whole cells.
             width = None if sys.stdout.isatty() else 250
-            Console(file=sys.stdout, width=width).print(table)
+            _quiet_console_class()(file=sys.stdout, width=width).print(table)
             return
         widths = [max([len(column)] + [len(row[i]) for row in cells])
                   for i, column in enumerate(columns)]

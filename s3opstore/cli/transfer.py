@@ -13,16 +13,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from s3opstore.cli.browse import op_and_ref
 from s3opstore.cli.output import Output, Progress
 from s3opstore.errors import InvalidInputError
 from s3opstore.registry.opstore import OpStore
+from s3opstore.registry.retire import RetiredVersionWarning
 
-__all__ = ["pull", "push"]
+__all__ = ["default_name", "output_path", "pull", "push"]
 
 
 class _ReadProgress:
@@ -108,9 +112,17 @@ def push(store: OpStore, args: argparse.Namespace, out: Output) -> int:
 def pull(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     if args.version is not None and args.alias is not None:
         raise InvalidInputError("use either --version or --alias, not both")
-    record = store.resolve(args.op, args.version or args.alias or "latest")
+    args.op, ref = op_and_ref(args.op, args.version or args.alias)
+    record = store.resolve(args.op, ref)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RetiredVersionWarning)
+        store.check_loadable(args.op, record.version, allow_archived=args.allow_archived)
+    for warning in caught:
+        out.note(f"warning: {warning.message}")
     info = store.op_bytes_info(args.op, record.version)
     to_stdout = args.output == "-"
+    if not to_stdout:
+        args.output = str(output_path(args.output, args.op, record.number_text))
     with out.progress("downloading", info.size, transfer=True) as bar:
         if to_stdout:
             sink: Any = sys.stdout.buffer
@@ -131,6 +143,22 @@ def pull(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         out.line(f"pulled {args.op} {record.number_text} to {args.output} "
                  f"({loaded.size} bytes, sha256 verified {loaded.sha256})")
     return 0
+
+
+def default_name(op: str, number: str) -> str:
+    """``OP-NUMBER.bin`` with every character a file name could trip on replaced by ``_``."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", op)
+    return f"{'_' + safe[1:] if safe.startswith('.') else safe}-{number}.bin"
+
+
+def output_path(output: str | None, op: str, number: str) -> Path:
+    """Where a pull writes: ``-o FILE``, ``-o DIR/`` + the default name, else the default."""
+    target = Path(default_name(op, number) if output is None else output)
+    if output is not None and target.is_dir():
+        target = target / default_name(op, number)
+    if target.is_dir():
+        raise InvalidInputError(f"cannot pull into {str(target)!r}: it is a directory")
+    return target
 
 
 def _pull_to_path(store: OpStore, op: str, version: Any, target: Path, bar: Progress,

@@ -167,6 +167,9 @@ class _Checker:
             if kind == "blobs" and len(parts) == 5 and parts[3] == "sha256":
                 op.blobs[parts[4]] = info
                 return
+            if kind == "meta" and len(parts) == 4:
+                self.count("version metadata")
+                return
             if kind == "uploads" and len(parts) == 4:
                 self.count("uncommitted uploads")
                 return
@@ -182,6 +185,12 @@ class _Checker:
             return
         elif top == "aliases" and len(parts) == 4:
             self.aliases.append(info.key)
+            return
+        elif top == "tags" and len(parts) in (4, 5):
+            self.count("tag positions")
+            return
+        elif top == "status" and len(parts) in (4, 5):
+            self.count("status positions")
             return
         elif top == "_s3opstore":
             self.count("scratch objects")

@@ -167,8 +167,7 @@ def sqlite_path(db_url: str) -> Path:
         scheme = parsed.scheme or db_url
         raise InvalidInputError(
             f"cannot read database URL {db_url!r}: only sqlite:///path URLs are read (with the "
-            f"standard library); {scheme!r} databases need SQLAlchemy, an optional extra that "
-            "is not installed")
+            f"standard library), not {scheme!r}; copy the Chariots tables into SQLite first")
     path = unquote(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else ""
     if not path or path == ":memory:":
         raise InvalidInputError(f"database URL {db_url!r} names no database file")

@@ -14,9 +14,14 @@ take and return names, never segments.
     ops/<op>/blobs/sha256/<hex>                put    content-addressed op bytes
     ops/<op>/trash/sha256/<hex>/<token>        put    a blob gc set aside before deleting it
     ops/<op>/uploads/<token>                   put    a presigned upload, until committed
+    ops/<op>/meta/<vid>.json                   create a version's registration metadata
     links/<downstream>/<upstream>/<vid>_<ctime>.json   create  validated links
     pipelines/<name>.json                      create
     aliases/<op>/<alias>/<inv-seq>.json        create alias positions, newest first
+    tags/<op>/op/<inv-seq>.json                create the op's mutable tags, newest first
+    tags/<op>/v/<vid>/<inv-seq>.json           create a version's mutable tags, newest first
+    status/<op>/op/<inv-seq>.json              create the op's status (hidden), newest first
+    status/<op>/v/<vid>/<inv-seq>.json         create a version's status (deprecated, archived)
     _s3opstore/probe/<uuid>                    create the conditional-write probe
     _s3opstore/clock/<uuid>                    put    gc's reading of the store's clock
 
@@ -43,6 +48,7 @@ __all__ = [
     "OPS_PREFIX",
     "PIPELINES_PREFIX",
     "PROBE_PREFIX",
+    "STATUS_PREFIX",
     "alias_key",
     "alias_prefix",
     "aliases_prefix",
@@ -56,6 +62,7 @@ __all__ = [
     "encode_ctime",
     "link_key",
     "link_prefix",
+    "metadata_key",
     "name_of_segment",
     "op_head_key",
     "op_marker_key",
@@ -67,6 +74,10 @@ __all__ = [
     "parse_version_entry",
     "pipeline_key",
     "probe_key",
+    "status_key",
+    "status_prefix",
+    "tags_key",
+    "tags_prefix",
     "trash_key",
     "trash_prefix",
     "trash_root",
@@ -309,3 +320,33 @@ def decode_names(segments: list[str]) -> list[str]:
 
 def op_prefix(op: str) -> str:
     return f"{OPS_PREFIX}{_seg(op)}/"
+
+
+# -- metadata and mutable tags (create-only) -------------------------------------------
+def metadata_key(op: str, version: Version) -> str:
+    """``ops/<op>/meta/<vid>.json``: the version's registration metadata, written once."""
+    return f"{op_prefix(op)}meta/{version.vid}.json"
+
+
+def tags_prefix(op: str, version: Version | None = None) -> str:
+    """``tags/<op>/op/`` (the op's own tags) or ``tags/<op>/v/<vid>/``: a newest-first log."""
+    where = "op" if version is None else f"v/{version.vid}"
+    return f"tags/{_seg(op)}/{where}/"
+
+
+def tags_key(op: str, version: Version | None, seq: int) -> str:
+    return f"{tags_prefix(op, version)}{inverted(seq)}.json"
+
+
+# -- status of ops and versions (create-only logs) ----------------------------------------
+STATUS_PREFIX = "status/"
+
+
+def status_prefix(op: str, version: Version | None = None) -> str:
+    """``status/<op>/op/`` (hidden or not) or ``status/<op>/v/<vid>/``: newest first."""
+    where = "op" if version is None else f"v/{version.vid}"
+    return f"{STATUS_PREFIX}{_seg(op)}/{where}/"
+
+
+def status_key(op: str, version: Version | None, seq: int) -> str:
+    return f"{status_prefix(op, version)}{inverted(seq)}.json"

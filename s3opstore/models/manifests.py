@@ -24,6 +24,9 @@ __all__ = [
     "OpHead",
     "OpMarker",
     "PipelineManifest",
+    "StatusManifest",
+    "TagsManifest",
+    "VersionMetadata",
     "VersionNumber",
     "VersionRecord",
 ]
@@ -141,7 +144,11 @@ class BytesBinding(_Registered, _Manifest):
 
 
 class AliasManifest(_Registered, _Manifest):
-    """The seq-th position of alias A of op O: it points at ``version``."""
+    """The seq-th position of alias A of op O: it points at ``version``.
+
+    ``deleted``: this position deletes the alias (``version`` is where it
+    pointed); the alias reads as absent until a later position sets it again.
+    """
 
     kind: Literal["alias"] = "alias"
     op_name: str
@@ -150,3 +157,53 @@ class AliasManifest(_Registered, _Manifest):
     version: Version
     token: Token
     idempotency_key: str | None = None
+    deleted: bool = False
+
+
+MetaKey = Annotated[str, Field(min_length=1, max_length=128)]
+MetaText = Annotated[str, Field(max_length=1024)]
+ParamValue = str | int | float | bool | None
+
+
+class VersionMetadata(_Registered, _Manifest):
+    """What a version was registered with: immutable, written before the version is.
+
+    ``source`` says where it came from (by convention ``commit``, ``run_url``,
+    ``user``). The content fields (all but who/when/token) are what two
+    registrations of the same version must agree on.
+    """
+
+    kind: Literal["version-metadata"] = "version-metadata"
+    op_name: str
+    version: Version
+    description: str | None = Field(default=None, max_length=4096)
+    tags: dict[MetaKey, MetaText] = Field(default_factory=dict)
+    params: dict[MetaKey, ParamValue] = Field(default_factory=dict)
+    metrics: dict[MetaKey, float] = Field(default_factory=dict)
+    source: dict[MetaKey, MetaText] = Field(default_factory=dict)
+    token: Token
+
+
+class TagsManifest(_Registered, _Manifest):
+    """The seq-th state of the mutable tags of an op (``version`` None) or of a version."""
+
+    kind: Literal["tags"] = "tags"
+    op_name: str
+    version: Version | None = None
+    seq: int = Field(ge=0)
+    tags: dict[MetaKey, MetaText]
+    token: Token
+
+
+class StatusManifest(_Registered, _Manifest):
+    """The seq-th status of an op (``version`` None: active or hidden) or of a version
+    (active, deprecated or archived). Nothing is deleted: a status only changes how the
+    thing is listed and loaded."""
+
+    kind: Literal["status"] = "status"
+    op_name: str
+    version: Version | None = None
+    seq: int = Field(ge=0)
+    state: Literal["active", "deprecated", "archived", "hidden"]
+    reason: str | None = Field(default=None, max_length=1024)
+    token: Token

@@ -4,6 +4,9 @@ Each alias is a create-only log ``aliases/<op>/<alias>/<inv-seq>.json``;
 moving it appends the next position, so the history is kept and concurrent
 moves are serialised by the create-only write of the next sequence number.
 ``expected`` turns a move into a compare-and-swap on the alias's target.
+Deleting an alias appends a position marked ``deleted``: the alias then reads
+as absent (and is not listed) but its whole history, the deletion included,
+stays; setting it again appends the next position.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
 from s3opstore.registry.versions import require_version
 
-__all__ = ["UNSET", "alias_history", "get_alias", "list_aliases", "set_alias"]
+__all__ = ["UNSET", "alias_history", "delete_alias", "get_alias", "list_aliases",
+           "newest_position", "set_alias"]
 
 
 class _Unset:
@@ -34,10 +38,22 @@ def _read(ctx: Context, key: str) -> AliasManifest:
     return snapshot.value
 
 
-def get_alias(ctx: Context, op: str, alias: str) -> AliasManifest:
+def newest_position(ctx: Context, op: str, alias: str) -> AliasManifest | None:
+    """The alias's newest position, a deletion included (1 LIST + 1 GET)."""
     for info in ctx.store.list(alias_prefix(op, alias), limit=1):
         return _read(ctx, info.key)
-    raise AliasNotFoundError(f"op {op!r} has no alias {alias!r}")
+    return None
+
+
+def get_alias(ctx: Context, op: str, alias: str) -> AliasManifest:
+    entry = newest_position(ctx, op, alias)
+    if entry is None:
+        raise AliasNotFoundError(f"op {op!r} has no alias {alias!r}")
+    if entry.deleted:
+        raise AliasNotFoundError(
+            f"alias {alias!r} of op {op!r} was deleted (it pointed at {entry.version}); "
+            "its history is kept")
+    return entry
 
 
 def alias_history(ctx: Context, op: str, alias: str) -> list[AliasManifest]:
@@ -46,8 +62,43 @@ def alias_history(ctx: Context, op: str, alias: str) -> list[AliasManifest]:
     return sorted(entries, key=lambda entry: entry.seq)
 
 
-def list_aliases(ctx: Context, op: str) -> list[str]:
-    return decode_names(ctx.store.list_dirs(aliases_prefix(op)))
+def list_aliases(ctx: Context, op: str, *, include_deleted: bool = False) -> list[str]:
+    """Alias names; deleted ones only with ``include_deleted`` (else 1 LIST + 1 GET each)."""
+    names = decode_names(ctx.store.list_dirs(aliases_prefix(op)))
+    if include_deleted:
+        return names
+    return [name for name in names
+            if (entry := newest_position(ctx, op, name)) is not None and not entry.deleted]
+
+
+def delete_alias(ctx: Context, op: str, alias: str, *,
+                 expected: Version | _Unset = UNSET,
+                 idempotency_key: str | None = None) -> AliasManifest:
+    """Append a deletion; raises AliasNotFoundError when the alias does not exist now.
+
+    ``expected``: delete only if the alias points at this version now.
+    """
+    token = new_token(idempotency_key, scope=f"alias-delete\0{op}\0{alias}")
+    identity = ctx.identity
+
+    def decide(newest: Snapshot[AliasManifest] | None,
+               seq: int) -> Done[AliasManifest] | Put[AliasManifest, AliasManifest]:
+        current = newest.value if newest is not None else None
+        if current is not None and current.deleted and current.token == token:
+            return Done(current)  # our own deletion landed (a retry)
+        if current is None or current.deleted:
+            raise AliasNotFoundError(f"op {op!r} has no alias {alias!r} to delete")
+        if not isinstance(expected, _Unset) and current.version != expected:
+            raise ConflictError(f"alias {alias!r} of op {op!r} points at {current.version}; "
+                                f"the deletion required that it points at {expected}")
+        entry = AliasManifest(
+            op_name=op, alias=alias, seq=seq, version=current.version, token=token,
+            idempotency_key=idempotency_key, registered_at=utc_now_ms(),
+            registered_host=identity.host, registered_pid=identity.pid, deleted=True)
+        return Put(entry, entry)
+
+    return ctx.committer.append(alias_prefix(op, alias), lambda seq: alias_key(op, alias, seq),
+                                AliasManifest, decide)
 
 
 def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
@@ -68,6 +119,8 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
         current = newest.value if newest is not None else None
         if current is not None and current.token == token:
             return Done(current)
+        if current is not None and current.deleted:
+            current = None  # a deleted alias is set again as if new (its history stays)
         if idempotency_key is not None and current is not None:
             for entry in alias_history(ctx, op, alias):
                 if entry.token == token:
@@ -81,8 +134,11 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
         if not isinstance(expected, _Unset):
             now = current.version if current is not None else None
             if now != expected:
+                where = ("does not exist yet" if now is None else f"points at {now}")
+                wanted = ("that it does not exist yet" if expected is None
+                          else f"that it points at {expected}")
                 raise ConflictError(
-                    f"alias {alias!r} of op {op!r} points at {now}, not the expected {expected}")
+                    f"alias {alias!r} of op {op!r} {where}; the move required {wanted}")
         entry = AliasManifest(
             op_name=op, alias=alias, seq=seq, version=record.version, token=token,
             idempotency_key=idempotency_key, registered_at=utc_now_ms(),

@@ -10,23 +10,39 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from s3opstore.errors import InvalidInputError, InvalidVersionError, OpNotFoundError
+from s3opstore.errors import InvalidInputError, InvalidVersionError
 from s3opstore.models.keys import upload_key
-from s3opstore.models.manifests import AliasManifest, PipelineManifest, VersionRecord
+from s3opstore.models.manifests import (
+    AliasManifest,
+    PipelineManifest,
+    StatusManifest,
+    TagsManifest,
+    VersionMetadata,
+    VersionRecord,
+)
 from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
 from s3opstore.registry import aliases as _aliases
 from s3opstore.registry import blobs as _blobs
 from s3opstore.registry import links as _links
+from s3opstore.registry import metadata as _metadata
 from s3opstore.registry import pipelines as _pipelines
+from s3opstore.registry import refs as _refs
+from s3opstore.registry import retire as _retire
+from s3opstore.registry import search as _search
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.blobs import BlobSource, OpBytes
 from s3opstore.registry.commit import RetryPolicy
 from s3opstore.registry.context import Context
 from s3opstore.registry.listing import Listing
+from s3opstore.registry.metadata import Metadata
+from s3opstore.registry.resolution import PipelineResolution, resolve_pipeline
+from s3opstore.registry.search import MetricRange, Page, VersionHit
 from s3opstore.stores import ObjectStore, open_store
 
 __all__ = ["DEFAULT_STORE_DIR", "OpStore"]
@@ -95,10 +111,48 @@ class OpStore:
 
     # -- versions ------------------------------------------------------------
     def register_version(self, op_name: str, version: Version | str, *,
-                         idempotency_key: str | None = None) -> VersionRecord:
-        """Register a version (idempotent: the same hashes return the first record)."""
-        return _versions.register_version(self._ctx, check_name(op_name), _version(version),
-                                          _key(idempotency_key))
+                         idempotency_key: str | None = None,
+                         metadata: Metadata | Mapping[str, Any] | None = None) -> VersionRecord:
+        """Register a version (idempotent: the same hashes return the first record).
+
+        ``metadata`` (description, tags, params, metrics, source) is stored with
+        the version, immutable; registering again with other metadata raises
+        AlreadyExistsError and writes nothing. See :mod:`s3opstore.registry.metadata`.
+        """
+        op, parsed, key = check_name(op_name), _version(version), _key(idempotency_key)
+        if metadata is not None:
+            checked = Metadata.of(metadata)
+            if not checked.empty:
+                return _metadata.register_with_metadata(self._ctx, op, parsed, checked, key)
+        return _versions.register_version(self._ctx, op, parsed, key)
+
+    def get_metadata(self, op_name: str, ref: Version | str = "latest") -> VersionMetadata | None:
+        """The registration metadata of the version ``ref`` names (None: registered without)."""
+        record = self.resolve(op_name, ref)
+        return _metadata.get_metadata(self._ctx, record.op_name, record.version)
+
+    def set_tags(self, op_name: str, tags: Mapping[str, str] | None = None, *,
+                 unset: Iterable[str] = (), version: Version | str | None = None,
+                 idempotency_key: str | None = None) -> TagsManifest:
+        """Change the mutable tags of the op (``version`` None) or of a version (any ref).
+
+        Every change is kept: :meth:`tag_history`.
+        """
+        op = check_name(op_name)
+        target = None if version is None else self.resolve(op, version).version
+        return _metadata.set_tags(self._ctx, op, target, tags or {}, unset,
+                                  _key(idempotency_key))
+
+    def get_tags(self, op_name: str, version: Version | str | None = None) -> dict[str, str]:
+        op = check_name(op_name)
+        target = None if version is None else self.resolve(op, version).version
+        return _metadata.get_tags(self._ctx, op, target)
+
+    def tag_history(self, op_name: str,
+                    version: Version | str | None = None) -> list[TagsManifest]:
+        op = check_name(op_name)
+        target = None if version is None else self.resolve(op, version).version
+        return _metadata.tag_history(self._ctx, op, target)
 
     def get_versions(self, op_name: str) -> list[VersionRecord]:
         """All versions in registration order; ``[]`` for an unknown op.
@@ -119,8 +173,17 @@ class OpStore:
         """The registered record of ``version``; raises VersionNotFoundError."""
         return _versions.require_version(self._ctx, check_name(op_name), _version(version))
 
-    def list_ops(self) -> list[str]:
-        return _pipelines.list_ops(self._ctx)
+    def list_ops(self, *, include_hidden: bool = False) -> list[str]:
+        """Known ops in name order; hidden ops (:meth:`hide_op`) only with ``include_hidden``."""
+        ops = _pipelines.list_ops(self._ctx)
+        if include_hidden:
+            return ops
+        hidden = _retire.hidden_ops(self._ctx)
+        return [op for op in ops if op not in hidden]
+
+    def op_exists(self, op_name: str) -> bool:
+        """Whether the op is known: versions, a pipeline's last op, or a link's downstream."""
+        return _pipelines.op_exists(self._ctx, check_name(op_name))
 
     # -- bytes ---------------------------------------------------------------
     def save_op_bytes(self, op_name: str, version: Version | str, data: BlobSource, *,
@@ -212,15 +275,20 @@ class OpStore:
     def set_alias(self, op_name: str, alias: str, version: Version | str, *,
                   expected: Version | str | _aliases._Unset | None = _aliases.UNSET,
                   idempotency_key: str | None = None) -> AliasManifest:
-        """Point ``alias`` at a registered version; ``expected`` makes it a compare-and-swap."""
+        """Point ``alias`` at a registered version; ``expected`` makes it a compare-and-swap.
+
+        ``version`` and ``expected`` are versions or version strings, checked before any
+        request; to point at ``1.2.0`` or another alias, pass ``resolve(op, ref).version``
+        (what ``s3opstore alias set`` does).
+        """
         if isinstance(expected, str):
             expected = _version(expected)
         elif not (expected is None or isinstance(expected, Version | _aliases._Unset)):
             raise InvalidVersionError(
                 f"expected {expected!r} is neither a version, a version string nor None")
-        return _aliases.set_alias(self._ctx, check_name(op_name), check_name(alias, "alias"),
-                                  _version(version), expected=expected,
-                                  idempotency_key=_key(idempotency_key))
+        alias = _refs.check_alias_name(check_name(alias, "alias"))
+        return _aliases.set_alias(self._ctx, check_name(op_name), alias, _version(version),
+                                  expected=expected, idempotency_key=_key(idempotency_key))
 
     def get_alias(self, op_name: str, alias: str) -> VersionRecord:
         entry = _aliases.get_alias(self._ctx, check_name(op_name), check_name(alias, "alias"))
@@ -229,25 +297,102 @@ class OpStore:
     def alias_history(self, op_name: str, alias: str) -> list[AliasManifest]:
         return _aliases.alias_history(self._ctx, check_name(op_name), check_name(alias, "alias"))
 
-    def list_aliases(self, op_name: str) -> list[str]:
-        return _aliases.list_aliases(self._ctx, check_name(op_name))
+    def list_aliases(self, op_name: str, *, include_deleted: bool = False) -> list[str]:
+        """Alias names of the op; deleted aliases only with ``include_deleted``."""
+        return _aliases.list_aliases(self._ctx, check_name(op_name),
+                                     include_deleted=include_deleted)
 
-    def resolve(self, op_name: str, ref: Version | str = "latest") -> VersionRecord:
-        """A version record from a Version, a version string, an alias, or "latest".
+    def delete_alias(self, op_name: str, alias: str, *,
+                     expected: Version | str | _aliases._Unset = _aliases.UNSET,
+                     idempotency_key: str | None = None) -> AliasManifest:
+        """Delete an alias; its history keeps every position and the deletion.
 
-        A string that parses as a version string is one; anything else is an
-        alias name ("latest" is reserved for the newest version).
+        ``expected`` (any reference) makes it conditional on where the alias points now.
         """
-        check_name(op_name)
-        if ref == "latest":
-            record = self.latest_version(op_name)
-            if record is None:
-                raise OpNotFoundError(f"op {op_name!r} has no registered versions")
-            return record
-        if isinstance(ref, Version):
-            return self.get_version(op_name, ref)
-        try:
-            version = Version.parse(ref)
-        except InvalidVersionError:
-            return self.get_alias(op_name, ref)
-        return self.get_version(op_name, version)
+        op, name = check_name(op_name), check_name(alias, "alias")
+        if isinstance(expected, Version | str):
+            expected = self.resolve(op, expected).version
+        return _aliases.delete_alias(self._ctx, op, name, expected=expected,
+                                     idempotency_key=_key(idempotency_key))
+
+    def resolve(self, op_name: str,
+                ref: Version | str | _aliases._Unset = _aliases.UNSET) -> VersionRecord:
+        """The record a reference names: ``latest`` (the default), a number ``1.2.0``,
+        a version string, an alias, or a unique version id prefix (``3f2a1b9c``, or the
+        short form tables print). ``op_name`` may carry the ref itself: ``"pca@production"``.
+
+        Rules and their order: :mod:`s3opstore.registry.refs`.
+        """
+        if isinstance(ref, _aliases._Unset):
+            op_name, text = _refs.split_op_ref(op_name, _refs.LATEST)
+            ref = _refs.LATEST if text is None else text
+        return _refs.resolve_ref(self._ctx, check_name(op_name), ref)
+
+    # -- retirement without deletion ------------------------------------------------------------
+    def set_version_status(self, op_name: str, ref: Version | str, state: str, *,
+                           reason: str | None = None,
+                           idempotency_key: str | None = None) -> StatusManifest:
+        """``active``, ``deprecated`` (loads warn) or ``archived`` (loads refuse by default).
+
+        Nothing is deleted; every change is kept (:meth:`status_history`).
+        """
+        op = check_name(op_name)
+        record = self.resolve(op, ref)
+        return _retire.set_status(self._ctx, op, record.version, state, reason,
+                                  _key(idempotency_key))
+
+    def hide_op(self, op_name: str, *, hidden: bool = True, reason: str | None = None,
+                idempotency_key: str | None = None) -> StatusManifest:
+        """Leave an op out of listings (``hidden=False`` shows it again); it stays readable."""
+        return _retire.set_status(self._ctx, check_name(op_name), None,
+                                  "hidden" if hidden else "active", reason,
+                                  _key(idempotency_key))
+
+    def status(self, op_name: str, ref: Version | str | None = None) -> StatusManifest | None:
+        """The op's (``ref`` None) or a version's current status; None: never changed."""
+        op = check_name(op_name)
+        version = None if ref is None else self.resolve(op, ref).version
+        return _retire.status(self._ctx, op, version)
+
+    def status_history(self, op_name: str,
+                       ref: Version | str | None = None) -> list[StatusManifest]:
+        op = check_name(op_name)
+        version = None if ref is None else self.resolve(op, ref).version
+        return _retire.status_history(self._ctx, op, version)
+
+    def check_loadable(self, op_name: str, version: Version | str, *,
+                       allow_archived: bool = False) -> StatusManifest | None:
+        """Warn (RetiredVersionWarning) for a deprecated version; raise RetiredVersionError
+        for an archived one unless ``allow_archived`` (1 LIST, + 1 GET when retired)."""
+        return _retire.check_loadable(self._ctx, check_name(op_name), _version(version),
+                                      allow_archived=allow_archived)
+
+    # -- search ------------------------------------------------------------------------------
+    def search_versions(self, op_name: str, *, tags: Mapping[str, str] | None = None,
+                        metrics: Iterable[MetricRange | str] = (),
+                        registered_after: datetime | None = None,
+                        registered_before: datetime | None = None, alias: str | None = None,
+                        limit: int = 100, after: int | str | None = None) -> Page[VersionHit]:
+        """Versions of an op passing every filter given, in registration order, one page.
+
+        ``metrics`` are ranges like ``"auc>=0.9"``; ``after`` continues from a page's
+        ``next_after``. Filters and costs: :mod:`s3opstore.registry.search`.
+        """
+        ranges = [m if isinstance(m, MetricRange) else MetricRange.parse(m) for m in metrics]
+        return _search.search_versions(
+            self._ctx, check_name(op_name), tags=tags, metrics=ranges,
+            registered_after=registered_after, registered_before=registered_before,
+            alias=None if alias is None else check_name(alias, "alias"), limit=limit,
+            after=after)
+
+    def search_ops(self, pattern: str = "*", *, tags: Mapping[str, str] | None = None,
+                   limit: int = 100, after: str | None = None,
+                   include_hidden: bool = False) -> Page[str]:
+        """Op names matching a glob and the op's mutable tags, in name order, one page."""
+        return _search.search_ops(self._ctx, pattern, tags=tags, limit=limit, after=after,
+                                  include_hidden=include_hidden)
+
+    # -- pipeline resolution ---------------------------------------------------------------
+    def resolve_pipeline(self, pipeline_name: str) -> PipelineResolution:
+        """Which version of each op the pipeline would load, or which link is missing."""
+        return resolve_pipeline(self._ctx, check_name(pipeline_name, "pipeline name"))

@@ -15,21 +15,26 @@ from s3opstore.models.keys import (
     PIPELINES_PREFIX,
     decode_names,
     op_marker_key,
+    op_prefix,
     parse_pipeline_key,
     pipeline_key,
+    upstreams_prefix,
 )
 from s3opstore.models.manifests import OpMarker, PipelineManifest, utc_now_ms
 from s3opstore.registry.commit import new_token
 from s3opstore.registry.context import Context
 
-__all__ = ["get_pipeline", "list_ops", "list_pipelines", "pipeline_exists", "register_pipeline"]
+__all__ = ["get_pipeline", "list_ops", "list_pipelines", "op_exists", "pipeline_exists",
+           "register_pipeline"]
 
 
 def register_pipeline(ctx: Context, name: str, last_op: str,
                       idempotency_key: str | None = None) -> PipelineManifest:
-    marker = OpMarker(op_name=last_op, registered_at=utc_now_ms(),
-                      token=new_token(idempotency_key, scope=f"op\0{last_op}"))
-    ctx.committer.create(op_marker_key(last_op), marker)
+    """The pipeline first, then its last op's marker, so a refused request writes nothing.
+
+    A writer that dies between the two leaves a pipeline whose last op is not
+    listed yet; registering the pipeline again (same last op) writes the marker.
+    """
     identity = ctx.identity
     manifest = PipelineManifest(
         pipeline_name=name, last_op_name=last_op,
@@ -40,6 +45,9 @@ def register_pipeline(ctx: Context, name: str, last_op: str,
         raise AlreadyExistsError(
             f"pipeline {name!r} is already registered with last op {stored.last_op_name!r}, "
             f"not {last_op!r}")
+    marker = OpMarker(op_name=last_op, registered_at=utc_now_ms(),
+                      token=new_token(idempotency_key, scope=f"op\0{last_op}"))
+    ctx.committer.create(op_marker_key(last_op), marker)
     return stored
 
 
@@ -69,3 +77,11 @@ def list_ops(ctx: Context) -> list[str]:
     """Ops with versions or a marker, plus ops known only as a link's downstream."""
     return sorted(set(decode_names(ctx.store.list_dirs(OPS_PREFIX)))
                   | set(decode_names(ctx.store.list_dirs(LINKS_PREFIX))))
+
+
+def op_exists(ctx: Context, op: str) -> bool:
+    """Whether ``list_ops`` would name ``op``: anything under its prefix, or a link into it."""
+    for prefix in (op_prefix(op), upstreams_prefix(op)):
+        if any(True for _ in ctx.store.list(prefix, limit=1)):
+            return True
+    return False

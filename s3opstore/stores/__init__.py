@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 
+_BUCKET = re.compile(r"^[A-Za-z0-9._-]{3,255}$")  # botocore's own rule, minus ARNs
+
+
 def open_store(url: str, *, client: Any = None) -> ObjectStore:
     """Open the store a URL names; ``client`` is an optional boto3 S3 client."""
     parsed = urlparse(url)
@@ -44,6 +48,11 @@ def open_store(url: str, *, client: Any = None) -> ObjectStore:
 
         if not parsed.netloc:
             raise InvalidInputError(f"store URL {url!r} names no bucket")
+        if not _BUCKET.match(parsed.netloc):
+            raise InvalidInputError(
+                f"store URL {url!r}: {parsed.netloc!r} is not a bucket name (3-255 letters, "
+                "digits, '.', '-' or '_'; buckets created today: 3-63 lower-case letters, "
+                "digits, '.' and '-')")
         prefix = unquote(parsed.path).strip("/")
         if len(prefix) > 300:
             raise InvalidInputError(f"store URL {url!r}: prefix longer than 300 characters")

@@ -52,7 +52,7 @@ from s3opstore.stores.local_fs import (
     translated,
     walk_dirs,
 )
-from s3opstore.stores.local_layout import decide_layout, make_dirs
+from s3opstore.stores.local_layout import decide_layout, make_dirs, recorded_layout
 from s3opstore.stores.local_lock import NOFOLLOW, held, lock_fd, same_file
 from s3opstore.stores.local_scratch import LOCKS_DIR, TMP_DIR, ScratchLeftover
 
@@ -88,16 +88,45 @@ def _mtime(info: os.stat_result) -> datetime:
 class LocalStore:
     def __init__(self, root: str | os.PathLike[str], *,
                  case_insensitive: bool | None = None) -> None:
-        """Open (creating) the store at ``root``.
+        """Open the store at ``root``; it is created by the first write, not here.
 
-        ``case_insensitive`` overrides the probe of a new directory (tests);
-        an existing directory keeps the layout recorded in it.
+        Reads never create anything, so browsing a missing directory or a
+        read-only mount works (an empty store). The layout is decided by the
+        first write; ``case_insensitive`` overrides the probe of a new directory
+        and decides it now (tests); an existing directory keeps its recorded layout.
         """
         self.root = Path(root).resolve()
         self._root = str(self.root)
+        self._forced = case_insensitive
+        self._ready = False
+        self.case_folded = False
+        with translated(f"opening {self._root}"):
+            for scratch in (TMP_DIR, LOCKS_DIR):
+                path = os.path.join(self._root, scratch)
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    refuse_symlink(path, os.lstat(path).st_mode, "to open the store")
+            recorded = recorded_layout(self._root)
+            self._decided = recorded is not None
+            self.case_folded = bool(recorded)
+            if case_insensitive is not None:
+                self._prepare()
+
+    def _prepare(self) -> None:
+        """Before the first write: create the directories and decide the layout."""
+        if self._ready:
+            return
         with translated(f"opening {self._root}"):
             make_dirs(self._root)
-            self.case_folded = decide_layout(self._root, case_insensitive)
+            self.case_folded = decide_layout(self._root, self._forced)
+        self._decided = self._ready = True
+
+    def _folded(self) -> bool:
+        """The layout for a read; until it is recorded, keys are plain (there are none)."""
+        if not self._decided:
+            recorded = recorded_layout(self._root)
+            if recorded is not None:
+                self.case_folded, self._decided = recorded, True
+        return self.case_folded
 
     @property
     def url(self) -> str:
@@ -112,10 +141,10 @@ class LocalStore:
         if any(s.startswith(".") for s in segments):
             raise InvalidKeyError(f"invalid store key {key!r}: the local store reserves "
                                   "segments starting with '.'")
-        return [encode_segment(s) for s in segments] if self.case_folded else segments
+        return [encode_segment(s) for s in segments] if self._folded() else segments
 
     def _decode(self, name: str) -> str | None:
-        return decode_segment(name) if self.case_folded else name
+        return decode_segment(name) if self._folded() else name
 
     # -- scratch -----------------------------------------------------------------
     def _tmp_dir(self) -> str:
@@ -123,6 +152,7 @@ class LocalStore:
 
     def _new_tmp(self, what: str) -> tuple[int, str]:
         """A new temp file, open and locked (gc leaves held ones alone)."""
+        self._prepare()
         directory = self._tmp_dir()
         refuse_symlink(directory, os.lstat(directory).st_mode, what)
         while True:
@@ -141,6 +171,7 @@ class LocalStore:
 
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
+        self._prepare()
         directory = os.path.join(self._root, LOCKS_DIR)
         refuse_symlink(directory, os.lstat(directory).st_mode, f"key {key!r}")
         with held(os.path.join(directory, hashlib.sha256(key.encode()).hexdigest())):
@@ -154,6 +185,8 @@ class LocalStore:
     def remove_scratch_leftovers(self, older_than: timedelta, *,
                                  dry_run: bool = False) -> builtins.list[ScratchLeftover]:
         """Remove those leftovers (each only while holding its lock); returns what went."""
+        if not os.path.isdir(self._root):
+            return []
         with translated("removing scratch files"):
             return local_scratch.remove(self._root, older_than, dry_run=dry_run)
 
@@ -231,6 +264,7 @@ class LocalStore:
 
     # -- writes ------------------------------------------------------------------
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
+        self._prepare()
         segments = self._segments(key)
         with translated(f"put of key {key!r}") as progress:
             directory = walk_dirs(self._root, segments[:-1], key, create=True)
@@ -279,6 +313,7 @@ class LocalStore:
                     raise PreconditionFailedError(key)
 
     def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
+        self._prepare()
         segments = self._segments(key)
         with translated(f"upload of key {key!r}") as progress:
             directory = walk_dirs(self._root, segments[:-1], key, create=True)

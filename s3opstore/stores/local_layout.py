@@ -23,7 +23,7 @@ from s3opstore.stores.local_fs import fsync_dir, is_case_insensitive, refuse_sym
 from s3opstore.stores.local_lock import NOFOLLOW
 from s3opstore.stores.local_scratch import LOCKS_DIR, TMP_DIR
 
-__all__ = ["LAYOUT_FILE", "decide_layout", "make_dirs"]
+__all__ = ["LAYOUT_FILE", "decide_layout", "make_dirs", "recorded_layout"]
 
 LAYOUT_FILE = ".s3opstore-layout"
 _PLAIN, _FOLDED = "plain", "case-folded"
@@ -60,6 +60,20 @@ def decide_layout(root: str, forced: bool | None) -> bool:
         recorded = _read(marker)
     if recorded not in (_PLAIN, _FOLDED):
         raise UnsafePathError(f"{marker} names an unknown layout {recorded!r}")
+    return recorded == _FOLDED
+
+
+def recorded_layout(root: str) -> bool | None:
+    """Whether a recorded layout is case-folded; None when none is recorded (yet)."""
+    try:
+        recorded = _read(os.path.join(root, LAYOUT_FILE))
+    except (NotADirectoryError, PermissionError):
+        return None
+    if recorded is None:
+        return None
+    if recorded not in (_PLAIN, _FOLDED):
+        raise UnsafePathError(f"{os.path.join(root, LAYOUT_FILE)} names an unknown layout "
+                              f"{recorded!r}")
     return recorded == _FOLDED
 
 

@@ -156,10 +156,11 @@ class RegistryModel:
         return number
 
     def register_pipeline(self, name: str, last_op: str) -> None:
-        self.state.ops.add(last_op)
         current = self.state.pipelines.get(name)
         if current is not None and current != last_op:
+            # A refused registration writes nothing: not even the last op's marker.
             raise AlreadyExistsError(f"pipeline {name!r} has last op {current!r}")
+        self.state.ops.add(last_op)
         self.state.pipelines[name] = last_op
 
     def set_alias(self, op: str, alias: str, version: Version, *,

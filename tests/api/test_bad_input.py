@@ -126,7 +126,7 @@ def _bodies_with(name: str) -> list[tuple[str, dict[str, Any]]]:
         "desired_op_name": "up", "downstream_op_name": "down", "upstream_op_name": "up",
         "op_name": "up", "pipeline_name": "p", "last_op_name": "last", "alias": "prod",
         "version": VERSION, "upstream_op_version": VERSION, "bytes": "eA==",
-        "sha256": "0" * 64, "size": 1}
+        "sha256": "0" * 64, "size": 1, "ref": "latest", "state": "deprecated"}
     cases = []
     for route in ROUTES:
         fields = route.request.model_fields

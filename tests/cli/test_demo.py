@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,25 @@ def test_demo_works_without_rich(tmp_path: Path) -> None:
     assert table.returncode == 0, table.stderr
     assert "seq  number" in table.stdout
     assert "┃" not in table.stdout
+
+
+def test_demo_counts_the_links_it_prints_and_its_hint_runs(tmp_path: Path) -> None:
+    env = {"PATH": os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                                   if Path(p).resolve() != Path(sys.executable).parent.resolve())}
+    result = _cli("demo", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    step = next(i for i, line in enumerate(lines) if line.startswith("== 4. "))
+    section = lines[step + 1:next(i for i, line in enumerate(lines) if line.startswith("== 5. "))]
+    assert [line.strip() for line in section if line.startswith("   ")
+                                        and "store requests" not in line] == [
+        "scaler 1.0.0 -> pca", "pca 2.0.0 -> classifier",
+        "classifier 1.1.0 ends the pipeline (registered, no link)"]
+    assert any("2 validated links" in line for line in lines)
+    hint = next(line for line in lines if line.startswith("   try: "))
+    command = shlex.split(hint.removeprefix("   try: "))
+    assert command[0] != "s3opstore"  # the venv's bin is not on PATH: the -m form
+    ran = subprocess.run(command, cwd=tmp_path, env={**os.environ, **env}, capture_output=True,
+                         text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert "2.0.0" in ran.stdout

@@ -125,7 +125,8 @@ def test_unsupported_database_urls(local_store: CliStore, capsys: CapSys,
                      "postgresql://user@host/chariots", "--ops-dir", str(tmp_path))
     assert result.code == 3
     assert result.err.startswith("error [invalid_input]: cannot read database URL")
-    assert "SQLAlchemy" in result.err
+    assert "not 'postgresql'; copy the Chariots tables into SQLite first" in result.err
+    assert "extra" not in result.err  # no optional extra offers other databases
     missing = run_cli(capsys, local_store, "import-chariots", "--db",
                       f"sqlite:///{tmp_path}/nope.db", "--ops-dir", str(tmp_path))
     assert missing.code == 3

@@ -90,7 +90,9 @@ class Recorder:
 
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "store")
+    # A forced layout creates the directory now (otherwise the first write does), so the
+    # recorder sees only the steps of the writes under test.
+    return LocalStore(tmp_path / "store", case_insensitive=False)
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def outside(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "store")
+    return LocalStore(tmp_path / "store", case_insensitive=False)  # created now
 
 
 ACTIONS: dict[str, Callable[[ObjectStore, str], object]] = {
@@ -93,7 +93,7 @@ def test_listings_do_not_follow_symlinks(store: LocalStore, outside: Path) -> No
 def test_a_symlinked_temp_or_lock_directory_is_refused(tmp_path: Path, outside: Path) -> None:
     for scratch in (".s3opstore-tmp", ".s3opstore-locks"):
         root = tmp_path / scratch
-        store = LocalStore(root)
+        store = LocalStore(root, case_insensitive=False)  # created now
         os.rmdir(root / scratch)
         (root / scratch).symlink_to(outside, target_is_directory=True)
         before = _snapshot(outside)

@@ -126,15 +126,13 @@ def test_browse_routes_write_nothing(seven: OpStore) -> None:
     assert aliased["aliases"] == ["prod"] and aliased["downstream"] == []
 
 
-def test_the_api_reaches_the_cli_in_exactly_one_place() -> None:
-    # Pipeline resolution lives in s3opstore/cli/resolve.py until issue 14 moves it into the
-    # registry; until then browse_pipeline is the API's one upward reach, pinned here so it
-    # stays one line that the move repoints (then this test goes).
+def test_the_api_never_reaches_the_cli() -> None:
+    # Pipeline resolution now lives in the registry (OpStore.resolve_pipeline); the UI's
+    # pipeline page used to import it from the CLI, an upward reach this test now forbids.
     api = Path(s3opstore.api.__file__).parent
     reaching = [(path.name, line.strip()) for path in sorted(api.glob("*.py"))
                 for line in path.read_text().splitlines() if "s3opstore.cli" in line]
-    assert reaching == [("browse.py", 'return importlib.import_module("s3opstore.cli.resolve")'
-                                      '.resolve_pipeline  # type: ignore[no-any-return]')]
+    assert reaching == []
 
 
 def test_browse_op_reads_only_the_page_and_skips_foreign_keys(seven: OpStore) -> None:
