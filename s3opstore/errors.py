@@ -30,7 +30,8 @@ and an HTTP status, so every face (Python, HTTP, CLI) reports the same thing::
     │   ├── UnsafePathError             unsafe_path         502   a symlink inside a local store
     │   └── UnsafeStoreError            unsafe_store        502   store ignores conditional writes
     ├── OutcomeUnknownError             outcome_unknown 503   a write may or may not have landed
-    └── ConfigurationError              misconfigured   500   fix the deployment's settings
+    ├── ConfigurationError              misconfigured   500   fix the deployment's settings
+    └── UnsupportedFormatError          unsupported_format 500 upgrade s3opstore (design.md D13)
 
 botocore exceptions never cross the store layer: ``stores/s3.py`` translates
 them into these classes with ``raise ... from exc``.
@@ -64,6 +65,7 @@ __all__ = [
     "StorageUnavailableError",
     "UnsafePathError",
     "UnsafeStoreError",
+    "UnsupportedFormatError",
     "UnsupportedStoreError",
     "VersionNotFoundError",
 ]
@@ -267,4 +269,18 @@ class ConfigurationError(S3OpStoreError):
     """
 
     kind = "misconfigured"
+    status = 500
+
+
+class UnsupportedFormatError(S3OpStoreError):
+    """The store (or one manifest in it) was written by a newer s3opstore than this one.
+
+    Raised when the store's root manifest has a format version above the one
+    this release reads, or a manifest lists a ``must_understand`` field (or has
+    a ``schema_version``) this release does not know (design.md, D13). The data
+    is fine and nothing was written: upgrade s3opstore. Not an IntegrityError,
+    so fsck and operators do not mistake a newer store for a damaged one.
+    """
+
+    kind = "unsupported_format"
     status = 500

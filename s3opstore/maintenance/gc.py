@@ -80,6 +80,7 @@ from s3opstore.models.keys import (
     uploads_prefix,
 )
 from s3opstore.models.manifests import BytesBinding
+from s3opstore.registry.format import read_format
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.base import ObjectInfo, ObjectStore
 from s3opstore.stores.local_scratch import scratch_owner
@@ -180,6 +181,7 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
     if grace_hours < 0:
         raise InvalidInputError(f"grace must be zero or more hours, not {grace_hours}")
     store = opstore.store
+    read_format(store)  # never sweep a store whose newer layout this release cannot read
     grace = timedelta(hours=grace_hours)
     now = store_now(store)
     report = GcReport(now=now, grace=grace, dry_run=dry_run)

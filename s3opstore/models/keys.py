@@ -17,6 +17,7 @@ take and return names, never segments.
     links/<downstream>/<upstream>/<vid>_<ctime>.json   create  validated links
     pipelines/<name>.json                      create
     aliases/<op>/<alias>/<inv-seq>.json        create alias positions, newest first
+    _s3opstore/format.json                     create the store's format version (D13)
     _s3opstore/probe/<uuid>                    create the conditional-write probe
     _s3opstore/clock/<uuid>                    put    gc's reading of the store's clock
 
@@ -39,6 +40,7 @@ from s3opstore.models.version import Version
 
 __all__ = [
     "CLOCK_PREFIX",
+    "FORMAT_KEY",
     "LINKS_PREFIX",
     "OPS_PREFIX",
     "PIPELINES_PREFIX",
@@ -270,6 +272,8 @@ def alias_key(op: str, alias: str, seq: int) -> str:
 
 PROBE_PREFIX = "_s3opstore/probe/"
 CLOCK_PREFIX = "_s3opstore/clock/"
+# The root manifest: written once, never by gc, never deleted (design.md, D13).
+FORMAT_KEY = "_s3opstore/format.json"
 
 
 def probe_key(token: str) -> str:

@@ -90,7 +90,11 @@ class OpStore:
         return f"OpStore({self.url!r})"
 
     def check_store(self) -> None:
-        """Run the conditional-write probe now (it otherwise runs before the first write)."""
+        """Check the store now: its format (D13), the conditional-write probe, the root manifest.
+
+        Otherwise the format is checked before the first request and the rest
+        before the first write.
+        """
         self._ctx.ensure_safe()
 
     # -- versions ------------------------------------------------------------

@@ -3,7 +3,8 @@
 Budgets (uncontended, after the one-time probe) from docs/design.md:
 latest_version <= 2; load_op_bytes <= 2 + the blob transfer; register_version of a new
 version <= 4; register_valid_link with the version registered <= 3; get_versions and
-get_validated_links with N entries <= ceil(N/1000) + 2; pipeline_exists == 1.
+get_validated_links with N entries <= ceil(N/1000) + 2; pipeline_exists == 1. A new
+process reads the store's root manifest (design.md, D13) once: one more GET, once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from s3opstore import OpStore, Version
+from s3opstore.registry.context import forget_probes
 from s3opstore.stores.s3 import S3Store
 from tests.conftest import _session_bucket
 
@@ -123,3 +125,18 @@ def test_costs_do_not_grow_with_history(counted: tuple[OpStore, RequestCounter])
     assert total(counter.take()) <= math.ceil(1005 / 1000) + 2
     assert store.latest_version("op") is not None
     assert total(counter.take()) == 1
+
+
+def test_a_new_process_reads_the_store_format_once(
+        counted: tuple[OpStore, RequestCounter]) -> None:
+    """D13: the root manifest costs one GET per store and process, then nothing."""
+    store, counter = counted
+    store.register_version("op", v(0))
+    counter.take()
+    forget_probes()  # a new process (a cold Lambda) opening the existing store
+    reopened = OpStore(store.store)
+    assert reopened.latest_version("op") is not None
+    assert counter.take() == Counter({"GetObject": 2})  # the root manifest, the head
+    assert reopened.latest_version("op") is not None
+    assert OpStore(store.store).pipeline_exists("pipe") is False
+    assert counter.take() == Counter({"GetObject": 1, "HeadObject": 1})
