@@ -35,6 +35,11 @@ and an HTTP status, so every face (Python, HTTP, CLI) reports the same thing::
 
 botocore exceptions never cross the store layer: ``stores/s3.py`` translates
 them into these classes with ``raise ... from exc``.
+
+Every ``kind`` a face can report, the classes' and the faces' own
+(:data:`FACE_KINDS`: HTTP and CLI conditions that are no exception here), is in
+:func:`error_kinds`; ``tests/test_error_kinds.py`` pins it so codes are only
+ever added, never renamed or removed.
 """
 
 from __future__ import annotations
@@ -68,7 +73,28 @@ __all__ = [
     "UnsupportedFormatError",
     "UnsupportedStoreError",
     "VersionNotFoundError",
+    "error_kinds",
 ]
+
+# Codes the faces answer for conditions that never become an exception here.
+FACE_KINDS: dict[str, str] = {
+    "bad_request": "HTTP server: a request line or headers it cannot parse (400)",
+    "cross_origin": "HTTP: a browser request from another origin (403)",
+    "forbidden_client": "HTTP server: a client address not allowed (403)",
+    "forbidden_host": "HTTP server: a Host header not allowed (403)",
+    "headers_too_large": "HTTP server: request headers over the limit (431)",
+    "internal": "HTTP/Lambda: an unexpected error; details only in the log (500)",
+    "interrupted": "CLI: interrupted by the user (Ctrl-C)",
+    "invalid_event": "Lambda: an event that is no HTTP request it understands (400)",
+    "method_not_allowed": "HTTP: the route exists, not with that method (405)",
+    "not_implemented": "HTTP server: a method the server does not implement (501)",
+    "os_error": "CLI: a local file could not be read or written",
+    "payload_too_large": "HTTP: request body over the limit (413)",
+    "response_too_large": "HTTP: the answer would exceed the adapter's limit (413)",
+    "unauthorized": "HTTP: a missing or wrong bearer token (401)",
+    "unknown_route": "HTTP: no such route (404)",
+    "unsupported_media_type": "HTTP: a body that is not JSON (415)",
+}
 
 
 class S3OpStoreError(Exception):
@@ -284,3 +310,14 @@ class UnsupportedFormatError(S3OpStoreError):
 
     kind = "unsupported_format"
     status = 500
+
+
+def error_kinds() -> frozenset[str]:
+    """Every stable error code: each exception class's ``kind`` and :data:`FACE_KINDS`."""
+    kinds: set[str] = set(FACE_KINDS)
+    pending: list[type[S3OpStoreError]] = [S3OpStoreError]
+    while pending:
+        cls = pending.pop()
+        kinds.add(cls.kind)
+        pending.extend(cls.__subclasses__())
+    return frozenset(kinds)
