@@ -136,6 +136,15 @@ class OpStore:
     def load_op_bytes(self, op_name: str, version: Version | str) -> bytes:
         return _blobs.load_bytes(self._ctx, check_name(op_name), _version(version))
 
+    def read_op_bytes(self, where: OpBytes) -> bytes:
+        """The bytes :meth:`op_bytes_info` located, digest verified (no second lookup).
+
+        For callers that look at the size first (the HTTP API's response limit).
+        """
+        if not isinstance(where, OpBytes):
+            raise InvalidInputError(f"{where!r} is not an OpBytes from op_bytes_info")
+        return _blobs.read_located(self._ctx, where)
+
     def load_op_bytes_to(self, op_name: str, version: Version | str,
                          target: BinaryIO | str | os.PathLike[str]) -> OpBytes:
         """Stream the bytes to a path or binary file object, digest verified."""
