@@ -48,7 +48,6 @@ grace periods: one at their address, one in the trash.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +64,7 @@ from s3opstore.errors import (
     StorageError,
 )
 from s3opstore.models.codec import decode
+from s3opstore.models.digests import is_sha256
 from s3opstore.models.keys import (
     CLOCK_PREFIX,
     OPS_PREFIX,
@@ -96,7 +96,6 @@ __all__ = [
 ]
 
 SCRATCH_MIN_AGE = timedelta(minutes=10)
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 ProgressFn = Callable[[int, int], None]
 
@@ -222,7 +221,7 @@ def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -
     prefix = blob_prefix(op)
     for info in store.list(prefix):
         digest = info.key[len(prefix):]
-        if not _HEX64.match(digest):
+        if not is_sha256(digest):
             report.warnings.append(f"unexpected key {info.key!r} among the blobs: left alone")
             continue
         if digest in referenced:
@@ -254,7 +253,7 @@ def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datet
     root = trash_root(op)
     for info in store.list(root):
         digest, _, token = info.key[len(root):].partition("/")
-        if not _HEX64.match(digest) or not token or "/" in token:
+        if not is_sha256(digest) or not token or "/" in token:
             report.warnings.append(f"unexpected key {info.key!r} in the trash: left alone")
             continue
         if digest in bindings.by_key.values():  # bound at the sweep's first listing

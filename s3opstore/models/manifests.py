@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from s3opstore.models.digests import Sha256
 from s3opstore.models.version import Version
 
 __all__ = [
@@ -55,7 +56,6 @@ READING: dict[str, bool] = {"s3opstore_reading": True}
 
 VersionNumber = tuple[int, int, int]
 Token = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")]
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 def utc_now_ms() -> datetime:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from s3opstore.errors import InvalidInputError, InvalidVersionError, OpNotFoundError
+from s3opstore.models.digests import check_sha256
 from s3opstore.models.keys import upload_key
 from s3opstore.models.manifests import AliasManifest, PipelineManifest, VersionRecord
 from s3opstore.models.names import check_name
@@ -160,9 +161,7 @@ class OpStore:
         Without it the blob must already be at its content address. A mismatch
         raises IntegrityError and binds (and deletes) nothing.
         """
-        if not isinstance(sha256, str) or len(sha256) != 64 or any(
-                c not in "0123456789abcdef" for c in sha256):
-            raise InvalidInputError(f"sha256 {sha256!r} is not 64 lowercase hex characters")
+        check_sha256(sha256)
         if not isinstance(size, int) or size < 0:
             raise InvalidInputError(f"size {size!r} is not a non-negative integer")
         if upload_key is not None and not isinstance(upload_key, str):
