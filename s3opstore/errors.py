@@ -30,10 +30,16 @@ and an HTTP status, so every face (Python, HTTP, CLI) reports the same thing::
     │   ├── UnsafePathError             unsafe_path         502   a symlink inside a local store
     │   └── UnsafeStoreError            unsafe_store        502   store ignores conditional writes
     ├── OutcomeUnknownError             outcome_unknown 503   a write may or may not have landed
-    └── ConfigurationError              misconfigured   500   fix the deployment's settings
+    ├── ConfigurationError              misconfigured   500   fix the deployment's settings
+    └── UnsupportedFormatError          unsupported_format 500 upgrade s3opstore (design.md D13)
 
 botocore exceptions never cross the store layer: ``stores/s3.py`` translates
 them into these classes with ``raise ... from exc``.
+
+Every ``kind`` a face can report, the classes' and the faces' own
+(:data:`FACE_KINDS`: HTTP and CLI conditions that are no exception here), is in
+:func:`error_kinds`; ``tests/test_error_kinds.py`` pins it so codes are only
+ever added, never renamed or removed.
 """
 
 from __future__ import annotations
@@ -64,9 +70,31 @@ __all__ = [
     "StorageUnavailableError",
     "UnsafePathError",
     "UnsafeStoreError",
+    "UnsupportedFormatError",
     "UnsupportedStoreError",
     "VersionNotFoundError",
+    "error_kinds",
 ]
+
+# Codes the faces answer for conditions that never become an exception here.
+FACE_KINDS: dict[str, str] = {
+    "bad_request": "HTTP server: a request line or headers it cannot parse (400)",
+    "cross_origin": "HTTP: a browser request from another origin (403)",
+    "forbidden_client": "HTTP server: a client address not allowed (403)",
+    "forbidden_host": "HTTP server: a Host header not allowed (403)",
+    "headers_too_large": "HTTP server: request headers over the limit (431)",
+    "internal": "HTTP/Lambda: an unexpected error; details only in the log (500)",
+    "interrupted": "CLI: interrupted by the user (Ctrl-C)",
+    "invalid_event": "Lambda: an event that is no HTTP request it understands (400)",
+    "method_not_allowed": "HTTP: the route exists, not with that method (405)",
+    "not_implemented": "HTTP server: a method the server does not implement (501)",
+    "os_error": "CLI: a local file could not be read or written",
+    "payload_too_large": "HTTP: request body over the limit (413)",
+    "response_too_large": "HTTP: the answer would exceed the adapter's limit (413)",
+    "unauthorized": "HTTP: a missing or wrong bearer token (401)",
+    "unknown_route": "HTTP: no such route (404)",
+    "unsupported_media_type": "HTTP: a body that is not JSON (415)",
+}
 
 
 class S3OpStoreError(Exception):
@@ -268,3 +296,28 @@ class ConfigurationError(S3OpStoreError):
 
     kind = "misconfigured"
     status = 500
+
+
+class UnsupportedFormatError(S3OpStoreError):
+    """The store (or one manifest in it) was written by a newer s3opstore than this one.
+
+    Raised when the store's root manifest has a format version above the one
+    this release reads, or a manifest lists a ``must_understand`` field (or has
+    a ``schema_version``) this release does not know (design.md, D13). The data
+    is fine and nothing was written: upgrade s3opstore. Not an IntegrityError,
+    so fsck and operators do not mistake a newer store for a damaged one.
+    """
+
+    kind = "unsupported_format"
+    status = 500
+
+
+def error_kinds() -> frozenset[str]:
+    """Every stable error code: each exception class's ``kind`` and :data:`FACE_KINDS`."""
+    kinds: set[str] = set(FACE_KINDS)
+    pending: list[type[S3OpStoreError]] = [S3OpStoreError]
+    while pending:
+        cls = pending.pop()
+        kinds.add(cls.kind)
+        pending.extend(cls.__subclasses__())
+    return frozenset(kinds)

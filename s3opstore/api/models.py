@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic_core import PydanticCustomError
 
 from s3opstore.errors import InvalidNameError, InvalidVersionError
+from s3opstore.models.digests import SHA256_PATTERN
 from s3opstore.models.manifests import VersionRecord
 from s3opstore.models.names import MAX_NAME_LENGTH, check_name
 from s3opstore.models.version import Version
@@ -63,7 +64,6 @@ __all__ = [
 # Any text without control characters; the server also bounds the encoded length
 # (s3opstore.models.names), which a pattern cannot express.
 NAME_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]+$"
-SHA256_PATTERN = r"^[0-9a-f]{64}$"
 MAX_BLOB_SIZE = 5 * 1024**4  # S3's largest object
 MAX_PRESIGN_EXPIRES = 7 * 24 * 3600  # SigV4's limit
 _VERSION_EXAMPLE = ("da39a3ee5e6b4b0d3255bfef95601890afd80709."

@@ -1,8 +1,8 @@
 """Per-request observability for the adapters: an S3 request counter and the log line.
 
-The counter hooks botocore's ``before-send.s3`` event on the S3 backend's
-client (duck-typed: nothing here imports botocore), so it counts every HTTP
-request the SDK sends, retries and multipart parts included. It is one
+The counter hooks every HTTP request the S3 backend sends (the ``RequestHooks``
+capability: botocore's ``before-send.s3`` event, which only stores/s3.py
+knows), retries and multipart parts included. It is one
 counter per adapter, counting per thread: a request is served on one thread,
 so its count is exact even when requests overlap (parts a transfer manager
 sends from its own threads are not counted).
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, TextIO
+from typing import TextIO
 
 import orjson
 
 from s3opstore.registry.opstore import OpStore
+from s3opstore.stores.capabilities import request_hooks
 
 __all__ = ["S3RequestCounter", "log_request"]
 
@@ -31,20 +32,14 @@ class S3RequestCounter:
 
     def attach(self, store: OpStore) -> bool:
         """Hook the store's S3 client, if it has one; True when counting."""
-        backend: Any = store.store
-        for _ in range(8):
-            if hasattr(backend, "client") or not hasattr(backend, "inner"):
-                break
-            backend = backend.inner
-        events = getattr(getattr(getattr(backend, "client", None), "meta", None), "events", None)
-        if events is None:
+        hooks = request_hooks(store.store)
+        if hooks is None:
             return False
-        events.register("before-send.s3", self._on_send, unique_id=f"s3opstore-count-{id(self)}")
+        hooks.add_request_hook(self._on_send, unique_id=f"s3opstore-count-{id(self)}")
         self.attached = True
         return True
 
-    def _on_send(self, **_: Any) -> None:
-        # Must return None: a before-send handler's return value replaces the response.
+    def _on_send(self) -> None:
         self._local.count = getattr(self._local, "count", 0) + 1
 
     def reset(self) -> None:

@@ -4,17 +4,18 @@ The S3 backend presigns (``S3Store.presign``: SigV4). An upload URL is for a
 fresh staging key and signs ``If-None-Match: *`` and the blob's
 ``x-amz-checksum-sha256``, so S3 refuses any body that is not the announced
 bytes and stores the checksum that later proves them. This module finds that
-backend under any wrappers. Local and memory stores have no URLs to give:
-InvalidInputError.
+backend under any wrappers (the ``Presigner`` capability). Local and memory
+stores have no URLs to give: InvalidInputError.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any, Literal
+from typing import Literal
 
 from s3opstore.errors import InvalidInputError
 from s3opstore.stores.base import ObjectStore
+from s3opstore.stores.capabilities import Presigner, presigner
 
 __all__ = ["presign", "s3_backend", "upload_headers"]
 
@@ -25,16 +26,11 @@ def upload_headers(sha256: str) -> dict[str, str]:
             "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(sha256)).decode()}
 
 
-def s3_backend(store: ObjectStore) -> Any:
+def s3_backend(store: ObjectStore) -> Presigner:
     """The presigning backend under any wrappers, or InvalidInputError."""
-    seen: Any = store
-    for _ in range(8):
-        if callable(getattr(seen, "presign", None)):
-            return seen
-        inner = getattr(seen, "inner", None)
-        if inner is None:
-            break
-        seen = inner
+    found = presigner(store)
+    if found is not None:
+        return found
     raise InvalidInputError(
         f"presigned URLs need an S3 store; {store.url} is not one (move the bytes through "
         "save_op_bytes / get_op_bytes_for_version instead)")
@@ -43,6 +39,4 @@ def s3_backend(store: ObjectStore) -> Any:
 def presign(store: ObjectStore, key: str, method: Literal["GET", "PUT"], expires: int, *,
             sha256: str | None = None) -> str:
     """A URL for one GET, or one create-only PUT of ``key`` that only ``sha256``'s bytes pass."""
-    url = s3_backend(store).presign(key, method, expires, sha256=sha256)
-    assert isinstance(url, str)
-    return url
+    return s3_backend(store).presign(key, method, expires, sha256=sha256)

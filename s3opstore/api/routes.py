@@ -9,7 +9,6 @@ own errors; :mod:`s3opstore.api.responses` maps them to HTTP.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,6 @@ from s3opstore.api import (
 )
 from s3opstore.api import models as m
 from s3opstore.api.types import Call, HttpError
-from s3opstore.errors import IntegrityError, ObjectNotFoundError
 from s3opstore.models.manifests import VersionRecord
 from s3opstore.registry.aliases import UNSET
 from s3opstore.registry.opstore import OpStore
@@ -97,13 +95,7 @@ def get_op_bytes_for_version(store: OpStore, req: m.GetOpBytesForVersionRequest,
             f" bytes, too large for one response (limit "
             f"{call.config.max_response_bytes} bytes after base64): "
             f"{call.config.too_large_advice}")
-    try:
-        data = store.store.get(info.key).data
-    except ObjectNotFoundError as exc:
-        raise IntegrityError(f"blob {info.key!r} for version {req.version} of op "
-                             f"{req.desired_op_name!r} is missing") from exc
-    if len(data) != info.size or hashlib.sha256(data).hexdigest() != info.sha256:
-        raise IntegrityError(f"blob {info.key!r} does not match its recorded sha256 and size")
+    data = store.read_op_bytes(info)  # the registry verifies (and reads a gc trash copy)
     return m.OpBytesResponse(op_name=req.desired_op_name, op_version=str(req.version),
                              bytes=base64.b64encode(data).decode("ascii"))
 

@@ -18,7 +18,11 @@ One LIST of the prefix, then every manifest is read and checked:
   registered creation time); pipelines parse and their last op is known.
 
 Every problem names the key it is about; :attr:`FsckReport.ok` is True when
-there is none. Unknown keys are reported as notes, not problems.
+there is none. Unknown keys are reported as notes, not problems. Fields a
+newer writer added as optional are not problems either (design.md, D13); a
+store whose root manifest is newer than this release is refused before the
+walk, and a manifest needing a field this release does not know is an
+``unsupported_format`` problem, not a corrupt one.
 """
 
 from __future__ import annotations
@@ -30,9 +34,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from s3opstore.errors import CorruptManifestError, ObjectNotFoundError, S3OpStoreError
+from s3opstore.errors import (
+    CorruptManifestError,
+    ObjectNotFoundError,
+    S3OpStoreError,
+    UnsupportedFormatError,
+)
 from s3opstore.models.codec import decode
 from s3opstore.models.keys import (
+    FORMAT_KEY,
     blob_key,
     name_of_segment,
     op_head_key,
@@ -53,6 +63,7 @@ from s3opstore.models.manifests import (
     VersionRecord,
 )
 from s3opstore.models.names import encode_name
+from s3opstore.registry.format import read_format
 from s3opstore.registry.opstore import OpStore
 from s3opstore.registry.versions import next_number
 from s3opstore.stores.base import ObjectInfo, ObjectStore
@@ -124,6 +135,8 @@ class _Checker:
             return decode(model, self.store.get(key).data, key)
         except CorruptManifestError as exc:
             self.report.add(key, "corrupt_manifest", exc.message)
+        except UnsupportedFormatError as exc:  # a newer writer's must-understand field
+            self.report.add(key, exc.kind, exc.message)
         except ObjectNotFoundError:
             self.report.add(key, "vanished", "listed, then not found (deleted meanwhile?)")
         return None
@@ -192,6 +205,8 @@ class _Checker:
         elif top == "status" and len(parts) in (4, 5):
             self.count("status positions")
             return
+        elif info.key == FORMAT_KEY:
+            return  # read (and its version checked) before the walk, by fsck() itself
         elif top == "_s3opstore":
             self.count("scratch objects")
             return
@@ -413,6 +428,7 @@ def fsck(opstore: OpStore | ObjectStore, *, deep: bool = False,
     report = FsckReport(deep=deep)
     checker = _Checker(store, report)
     try:
+        read_format(store)  # a newer format is refused, not reported as damage (D13)
         for info in store.list(""):
             checker.classify(info)
         ops = sorted(checker.ops)

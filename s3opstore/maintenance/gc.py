@@ -48,7 +48,6 @@ grace periods: one at their address, one in the trash.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +64,7 @@ from s3opstore.errors import (
     StorageError,
 )
 from s3opstore.models.codec import decode
+from s3opstore.models.digests import is_sha256
 from s3opstore.models.keys import (
     CLOCK_PREFIX,
     OPS_PREFIX,
@@ -80,6 +80,7 @@ from s3opstore.models.keys import (
     uploads_prefix,
 )
 from s3opstore.models.manifests import BytesBinding
+from s3opstore.registry.format import read_format
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.base import ObjectInfo, ObjectStore
 from s3opstore.stores.local_scratch import scratch_owner
@@ -95,7 +96,6 @@ __all__ = [
 ]
 
 SCRATCH_MIN_AGE = timedelta(minutes=10)
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 ProgressFn = Callable[[int, int], None]
 
@@ -180,6 +180,7 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
     if grace_hours < 0:
         raise InvalidInputError(f"grace must be zero or more hours, not {grace_hours}")
     store = opstore.store
+    read_format(store)  # never sweep a store whose newer layout this release cannot read
     grace = timedelta(hours=grace_hours)
     now = store_now(store)
     report = GcReport(now=now, grace=grace, dry_run=dry_run)
@@ -220,7 +221,7 @@ def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -
     prefix = blob_prefix(op)
     for info in store.list(prefix):
         digest = info.key[len(prefix):]
-        if not _HEX64.match(digest):
+        if not is_sha256(digest):
             report.warnings.append(f"unexpected key {info.key!r} among the blobs: left alone")
             continue
         if digest in referenced:
@@ -252,7 +253,7 @@ def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datet
     root = trash_root(op)
     for info in store.list(root):
         digest, _, token = info.key[len(root):].partition("/")
-        if not _HEX64.match(digest) or not token or "/" in token:
+        if not is_sha256(digest) or not token or "/" in token:
             report.warnings.append(f"unexpected key {info.key!r} in the trash: left alone")
             continue
         if digest in bindings.by_key.values():  # bound at the sweep's first listing

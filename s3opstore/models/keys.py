@@ -22,6 +22,7 @@ take and return names, never segments.
     tags/<op>/v/<vid>/<inv-seq>.json           create a version's mutable tags, newest first
     status/<op>/op/<inv-seq>.json              create the op's status (hidden), newest first
     status/<op>/v/<vid>/<inv-seq>.json         create a version's status (deprecated, archived)
+    _s3opstore/format.json                     create the store's format version (D13)
     _s3opstore/probe/<uuid>                    create the conditional-write probe
     _s3opstore/clock/<uuid>                    put    gc's reading of the store's clock
 
@@ -44,6 +45,7 @@ from s3opstore.models.version import Version
 
 __all__ = [
     "CLOCK_PREFIX",
+    "FORMAT_KEY",
     "LINKS_PREFIX",
     "OPS_PREFIX",
     "PIPELINES_PREFIX",
@@ -281,6 +283,8 @@ def alias_key(op: str, alias: str, seq: int) -> str:
 
 PROBE_PREFIX = "_s3opstore/probe/"
 CLOCK_PREFIX = "_s3opstore/clock/"
+# The root manifest: written once, never by gc, never deleted (design.md, D13).
+FORMAT_KEY = "_s3opstore/format.json"
 
 
 def probe_key(token: str) -> str:

@@ -5,18 +5,32 @@ Every stored manifest is a frozen pydantic model with ``extra="forbid"``, a
 Every manifest written by a conditional write carries the writer's ``token``,
 which is how a writer recognises its own write when a response was lost.
 Models do no I/O.
+
+How the documents evolve (design.md, D13): ``extra="forbid"`` holds for what
+this code builds, but what it *reads* (``codec.decode`` validates with the
+:data:`READING` context) may carry fields a newer writer added. Those are
+optional by default and ignored, at any nesting level, unless the object
+lists them in its ``must_understand`` array: a reader that does not know a
+listed field, or meets a ``schema_version`` above its own, refuses the
+manifest with :class:`~s3opstore.errors.UnsupportedFormatError`, never with a
+corruption error. The store as a whole carries a format version in its root
+manifest, :class:`StoreFormat`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from s3opstore.models.digests import Sha256
 from s3opstore.models.version import Version
 
 __all__ = [
+    "FORMAT_VERSION",
+    "MUST_UNDERSTAND",
+    "READING",
     "SCHEMA_VERSION",
     "AliasManifest",
     "BytesBinding",
@@ -25,17 +39,26 @@ __all__ = [
     "OpMarker",
     "PipelineManifest",
     "StatusManifest",
+    "StoreFormat",
     "TagsManifest",
+    "Tokened",
+    "UnknownRequiredFields",
     "VersionMetadata",
     "VersionNumber",
     "VersionRecord",
 ]
 
 SCHEMA_VERSION: Literal[1] = 1
+# The store's layout and manifest format (D13). Bumped only by an incompatible change;
+# a store whose root manifest says more is refused by this release.
+FORMAT_VERSION = 1
+# The reserved field naming the fields a reader must know to use an object.
+MUST_UNDERSTAND = "must_understand"
+# Validation context that marks "reading what a writer stored" (codec.decode passes it).
+READING: dict[str, bool] = {"s3opstore_reading": True}
 
 VersionNumber = tuple[int, int, int]
 Token = Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")]
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 def utc_now_ms() -> datetime:
@@ -44,8 +67,43 @@ def utc_now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+class UnknownRequiredFields(Exception):
+    """A stored object needs fields (or a schema version) this reader does not know.
+
+    Deliberately not a ValueError: pydantic lets it through unwrapped, and
+    ``codec.decode`` turns it into UnsupportedFormatError naming the key.
+    """
+
+    def __init__(self, what: str, fields: list[str]) -> None:
+        super().__init__(f"{what}: {', '.join(fields)}")
+        self.what = what
+        self.fields = fields
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_newer_writer(cls, data: Any, info: ValidationInfo) -> Any:
+        """When reading: refuse unknown must-understand fields, drop unknown optional ones."""
+        if not isinstance(data, dict) or not (info.context or {}).get("s3opstore_reading"):
+            return data
+        known = cls.model_fields
+        listed = data.get(MUST_UNDERSTAND, [])
+        if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+            raise ValueError(f"{MUST_UNDERSTAND} must be a list of field names")
+        unknown = sorted(name for name in listed if name not in known)
+        if unknown:
+            raise UnknownRequiredFields(f"{cls.__name__} fields marked {MUST_UNDERSTAND}",
+                                        unknown)
+        schema = data.get("schema_version")
+        if ("schema_version" in known and isinstance(schema, int)
+                and not isinstance(schema, bool) and schema > SCHEMA_VERSION):
+            raise UnknownRequiredFields(
+                f"{cls.__name__} schema_version", [f"{schema} (this release reads "
+                                                   f"{SCHEMA_VERSION})"])
+        return {name: value for name, value in data.items() if name in known}
 
 
 class _Registered(_Frozen):
@@ -82,15 +140,25 @@ class _Manifest(_Frozen):
     schema_version: Literal[1] = SCHEMA_VERSION
 
 
-class VersionManifest(_Manifest):
+class Tokened(_Manifest):
+    """A manifest written by a conditional write: it carries the writer's token.
+
+    The committer (registry/commit.py) accepts only these: reading the key back
+    and finding our token is how a writer recognises its own write after a
+    lost response.
+    """
+
+    token: Token
+
+
+class VersionManifest(Tokened):
     """Body of a version's listing entry (its key encodes the same record)."""
 
     kind: Literal["version"] = "version"
     record: VersionRecord
-    token: Token
 
 
-class OpHead(_Manifest):
+class OpHead(Tokened):
     """The op's single mutable object: its latest version and small state.
 
     Updated only by compare-and-swap. Invariant: every committed version other
@@ -103,35 +171,31 @@ class OpHead(_Manifest):
     kind: Literal["op-head"] = "op-head"
     op_name: str
     latest: VersionRecord
-    token: Token
     idempotency: list[tuple[str, str]] = Field(default_factory=list)
 
 
-class OpMarker(_Manifest):
+class OpMarker(Tokened):
     """Marks an op known before any of its versions (a pipeline's last op)."""
 
     kind: Literal["op"] = "op"
     op_name: str
     registered_at: datetime
-    token: Token
 
 
-class LinkManifest(_Registered, _Manifest):
+class LinkManifest(_Registered, Tokened):
     kind: Literal["link"] = "link"
     downstream_op_name: str
     upstream_op_name: str
     upstream_version: Version
-    token: Token
 
 
-class PipelineManifest(_Registered, _Manifest):
+class PipelineManifest(_Registered, Tokened):
     kind: Literal["pipeline"] = "pipeline"
     pipeline_name: str
     last_op_name: str
-    token: Token
 
 
-class BytesBinding(_Registered, _Manifest):
+class BytesBinding(_Registered, Tokened):
     """'The bytes of version V of op O are blob sha256:D', seq-th save of V."""
 
     kind: Literal["bytes"] = "bytes"
@@ -140,10 +204,9 @@ class BytesBinding(_Registered, _Manifest):
     seq: int = Field(ge=0)
     sha256: Sha256
     size: int = Field(ge=0)
-    token: Token
 
 
-class AliasManifest(_Registered, _Manifest):
+class AliasManifest(_Registered, Tokened):
     """The seq-th position of alias A of op O: it points at ``version``.
 
     ``deleted``: this position deletes the alias (``version`` is where it
@@ -155,7 +218,6 @@ class AliasManifest(_Registered, _Manifest):
     alias: str
     seq: int = Field(ge=0)
     version: Version
-    token: Token
     idempotency_key: str | None = None
     deleted: bool = False
 
@@ -165,7 +227,7 @@ MetaText = Annotated[str, Field(max_length=1024)]
 ParamValue = str | int | float | bool | None
 
 
-class VersionMetadata(_Registered, _Manifest):
+class VersionMetadata(_Registered, Tokened):
     """What a version was registered with: immutable, written before the version is.
 
     ``source`` says where it came from (by convention ``commit``, ``run_url``,
@@ -181,10 +243,9 @@ class VersionMetadata(_Registered, _Manifest):
     params: dict[MetaKey, ParamValue] = Field(default_factory=dict)
     metrics: dict[MetaKey, float] = Field(default_factory=dict)
     source: dict[MetaKey, MetaText] = Field(default_factory=dict)
-    token: Token
 
 
-class TagsManifest(_Registered, _Manifest):
+class TagsManifest(_Registered, Tokened):
     """The seq-th state of the mutable tags of an op (``version`` None) or of a version."""
 
     kind: Literal["tags"] = "tags"
@@ -192,10 +253,9 @@ class TagsManifest(_Registered, _Manifest):
     version: Version | None = None
     seq: int = Field(ge=0)
     tags: dict[MetaKey, MetaText]
-    token: Token
 
 
-class StatusManifest(_Registered, _Manifest):
+class StatusManifest(_Registered, Tokened):
     """The seq-th status of an op (``version`` None: active or hidden) or of a version
     (active, deprecated or archived). Nothing is deleted: a status only changes how the
     thing is listed and loaded."""
@@ -206,4 +266,17 @@ class StatusManifest(_Registered, _Manifest):
     seq: int = Field(ge=0)
     state: Literal["active", "deprecated", "archived", "hidden"]
     reason: str | None = Field(default=None, max_length=1024)
-    token: Token
+
+
+class StoreFormat(Tokened):
+    """The store's root manifest, ``_s3opstore/format.json`` (D13).
+
+    Written create-only by the first write through any s3opstore, and read by
+    every process before its first request to the store. A store without one
+    was written by a release before D13 and is ``format_version`` 1.
+    """
+
+    kind: Literal["store-format"] = "store-format"
+    format_version: int = Field(ge=1)
+    written_by: str
+    created_at: datetime

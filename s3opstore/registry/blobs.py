@@ -482,7 +482,11 @@ def _fetch(ctx: Context, where: OpBytes, fetch: Callable[[str], _T], *,
 
 
 def load_bytes(ctx: Context, op: str, version: Version) -> bytes:
-    where = locate(ctx, op, version)
+    return read_located(ctx, locate(ctx, op, version))
+
+
+def read_located(ctx: Context, where: OpBytes) -> bytes:
+    """The bytes ``locate`` found (trash fallback included), digest verified."""
 
     def fetch(key: str) -> bytes:
         if where.size <= SINGLE_GET_LIMIT:

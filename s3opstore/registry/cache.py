@@ -34,7 +34,6 @@ import contextlib
 import hashlib
 import io
 import os
-import re
 import tempfile
 import threading
 import time
@@ -51,6 +50,7 @@ from s3opstore.errors import (
     OpNotFoundError,
 )
 from s3opstore.models.codec import decode
+from s3opstore.models.digests import is_sha256
 from s3opstore.models.keys import blob_key, bytes_prefix
 from s3opstore.models.manifests import BytesBinding, VersionRecord
 from s3opstore.models.names import check_name
@@ -60,7 +60,6 @@ from s3opstore.registry.opstore import OpStore
 
 __all__ = ["CacheStats", "CachedLoader"]
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _READ_CHUNK = 1024 * 1024
 
 
@@ -256,7 +255,7 @@ class CachedLoader:
     def _scan(self) -> None:
         found: list[tuple[float, str, int]] = []
         for entry in os.scandir(self._dir):
-            if entry.is_file() and _HEX64.match(entry.name):
+            if entry.is_file() and is_sha256(entry.name):
                 info = entry.stat()
                 found.append((info.st_mtime, entry.name, info.st_size))
         for _mtime, sha, size in sorted(found):

@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -41,17 +41,15 @@ from s3opstore.errors import (
     StorageUnavailableError,
 )
 from s3opstore.models.codec import decode, encode
+from s3opstore.models.manifests import Tokened
 from s3opstore.stores.base import IfMatch, ObjectStore, PutMode
 
 __all__ = ["Committer", "Done", "Put", "RetryPolicy", "Snapshot", "new_token", "same_key"]
 
 
-class _Tokened(Protocol):
-    @property
-    def token(self) -> str: ...
-
-
-M = TypeVar("M", bound=BaseModel)
+# Only tokened manifests go through the committer: the token is how a read-back
+# recognises our own write.
+M = TypeVar("M", bound=Tokened)
 R = TypeVar("R")
 
 
@@ -112,12 +110,6 @@ class Put(Generic[M, R]):
 Decision = Done[R] | Put[M, R]
 
 
-def _token(value: BaseModel) -> str:
-    token = getattr(value, "token", None)
-    assert isinstance(token, str), f"{type(value).__name__} has no token"
-    return token
-
-
 class Committer:
     def __init__(self, store: ObjectStore, retry: RetryPolicy,
                  before_write: Callable[[], None]) -> None:
@@ -145,13 +137,13 @@ class Committer:
     def create(self, key: str, value: M) -> tuple[M, bool]:
         """Create ``key`` once. Returns (the stored value, whether we created it)."""
         self._before_write()
-        data, token = encode(value), _token(value)
+        data, token = encode(value), value.token
         for attempt in range(self.retry.max_attempts):
             if self._put_create(key, data):
                 return value, True
             current = self._read_back(key, type(value))
             if current is not None:
-                return current.value, _token(current.value) == token
+                return current.value, current.value.token == token
             self.retry.sleep(attempt)  # not applied: try again
         raise ConflictError(f"could not create key {key!r} after "
                             f"{self.retry.max_attempts} attempts")
@@ -198,7 +190,7 @@ class Committer:
                 if not exc.maybe_applied:
                     raise
             current = self._read_back(key, model)
-            if current is not None and _token(current.value) == _token(decision.value):
+            if current is not None and current.value.token == decision.value.token:
                 return decision.result
             # Lost the race, or our write did not land: decide again on fresh state.
             # A write of ours that landed and was then superseded is found by

@@ -5,6 +5,11 @@ store, a scratch key is created twice with ``If-None-Match: *``; the second
 create must fail. A store that accepts it ignores conditions and would lose
 updates silently, so writing is refused unless the user opted in to
 single-writer mode. The answer is cached per store URL for the process.
+
+And the store's format version (design.md, D13; ``registry/format.py``):
+registry code reaches the store only through ``ctx.store`` and
+``ctx.committer``, which check the root manifest before the first request
+(once per store URL and process); the first write creates it when absent.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ import os
 import socket
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from s3opstore.errors import PreconditionFailedError, StorageError, UnsafeStoreError
 from s3opstore.models.keys import clean_host, probe_key
 from s3opstore.registry.commit import Committer, RetryPolicy
+from s3opstore.registry.format import check_format, ensure_format_written, forget_formats
 from s3opstore.stores.base import IfMatch, ObjectStore
 
 __all__ = ["Context", "Identity"]
@@ -37,15 +43,33 @@ class Identity:
         return cls(clean_host(socket.gethostname()), os.getpid())
 
 
-@dataclass
 class Context:
-    store: ObjectStore
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    single_writer: bool = False
-    committer: Committer = field(init=False)
+    """The store, the committer and the safety checks one OpStore shares with its modules."""
 
-    def __post_init__(self) -> None:
-        self.committer = Committer(self.store, self.retry, self.ensure_safe)
+    def __init__(self, store: ObjectStore, retry: RetryPolicy | None = None,
+                 single_writer: bool = False) -> None:
+        self._store = store
+        self.retry = retry or RetryPolicy()
+        self.single_writer = single_writer
+        self._committer = Committer(store, self.retry, self.ensure_safe)
+        self._format_checked = False
+
+    @property
+    def store(self) -> ObjectStore:
+        """The store, once its format is known to be one this release reads (D13)."""
+        if not self._format_checked:
+            self._check_format()
+        return self._store
+
+    @property
+    def committer(self) -> Committer:
+        if not self._format_checked:
+            self._check_format()
+        return self._committer
+
+    def _check_format(self) -> None:
+        check_format(self._store)
+        self._format_checked = True
 
     @property
     def identity(self) -> Identity:
@@ -53,12 +77,15 @@ class Context:
         return Identity.current()
 
     def ensure_safe(self) -> None:
-        """Run the conditional-write probe once per store URL and process."""
-        url = self.store.url
+        """Before writing: the conditional-write probe and the root manifest, once per URL."""
+        if not self._format_checked:
+            self._check_format()  # an existing root manifest then costs no write
+        store = self._store
+        url = store.url
         with _PROBE_LOCK:
             honoured = _PROBED.get(url)
             if honoured is None:
-                honoured = probe_conditional_writes(self.store)
+                honoured = probe_conditional_writes(store)
                 _PROBED[url] = honoured
         if not honoured and not self.single_writer:
             raise UnsafeStoreError(
@@ -66,6 +93,7 @@ class Context:
                 "ignores S3 conditional writes, so concurrent writers would lose updates. "
                 "Use a store that honours If-None-Match/If-Match, or open it with "
                 "single_writer=True if only one process ever writes.")
+        ensure_format_written(store)
 
 
 def probe_conditional_writes(store: ObjectStore) -> bool:
@@ -108,6 +136,7 @@ def _create_probe_key(store: ObjectStore, attempts: int = 3) -> str:
 
 
 def forget_probes() -> None:
-    """Tests: make the next write probe again."""
+    """Tests: behave like a new process (probe again, read the root manifest again)."""
     with _PROBE_LOCK:
         _PROBED.clear()
+    forget_formats()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from s3opstore.errors import InvalidInputError, InvalidVersionError
+from s3opstore.models.digests import check_sha256
 from s3opstore.models.keys import upload_key
 from s3opstore.models.manifests import (
     AliasManifest,
@@ -106,7 +107,11 @@ class OpStore:
         return f"OpStore({self.url!r})"
 
     def check_store(self) -> None:
-        """Run the conditional-write probe now (it otherwise runs before the first write)."""
+        """Check the store now: its format (D13), the conditional-write probe, the root manifest.
+
+        Otherwise the format is checked before the first request and the rest
+        before the first write.
+        """
         self._ctx.ensure_safe()
 
     # -- versions ------------------------------------------------------------
@@ -195,6 +200,15 @@ class OpStore:
     def load_op_bytes(self, op_name: str, version: Version | str) -> bytes:
         return _blobs.load_bytes(self._ctx, check_name(op_name), _version(version))
 
+    def read_op_bytes(self, where: OpBytes) -> bytes:
+        """The bytes :meth:`op_bytes_info` located, digest verified (no second lookup).
+
+        For callers that look at the size first (the HTTP API's response limit).
+        """
+        if not isinstance(where, OpBytes):
+            raise InvalidInputError(f"{where!r} is not an OpBytes from op_bytes_info")
+        return _blobs.read_located(self._ctx, where)
+
     def load_op_bytes_to(self, op_name: str, version: Version | str,
                          target: BinaryIO | str | os.PathLike[str]) -> OpBytes:
         """Stream the bytes to a path or binary file object, digest verified."""
@@ -210,9 +224,7 @@ class OpStore:
         Without it the blob must already be at its content address. A mismatch
         raises IntegrityError and binds (and deletes) nothing.
         """
-        if not isinstance(sha256, str) or len(sha256) != 64 or any(
-                c not in "0123456789abcdef" for c in sha256):
-            raise InvalidInputError(f"sha256 {sha256!r} is not 64 lowercase hex characters")
+        check_sha256(sha256)
         if not isinstance(size, int) or size < 0:
             raise InvalidInputError(f"size {size!r} is not a non-negative integer")
         if upload_key is not None and not isinstance(upload_key, str):

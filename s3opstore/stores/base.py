@@ -15,6 +15,22 @@ Invariants every backend keeps (the conformance suite in
   verified that digest (S3's ``x-amz-checksum-sha256``, a hash the local or
   memory store took while writing); a writer's claim is never passed off as one.
   The blob layer reuses an existing blob only on that proof (design.md, D11).
+
+What every method may raise (all subclasses of ``S3OpStoreError``; nothing from a
+backend's SDK crosses this seam):
+
+- :class:`InvalidKeyError`: a malformed key, before any I/O;
+- :class:`StorageUnavailableError`: throttling, 5xx, timeouts, dropped connections,
+  after the backend's own retries. Its ``maybe_applied`` is the "may have applied"
+  signal the committer (registry/commit.py) relies on: True only for a write
+  (``put``, ``delete``, ``upload``, ``copy``) whose request may have reached the
+  store, so the caller must read back before concluding anything; False means
+  the write certainly did not happen (and is always False for reads);
+- :class:`StorageAccessError` (credentials, missing bucket), :class:`StorageFullError`,
+  :class:`UnsafePathError` (local stores), :class:`StorageError` for the rest: nothing
+  can be concluded about the request, and the caller does not retry.
+
+Per method below: the errors specific to it.
 """
 
 from __future__ import annotations
@@ -89,13 +105,30 @@ class ObjectStore(Protocol):
         ...
 
     def get(self, key: str) -> GetResult:
-        """Whole object; raises ObjectNotFoundError."""
+        """The whole object, with its ETag exactly as the store returned it.
+
+        Raises ObjectNotFoundError when there is no object at ``key``.
+        """
         ...
 
-    def head(self, key: str) -> ObjectInfo | None: ...
+    def head(self, key: str) -> ObjectInfo | None:
+        """Size, ETag, LastModified and (when the store vouches for it) sha256; None if absent.
+
+        Absence is an answer, not an error: ``head`` never raises ObjectNotFoundError.
+        """
+        ...
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
-        """Write ``data``; return the new ETag. Raises PreconditionFailedError."""
+        """Write ``data``; return the new ETag.
+
+        ``mode="create"``: only if no object is at ``key`` (``If-None-Match: *``);
+        ``IfMatch(etag)``: only while the object's ETag is ``etag``. A condition
+        that does not hold raises PreconditionFailedError (412), which may also be
+        the store's answer to a retry of *our own* landed write: callers read back
+        (design.md, D5). ConcurrentWriteError (409) means another conditional write
+        to the key was in flight; nothing was applied, retry as is.
+        StorageUnavailableError(maybe_applied=True): the write may have landed.
+        """
         ...
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
@@ -103,24 +136,40 @@ class ObjectStore(Protocol):
 
         With ``if_match``, only while the object's ETag is still that one; else
         PreconditionFailedError. gc deletes this way, so bytes rewritten since it
-        looked (a repair with other content) are never the ones it removes.
+        looked (a repair with other content) are never the ones it removes. An absent
+        key with ``if_match`` is a no-op as well (there is nothing left to protect).
+        StorageUnavailableError(maybe_applied=True): the delete may have happened.
         """
         ...
 
     def list(
         self, prefix: str, *, start_after: str | None = None, limit: int | None = None
-    ) -> Iterator[ObjectInfo]: ...
+    ) -> Iterator[ObjectInfo]:
+        """Objects whose keys start with ``prefix``, in ascending byte order.
+
+        ``start_after`` skips keys up to and including it; ``limit`` caps how many
+        are yielded (``limit=1`` on a newest-first log is one request). Entries carry
+        no ``sha256``. Lazy: errors surface while iterating, as for any read.
+        """
+        ...
 
     def list_dirs(self, prefix: str) -> builtins.list[str]:
         """Immediate 'sub-directory' names below ``prefix`` (which ends with '/')."""
         ...
 
     def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
-        """Stream ``size`` bytes from ``source`` to ``key`` (overwrite semantics)."""
+        """Stream ``size`` bytes from ``source`` to ``key`` (overwrite semantics).
+
+        Multipart above :data:`BLOB_PART_SIZE` where the backend splits uploads.
+        StorageUnavailableError(maybe_applied=True): the object may be there.
+        """
         ...
 
     def download(self, key: str, sink: BinaryIO) -> int:
-        """Stream the object into ``sink``; return the number of bytes written."""
+        """Stream the object into ``sink``; return the number of bytes written.
+
+        Raises ObjectNotFoundError when absent.
+        """
         ...
 
     def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:

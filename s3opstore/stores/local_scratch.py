@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
+from s3opstore.stores.capabilities import layers
 from s3opstore.stores.local_lock import is_locked, remove_if_unlocked
 
 __all__ = ["LOCKS_DIR", "TMP_DIR", "ScratchCleaner", "ScratchLeftover", "find", "remove",
@@ -62,14 +63,9 @@ class ScratchCleaner(Protocol):
 
 
 def scratch_owner(store: object) -> ScratchCleaner | None:
-    """The store itself, or the one a wrapper (``.inner``) wraps, if it has scratch files."""
-    for _ in range(16):  # wrappers nest a few levels at most
-        if isinstance(store, ScratchCleaner):
-            return store
-        store = getattr(store, "inner", None)
-        if store is None:
-            return None
-    return None
+    """The store itself, or the one a wrapper wraps, if it has scratch files."""
+    return next((layer for layer in layers(store) if isinstance(layer, ScratchCleaner)),
+                None)
 
 
 def _candidates(root: str, older_than: timedelta) -> builtins.list[ScratchLeftover]:

@@ -8,6 +8,18 @@ bounded whatever the size. Every upload and copy asks S3 for a SHA-256
 checksum (whole object for one PUT, composite over parts for multipart), and
 ``head`` reads it back (``ChecksumMode=ENABLED``): that digest, computed and
 verified by S3, is the only proof on which the blob layer reuses a blob.
+
+Every call to botocore or s3transfer sits in one ``with self._errors(...)``
+block, the single translation point. It says two independent things about the
+request: whether it ``may_apply`` (a write: a transport failure or 5xx then
+raises ``StorageUnavailableError(maybe_applied=True)``, which the committer
+reads back), and what an absent object means (``missing``): ``"not_found"``
+(ObjectNotFoundError), ``"precondition"`` (If-Match on a missing key: a failed
+condition), or ``"absent"`` (an answer, not an error: HEAD's None, a DELETE of
+what is already gone). The caller's TransferConfig is never changed (the store
+works on a copy). The caller's client is touched in one way only: ``presign``
+registers a ``choose-signer`` handler (idempotent, by unique id) that keeps
+presigned URLs on SigV4.
 """
 
 from __future__ import annotations
@@ -15,7 +27,9 @@ from __future__ import annotations
 import base64
 import binascii
 import builtins
-from collections.abc import Iterator
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
@@ -57,6 +71,7 @@ from s3opstore.stores.base import (
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
 
 __all__ = ["S3Store", "default_client", "endpoint_client"]
 
@@ -160,6 +175,15 @@ def _stored_sha256(response: Any) -> str | None:
     return digest.hex() + (f"-{int(parts)}" if parts else "")
 
 
+# What an absent object (404, NoSuchKey) means to the call that met it (module doc).
+_Missing = Literal["not_found", "precondition", "absent"]
+
+
+def _is_missing(exc: ClientError | BotoCoreError) -> bool:
+    return isinstance(exc, ClientError) and (
+        _code(exc) in _NOT_FOUND or _status(exc) == 404) and _code(exc) != "NoSuchBucket"
+
+
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -250,7 +274,8 @@ class S3Store:
         check_sdk_version()
         self.client: S3Client = client if client is not None else default_client()
         self.page_size = 1000  # LIST page size; tests lower it to exercise pagination
-        self.transfer_config = transfer_config or TransferConfig(
+        # A copy: the caller's TransferConfig (perhaps shared with other code) stays as given.
+        self.transfer_config = copy.copy(transfer_config) if transfer_config else TransferConfig(
             multipart_threshold=MULTIPART_THRESHOLD,
             multipart_chunksize=MULTIPART_CHUNKSIZE,
             max_concurrency=8,
@@ -273,7 +298,32 @@ class S3Store:
     def _rel(self, full: str) -> str:
         return full[len(self.prefix) + 1:] if self.prefix else full
 
-    def _translate(self, exc: Exception, key: str, *, write: bool) -> S3OpStoreError:
+    @contextlib.contextmanager
+    def _errors(self, key: str, *, may_apply: bool = False, missing: _Missing = "not_found",
+                what: str | None = None) -> Iterator[None]:
+        """Translate whatever botocore or s3transfer raises inside the block (see module doc).
+
+        ``what`` names a managed transfer ("upload"...): s3transfer wraps botocore's
+        errors in its own, so their cause is translated, and anything else it raises
+        becomes a StorageError. Outside transfers only botocore's own are caught.
+        """
+        try:
+            yield
+        except S3OpStoreError:
+            raise
+        except Exception as exc:
+            cause = exc if isinstance(exc, ClientError | BotoCoreError) else (
+                exc.__cause__ or exc.__context__ if what is not None else None)
+            if not isinstance(cause, ClientError | BotoCoreError):
+                if what is None:
+                    raise
+                raise StorageError(f"{what} of key {key!r} failed: {exc}") from exc
+            if missing == "absent" and _is_missing(cause):
+                return  # the answer is "not there": the caller looks at what it got
+            raise self._translate(cause, key, may_apply=may_apply, missing=missing) from exc
+
+    def _translate(self, exc: Exception, key: str, *, may_apply: bool,
+                   missing: _Missing) -> S3OpStoreError:
         """Map one botocore failure to our hierarchy (the single translation table)."""
         if isinstance(exc, ClientError):
             code, status = _code(exc), _status(exc)
@@ -281,7 +331,8 @@ class S3Store:
                 return StorageAccessError(f"bucket {self.bucket!r} does not exist")
             if code in _NOT_FOUND or status == 404:
                 # If-Match on a missing key answers 404: for a CAS that is a failed condition.
-                return PreconditionFailedError(key) if write else ObjectNotFoundError(key)
+                return (PreconditionFailedError(key) if missing == "precondition"
+                        else ObjectNotFoundError(key))
             if code in _PRECONDITION or status == 412:
                 return PreconditionFailedError(key)
             if code in _CONFLICT or status == 409:
@@ -292,36 +343,33 @@ class S3Store:
                 where = f"{self.prefix}/{key}" if self.prefix else key
                 return StorageAccessError(
                     f"S3 refused access to s3://{self.bucket}/{where}: {code} {exc}"
-                    + _missing_key_hint(exc, self.bucket, write=write))
+                    + _missing_key_hint(exc, self.bucket, write=may_apply))
             if code in _THROTTLE or status >= 500:
                 return StorageUnavailableError(
-                    f"S3 unavailable for key {key!r}: {code or status}", maybe_applied=write)
+                    f"S3 unavailable for key {key!r}: {code or status}", maybe_applied=may_apply)
             return StorageError(f"S3 error for key {key!r}: {code or status}: {exc}")
         if isinstance(exc, _TRANSPORT):
             return StorageUnavailableError(
-                f"S3 unreachable for key {key!r}: {type(exc).__name__}", maybe_applied=write)
+                f"S3 unreachable for key {key!r}: {type(exc).__name__}",
+                maybe_applied=may_apply)
         return StorageError(f"S3 client error for key {key!r}: {exc}")
 
     def get(self, key: str) -> GetResult:
         full = self._full(key)
-        try:
+        with self._errors(key):
             response = self.client.get_object(Bucket=self.bucket, Key=full)
             data = response["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
-            raise self._translate(exc, key, write=False) from exc
         return GetResult(data=data, etag=response["ETag"],
                          last_modified=response.get("LastModified"))
 
     def head(self, key: str) -> ObjectInfo | None:
         full = self._full(key)
-        try:
+        response: HeadObjectOutputTypeDef | None = None  # stays None when absent
+        with self._errors(key, missing="absent"):
             response = self.client.head_object(Bucket=self.bucket, Key=full,
                                                ChecksumMode="ENABLED")
-        except (ClientError, BotoCoreError) as exc:
-            err = self._translate(exc, key, write=False)
-            if isinstance(err, ObjectNotFoundError):
-                return None
-            raise err from exc
+        if response is None:
+            return None
         return ObjectInfo(key=key, size=response["ContentLength"], etag=response["ETag"],
                           last_modified=response.get("LastModified"),
                           sha256=_stored_sha256(response))
@@ -333,10 +381,8 @@ class S3Store:
             kwargs["IfNoneMatch"] = "*"
         elif isinstance(mode, IfMatch):
             kwargs["IfMatch"] = mode.etag
-        try:
+        with self._errors(key, may_apply=True, missing="precondition"):
             response = self.client.put_object(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._translate(exc, key, write=True) from exc
         return response["ETag"]
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
@@ -344,13 +390,8 @@ class S3Store:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": full}
         if if_match is not None:
             kwargs["IfMatch"] = if_match
-        try:
+        with self._errors(key, may_apply=True, missing="absent"):  # already gone: done
             self.client.delete_object(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            if isinstance(exc, ClientError) and (
-                    _code(exc) in _NOT_FOUND or _status(exc) == 404):
-                return  # already gone
-            raise self._translate(exc, key, write=True) from exc
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:
@@ -363,10 +404,8 @@ class S3Store:
         while True:
             kwargs["MaxKeys"] = self.page_size if remaining is None else min(
                 self.page_size, remaining)
-            try:
+            with self._errors(prefix):
                 page = self.client.list_objects_v2(**kwargs)
-            except (ClientError, BotoCoreError) as exc:
-                raise self._translate(exc, prefix, write=False) from exc
             for item in page.get("Contents", []):
                 yield ObjectInfo(key=self._rel(item["Key"]), size=item["Size"],
                                  etag=item.get("ETag"), last_modified=item.get("LastModified"))
@@ -384,10 +423,8 @@ class S3Store:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": full_prefix, "Delimiter": "/",
                                   "MaxKeys": self.page_size}
         while True:
-            try:
+            with self._errors(prefix):
                 page = self.client.list_objects_v2(**kwargs)
-            except (ClientError, BotoCoreError) as exc:
-                raise self._translate(exc, prefix, write=False) from exc
             for common in page.get("CommonPrefixes", []):
                 names.append(common["Prefix"][len(full_prefix):].rstrip("/"))
             if not page.get("IsTruncated"):
@@ -411,31 +448,30 @@ class S3Store:
             if sha256 is not None:
                 params["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
         operation = "put_object" if method == "PUT" else "get_object"
-        try:
+        with self._errors(key):
             url = self.client.generate_presigned_url(operation, Params=params,
                                                      ExpiresIn=expires)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._translate(exc, key, write=False) from exc
         return str(url)
+
+    def add_request_hook(self, hook: Callable[[], None], *, unique_id: str) -> None:
+        """Call ``hook`` before every HTTP request this store's client sends (RequestHooks)."""
+
+        def before_send(**_: Any) -> None:
+            hook()  # returns None: a before-send handler's answer would replace the response
+
+        self.client.meta.events.register("before-send.s3", before_send, unique_id=unique_id)
 
     def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
         full = self._full(key)
-        try:
+        # A 404 here is a multipart upload aborted under us (NoSuchUpload): as before,
+        # a failed condition, which the blob layer does not take for success.
+        with self._errors(key, may_apply=True, missing="precondition", what="upload"):
             self.client.upload_fileobj(
                 cast(BinaryIO, _Unclosable(source)), self.bucket, full,
                 ExtraArgs={"ChecksumAlgorithm": "SHA256",
                            "ContentType": "application/octet-stream"},
                 Config=self.transfer_config,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise self._translate(exc, key, write=True) from exc
-        except S3OpStoreError:
-            raise
-        except Exception as exc:  # s3transfer wraps failures in its own exception types
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, ClientError | BotoCoreError):
-                raise self._translate(cause, key, write=True) from exc
-            raise StorageError(f"upload of key {key!r} failed: {exc}") from exc
 
     def copy(self, source: str, target: str, *, source_etag: str | None = None) -> None:
         """Server-side copy (UploadPartCopy past the multipart threshold), SHA-256 asked for.
@@ -447,22 +483,10 @@ class S3Store:
         extra: dict[str, str] = {"ChecksumAlgorithm": "SHA256"}
         if source_etag is not None:
             extra["CopySourceIfMatch"] = source_etag
-        try:
+        # Errors name the source: a 404 is its absence, a 412 its changed ETag.
+        with self._errors(source, may_apply=True, what=f"copy to {target!r}"):
             self.client.copy({"Bucket": self.bucket, "Key": src}, self.bucket, dst,
                              ExtraArgs=extra, Config=self.transfer_config)
-        except S3OpStoreError:
-            raise
-        except Exception as exc:  # botocore's own, or s3transfer's wrapping one
-            cause = exc if isinstance(exc, ClientError | BotoCoreError) else (
-                exc.__cause__ or exc.__context__)
-            if isinstance(cause, ClientError):
-                if _code(cause) in _NOT_FOUND or _status(cause) == 404:
-                    raise ObjectNotFoundError(source) from exc
-                if _code(cause) in _PRECONDITION or _status(cause) == 412:
-                    raise PreconditionFailedError(source) from exc
-            if isinstance(cause, ClientError | BotoCoreError):
-                raise self._translate(cause, source, write=True) from exc
-            raise StorageError(f"copy of key {source!r} to {target!r} failed: {exc}") from exc
 
     def download(self, key: str, sink: BinaryIO) -> int:
         """Stream the object into ``sink``.
@@ -475,18 +499,9 @@ class S3Store:
         seekable = _at_start(sink)
         counter = _CountingSink(sink)
         target: Any = sink if seekable else counter
-        try:
+        with self._errors(key, what="download"):
             self.client.download_fileobj(self.bucket, full, target,
                                          Config=self.transfer_config)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._translate(exc, key, write=False) from exc
-        except S3OpStoreError:
-            raise
-        except Exception as exc:
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, ClientError | BotoCoreError):
-                raise self._translate(cause, key, write=False) from exc
-            raise StorageError(f"download of key {key!r} failed: {exc}") from exc
         if seekable:
             return int(sink.seek(0, 2))
         return counter.written

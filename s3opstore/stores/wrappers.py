@@ -3,6 +3,9 @@
 ``CountingStore`` tallies primitive calls (request budgets on any backend);
 ``FaultyStore`` makes chosen calls fail, including the nastiest case, a write
 that is applied but whose response is lost ("ambiguous success").
+Both expose the wrapped store as ``inner``: they are ``Wrapper``s
+(stores/capabilities.py), so a wrapped store's capabilities (presigning,
+request hooks, scratch cleaning) are still found through them.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def test_chariots_names_over_http(served: tuple[str, OpStore]) -> None:
     assert sorted(listed) == sorted(NAMES)
     keys = [info.key for info in store.store.list("")]
     assert all(key.split("/")[1] in {encode_name(n) for n in NAMES} | {encode_name(
-        "outer pipe ✓") + ".json", "probe"} for key in keys), keys
+        "outer pipe ✓") + ".json", "probe", "format.json"} for key in keys), keys
 
 
 @pytest.mark.parametrize("bad", ["", "a\nb", "nul\x00", "x" * 201])

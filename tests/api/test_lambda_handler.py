@@ -168,8 +168,9 @@ def test_s3_requests_are_counted_per_request(lambda_env: str,
     lambda_handler.handler(http_api_event("/v1/get_versions", '{"op_name": "a\\u0000b"}'),
                            Context())
     first, unknown, invalid = _logs(capsys.readouterr().out)
-    # LIST ops/, LIST links/ and LIST status/ (which ops are hidden) with a delimiter
-    assert first["s3_requests"] == 3
+    # A cold start: GET the store's format (design.md, D13), then LIST ops/, LIST links/
+    # and LIST status/ (which ops are hidden) with a delimiter.
+    assert first["s3_requests"] == 4
     assert (unknown["status"], unknown["s3_requests"], unknown["route"]) == (404, 0, None)
     assert unknown["error_type"] == "unknown_route"
     assert (invalid["status"], invalid["s3_requests"]) == (400, 0)

@@ -166,5 +166,7 @@ def test_serve_on_an_s3_store_counts_each_requests_own_s3_calls(tmp_path: Path,
     log = served.log()
     assert all(line["status"] == 200 for line in log)
     exists = [line for line in log if line["route"] == "pipeline_exists"]
-    assert [line["s3_requests"] for line in exists] == [1, 1]  # one GET each, nobody else's
+    # A HEAD each, nobody else's; the process's first request also read the store's
+    # format (design.md, D13).
+    assert [line["s3_requests"] for line in exists] == [2, 1]
     assert all(isinstance(line["s3_requests"], int) for line in log)

@@ -1,9 +1,11 @@
 """Request budgets per operation, counted as real HTTP requests through botocore events.
 
-Budgets (uncontended, after the one-time probe) from docs/design.md:
-latest_version <= 2; load_op_bytes <= 2 + the blob transfer; register_version of a new
-version <= 4; register_valid_link with the version registered <= 3; get_versions and
-get_validated_links with N entries <= ceil(N/1000) + 2; pipeline_exists == 1.
+Budgets (uncontended, after the one-time probe) as README.md's table states them:
+latest_version == 1; load_op_bytes <= 2 + the blob transfer; register_version of a new
+version == 4 (the first of an op: 2); register_valid_link with the version registered
+<= 3; get_versions of N versions == 1 + ceil(N/1000) (one GET, LIST pages);
+get_validated_links of N links == ceil(N/1000); pipeline_exists == 1. A new process
+reads the store's root manifest (design.md, D13) once: one more GET, once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 
 from s3opstore import OpStore, Version
+from s3opstore.registry.context import forget_probes
 from s3opstore.stores.s3 import S3Store
 from tests.conftest import _session_bucket
 
@@ -60,17 +63,17 @@ def total(counts: Counter[str]) -> int:
 def test_register_and_read_budgets(counted: tuple[OpStore, RequestCounter]) -> None:
     store, counter = counted
     store.register_version("op", v(0))
-    assert total(counter.take()) <= 2  # first version: GET head (404) + create head
+    assert total(counter.take()) == 2  # first version: GET head (404) + create head
     for i in range(1, 4):
         store.register_version("op", v(i))
         counts = counter.take()
-        assert total(counts) <= 4, counts
+        assert total(counts) == 4, counts  # GET head, LIST, PUT entry, PUT head
         assert counts["PutObject"] == 2 and counts["GetObject"] == 1
     store.register_version("op", v(1))  # already registered, not the latest
     assert total(counter.take()) <= 2
 
     assert store.latest_version("op") is not None
-    assert total(counter.take()) <= 2
+    assert counter.take() == Counter({"GetObject": 1})  # README: latest_version costs 1
 
     store.register_valid_link("down", "op", v(3))  # the latest
     assert total(counter.take()) <= 3
@@ -84,9 +87,9 @@ def test_register_and_read_budgets(counted: tuple[OpStore, RequestCounter]) -> N
     assert total(counter.take()) <= 4
 
     assert len(store.get_versions("op")) == 4
-    assert total(counter.take()) <= math.ceil(4 / 1000) + 2
+    assert total(counter.take()) == 1 + math.ceil(4 / 1000)  # GET head + LIST entries
     assert len(store.get_validated_links("down", "op")) == 2
-    assert total(counter.take()) <= math.ceil(2 / 1000) + 2
+    assert total(counter.take()) == math.ceil(2 / 1000)  # LIST pages only
 
     store.register_pipeline("pipe", "down")
     counter.take()
@@ -123,3 +126,18 @@ def test_costs_do_not_grow_with_history(counted: tuple[OpStore, RequestCounter])
     assert total(counter.take()) <= math.ceil(1005 / 1000) + 2
     assert store.latest_version("op") is not None
     assert total(counter.take()) == 1
+
+
+def test_a_new_process_reads_the_store_format_once(
+        counted: tuple[OpStore, RequestCounter]) -> None:
+    """D13: the root manifest costs one GET per store and process, then nothing."""
+    store, counter = counted
+    store.register_version("op", v(0))
+    counter.take()
+    forget_probes()  # a new process (a cold Lambda) opening the existing store
+    reopened = OpStore(store.store)
+    assert reopened.latest_version("op") is not None
+    assert counter.take() == Counter({"GetObject": 2})  # the root manifest, the head
+    assert reopened.latest_version("op") is not None
+    assert OpStore(store.store).pipeline_exists("pipe") is False
+    assert counter.take() == Counter({"GetObject": 1, "HeadObject": 1})

@@ -21,6 +21,7 @@ from s3opstore.errors import (
     InvalidNameError,
     InvalidVersionError,
     OpNotFoundError,
+    UnsupportedFormatError,
     VersionNotFoundError,
 )
 from s3opstore.models import keys
@@ -159,8 +160,12 @@ def test_corrupt_manifest_names_its_key_and_spares_other_ops(opstore: OpStore) -
         opstore.latest_version("broken")
     with pytest.raises(CorruptManifestError):
         opstore.get_versions("broken")
+    opstore.store.put(keys.op_head_key("broken"), b'{"schema_version": 1}')
+    with pytest.raises(CorruptManifestError, match="ops/broken/head.json"):
+        opstore.register_version("broken", v("b"))
+    # A newer schema is not damage: the reader is too old (design.md, D13).
     opstore.store.put(keys.op_head_key("broken"), b'{"schema_version": 99}')
-    with pytest.raises(CorruptManifestError, match="schema_version"):
+    with pytest.raises(UnsupportedFormatError, match=r"schema_version: 99 \(this release reads 1"):
         opstore.register_version("broken", v("b"))
     assert opstore.register_version("healthy", v("b")).number == (2, 0, 0)
     assert len(opstore.get_versions("healthy")) == 2

@@ -41,6 +41,7 @@ from s3opstore.models.manifests import (
     VersionManifest,
     VersionRecord,
 )
+from s3opstore.registry.format import read_format
 from s3opstore.registry.versions import next_number
 from s3opstore.stores.base import ObjectStore
 
@@ -58,6 +59,7 @@ _PATTERNS = {
     "pipeline": re.compile(rf"^pipelines/(?P<name>{_NAME})\.json$"),
     "alias": re.compile(rf"^aliases/(?P<op>{_NAME})/(?P<alias>{_NAME})/(?P<inv>\d{{20}})\.json$"),
     "probe": re.compile(r"^_s3opstore/(probe|clock)/[0-9a-f]+$"),
+    "format": re.compile(r"^_s3opstore/format\.json$"),
 }
 
 
@@ -143,6 +145,9 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
                 if entry.seq != parse_inverted(key.rsplit("/", 1)[1]):
                     problem(f"alias {key!r}: seq disagrees with its key")
                 aliases.setdefault((parts["op"], parts["alias"]), []).append(entry)
+            elif kind == "format":  # the root manifest (design.md, D13)
+                if read_format(store) is None:
+                    problem(f"root manifest {key!r} listed, then not found")
             elif kind in ("probe", "trash", "upload"):
                 report.leftovers.append(key)
         except (S3OpStoreError, ValueError) as exc:

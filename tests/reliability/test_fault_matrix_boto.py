@@ -88,7 +88,9 @@ def test_lost_probe_response_is_not_reported_as_a_conflict(
         "s3", region_name="us-east-1", aws_access_key_id="testing",
         aws_secret_access_key="testing",
         config=Config(retries={"mode": "standard", "total_max_attempts": 3}))
-    faults = BotoFaults(client, lambda pos, op: "timeout_after_apply" if pos == 1 else None)
+    # Requests: 0 reads the store's format (design.md, D13), 1 the pipeline, 2 is the
+    # probe's first create.
+    faults = BotoFaults(client, lambda pos, op: "timeout_after_apply" if pos == 2 else None)
     store = OpStore(S3Store("mock-bucket", f"m/{uuid.uuid4().hex[:10]}", client=client))
     try:
         store.register_pipeline("pipe", "last")
