@@ -91,8 +91,6 @@ PRIMITIVES = {"get", "put", "head", "delete", "list", "list_dirs", "upload", "do
 RAW_STORE_ALLOWED = {
     "api/uploads.py": "presigned-upload proof: proves_content on a HEAD of the blob "
                       "(a registry call for it is still to come)",
-    "api/browse.py": "the web UI's server-side paging reads version-entry keys and link "
-                     "directories itself (a registry call for each is still to come)",
 }
 
 

@@ -34,11 +34,7 @@ from s3opstore.api.models import OpName, PipelineName, VersionField, VersionInfo
 from s3opstore.api.types import Call
 from s3opstore.errors import BytesNotFoundError, OpNotFoundError
 from s3opstore.models.keys import (
-    LINKS_PREFIX,
-    decode_names,
     parse_version_entry,
-    upstreams_prefix,
-    versions_prefix,
 )
 from s3opstore.models.manifests import AliasManifest, VersionRecord
 from s3opstore.models.version import Version
@@ -260,11 +256,9 @@ def _on(histories: dict[str, list[AliasManifest]], version: Version) -> list[str
 
 def _record(store: OpStore, op: str, vid: str) -> VersionRecord | None:
     """The registered record of the version with id ``vid`` (any creation time), or None."""
-    for info in store.store.list(f"{versions_prefix(op)}{vid}/", limit=1):
-        try:
-            return parse_version_entry(op, info.key)
-        except ValueError:
-            return None
+    listed = store.listed_version_by_id(op, vid)
+    if listed is not None:
+        return listed
     latest = store.latest_version(op)
     return latest if latest is not None and latest.version.vid == vid else None
 
@@ -279,9 +273,8 @@ def _linked_records(store: OpStore, downstream: str, upstream: str) -> list[Vers
 def _edges(store: OpStore) -> dict[tuple[str, str], None]:
     """Every (upstream, downstream) pair with a link directory, in a stable order."""
     found: dict[tuple[str, str], None] = {}
-    downstreams = decode_names(store.store.list_dirs(LINKS_PREFIX))
-    ups = _parallel(lambda d: decode_names(store.store.list_dirs(upstreams_prefix(d))),
-                    downstreams)
+    downstreams = store.link_downstreams()
+    ups = _parallel(store.link_upstreams, downstreams)
     for downstream, upstreams in zip(downstreams, ups, strict=True):
         for upstream in upstreams:
             found[(upstream, downstream)] = None
@@ -350,14 +343,7 @@ def _entry_keys(store: OpStore, op: str, latest: VersionRecord
         if cached is not None and cached[0] == head:
             _LISTINGS.move_to_end(cache_key)
             return cached[1]
-    keys: dict[int, str] = {}
-    skipped: list[str] = []
-    for info in store.store.list(versions_prefix(op)):
-        name = info.key.rpartition("/")[2]
-        if len(name) > 21 and name[:20].isdigit() and name[20] == "_":
-            keys.setdefault(int(name[:20]), info.key)
-        else:
-            skipped.append(info.key)
+    keys, skipped = store.version_entry_keys(op)
     keys.pop(latest.seq, None)
     found = (keys, sorted([*keys, latest.seq], reverse=True), skipped)
     with _LISTINGS_LOCK:

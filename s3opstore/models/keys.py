@@ -87,6 +87,7 @@ __all__ = [
     "uploads_prefix",
     "upstreams_prefix",
     "version_dir",
+    "version_dir_of_vid",
     "version_entry_key",
     "versions_prefix",
 ]
@@ -154,7 +155,12 @@ def versions_prefix(op: str) -> str:
 
 
 def version_dir(op: str, version: Version) -> str:
-    return f"{versions_prefix(op)}{version.vid}/"
+    return version_dir_of_vid(op, version.vid)
+
+
+def version_dir_of_vid(op: str, vid: str) -> str:
+    """A version's listing directory from its id alone (any creation time)."""
+    return f"{versions_prefix(op)}{vid}/"
 
 
 def version_entry_key(record: VersionRecord) -> str:

@@ -30,6 +30,7 @@ from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
 from s3opstore.registry import aliases as _aliases
 from s3opstore.registry import blobs as _blobs
+from s3opstore.registry import browsing as _browsing
 from s3opstore.registry import links as _links
 from s3opstore.registry import metadata as _metadata
 from s3opstore.registry import pipelines as _pipelines
@@ -405,6 +406,23 @@ class OpStore:
                                   include_hidden=include_hidden)
 
     # -- pipeline resolution ---------------------------------------------------------------
+    # -- listings by key (the web UI's paging and lineage) ----------------------------
+    def version_entry_keys(self, op_name: str) -> tuple[dict[int, str], list[str]]:
+        """seq -> listing-entry key of every listed version of the op, and foreign keys."""
+        return _browsing.version_entry_keys(self._ctx, check_name(op_name))
+
+    def listed_version_by_id(self, op_name: str, vid: str) -> VersionRecord | None:
+        """The listed record of the version with id ``vid``; None if unlisted (or latest)."""
+        return _browsing.entry_of_vid(self._ctx, check_name(op_name), vid)
+
+    def link_downstreams(self) -> list[str]:
+        """Every op that validated links point to."""
+        return _browsing.link_downstreams(self._ctx)
+
+    def link_upstreams(self, downstream: str) -> list[str]:
+        """The ops with validated links for ``downstream``."""
+        return _browsing.link_upstreams(self._ctx, check_name(downstream))
+
     def resolve_pipeline(self, pipeline_name: str) -> PipelineResolution:
         """Which version of each op the pipeline would load, or which link is missing."""
         return resolve_pipeline(self._ctx, check_name(pipeline_name, "pipeline name"))
