@@ -32,7 +32,7 @@ import hashlib
 import os
 import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -264,15 +264,28 @@ class LocalStore:
 
     # -- writes ------------------------------------------------------------------
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
+        self._write(key, lambda fd: _write_all(fd, data), mode, f"put of key {key!r}")
+        return _etag(data)
+
+    def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
+        def fill(fd: int) -> None:
+            while chunk := source.read(_COPY_CHUNK):
+                _write_all(fd, chunk)
+
+        self._write(key, fill, "overwrite", f"upload of key {key!r}")
+
+    def _write(self, key: str, fill: Callable[[int], None], mode: PutMode,
+               action: str) -> None:
+        """Fill a private temp file, fsync it, publish it (link or replace), fsync the dir."""
         self._prepare()
         segments = self._segments(key)
-        with translated(f"put of key {key!r}") as progress:
+        with translated(action) as progress:
             directory = walk_dirs(self._root, segments[:-1], key, create=True)
             assert directory is not None
             path = os.path.join(directory, segments[-1])
             fd, tmp = self._new_tmp(f"key {key!r}")
             try:
-                _write_all(fd, data)
+                fill(fd)
                 os.fsync(fd)
                 if mode == "create":
                     self._link(key, tmp, path)
@@ -286,7 +299,6 @@ class LocalStore:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
                 os.close(fd)
-        return _etag(data)
 
     def _link(self, key: str, tmp: str, path: str) -> None:
         try:
@@ -304,35 +316,8 @@ class LocalStore:
             if isinstance(mode, IfMatch):
                 raise PreconditionFailedError(key) from exc
             return
-        if isinstance(mode, IfMatch):
-            opened = self._open(key)
-            if opened is None:
-                raise PreconditionFailedError(key)
-            with os.fdopen(opened[0], "rb") as fh:
-                if _etag(fh.read()) != mode.etag:
-                    raise PreconditionFailedError(key)
-
-    def upload(self, key: str, source: BinaryIO, *, size: int) -> None:
-        self._prepare()
-        segments = self._segments(key)
-        with translated(f"upload of key {key!r}") as progress:
-            directory = walk_dirs(self._root, segments[:-1], key, create=True)
-            assert directory is not None
-            path = os.path.join(directory, segments[-1])
-            fd, tmp = self._new_tmp(f"key {key!r}")
-            try:
-                while chunk := source.read(_COPY_CHUNK):
-                    _write_all(fd, chunk)
-                os.fsync(fd)
-                with self._locked(key):
-                    self._check_current(key, path, "overwrite")
-                    os.replace(tmp, path)
-                progress.visible = True
-                fsync_dir(directory)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                os.close(fd)
+        if isinstance(mode, IfMatch) and self._etag_of(key) != mode.etag:
+            raise PreconditionFailedError(key)
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         with translated(f"delete of key {key!r}") as progress:
