@@ -10,11 +10,10 @@ stores have no URLs to give: InvalidInputError.
 
 from __future__ import annotations
 
-import base64
 from typing import Literal
 
 from s3opstore.errors import InvalidInputError
-from s3opstore.stores.base import ObjectStore
+from s3opstore.stores.base import ObjectStore, sha256_base64
 from s3opstore.stores.capabilities import Presigner, presigner
 
 __all__ = ["presign", "s3_backend", "upload_headers"]
@@ -23,7 +22,7 @@ __all__ = ["presign", "s3_backend", "upload_headers"]
 def upload_headers(sha256: str) -> dict[str, str]:
     """The headers an upload URL signs, which the client must send exactly."""
     return {"If-None-Match": "*",
-            "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(sha256)).decode()}
+            "x-amz-checksum-sha256": sha256_base64(sha256)}
 
 
 def s3_backend(store: ObjectStore) -> Presigner:

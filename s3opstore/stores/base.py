@@ -35,6 +35,7 @@ Per method below: the errors specific to it.
 
 from __future__ import annotations
 
+import base64
 import builtins
 import re
 from collections.abc import Iterator
@@ -52,6 +53,7 @@ __all__ = [
     "ObjectStore",
     "PutMode",
     "check_key",
+    "sha256_base64",
 ]
 
 
@@ -68,6 +70,12 @@ PutMode = Literal["create", "overwrite"] | IfMatch
 # Stores that split large uploads into parts use parts of this size, so a composite
 # checksum ("<hex>-<parts>") can be recomputed by a writer that holds the bytes.
 BLOB_PART_SIZE = 16 * 1024 * 1024
+
+
+def sha256_base64(hex_digest: str) -> str:
+    """A hex SHA-256 as S3's ``x-amz-checksum-sha256`` value: what an upload URL signs and
+    what its client must send, so both come from here."""
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
 
 @dataclass(frozen=True, slots=True)

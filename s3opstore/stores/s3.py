@@ -67,6 +67,7 @@ from s3opstore.stores.base import (
     PutMode,
     check_key,
     check_prefix,
+    sha256_base64,
 )
 
 if TYPE_CHECKING:
@@ -446,7 +447,7 @@ class S3Store:
         if method == "PUT":
             params["IfNoneMatch"] = "*"
             if sha256 is not None:
-                params["ChecksumSHA256"] = base64.b64encode(bytes.fromhex(sha256)).decode()
+                params["ChecksumSHA256"] = sha256_base64(sha256)
         operation = "put_object" if method == "PUT" else "get_object"
         with self._errors(key):
             url = self.client.generate_presigned_url(operation, Params=params,
