@@ -17,9 +17,8 @@ reads back), and what an absent object means (``missing``): ``"not_found"``
 (ObjectNotFoundError), ``"precondition"`` (If-Match on a missing key: a failed
 condition), or ``"absent"`` (an answer, not an error: HEAD's None, a DELETE of
 what is already gone). The caller's TransferConfig is never changed (the store
-works on a copy). The caller's client is touched in one way only: ``presign``
-registers a ``choose-signer`` handler (idempotent, by unique id) that keeps
-presigned URLs on SigV4.
+works on a copy), and neither is the caller's client: ``presign`` signs through a
+private twin of it whose own event system keeps presigned URLs on SigV4.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import binascii
 import builtins
 import contextlib
 import copy
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
@@ -274,6 +274,7 @@ class S3Store:
             check_key(self.prefix)
         check_sdk_version()
         self.client: S3Client = client if client is not None else default_client()
+        self._sigv4_client: tuple[S3Client, S3Client] | None = None  # (of client, twin)
         self.page_size = 1000  # LIST page size; tests lower it to exercise pagination
         # A copy: the caller's TransferConfig (perhaps shared with other code) stays as given.
         self.transfer_config = copy.copy(transfer_config) if transfer_config else TransferConfig(
@@ -442,7 +443,6 @@ class S3Store:
         older regions for a client it configured itself, which signs no
         conditional header and which buckets created since 2020 refuse.
         """
-        _force_sigv4(self.client)
         params: dict[str, str] = {"Bucket": self.bucket, "Key": self._full(key)}
         if method == "PUT":
             params["IfNoneMatch"] = "*"
@@ -450,9 +450,15 @@ class S3Store:
                 params["ChecksumSHA256"] = sha256_base64(sha256)
         operation = "put_object" if method == "PUT" else "get_object"
         with self._errors(key):
-            url = self.client.generate_presigned_url(operation, Params=params,
-                                                     ExpiresIn=expires)
+            url = self._presigner().generate_presigned_url(operation, Params=params,
+                                                           ExpiresIn=expires)
         return str(url)
+
+    def _presigner(self) -> S3Client:
+        """The client that presigns: built once, the caller's own one never changed."""
+        if self._sigv4_client is None or self._sigv4_client[0] is not self.client:
+            self._sigv4_client = (self.client, _sigv4_twin(self.client))
+        return self._sigv4_client[1]
 
     def add_request_hook(self, hook: Callable[[], None], *, unique_id: str) -> None:
         """Call ``hook`` before every HTTP request this store's client sends (RequestHooks)."""
@@ -508,7 +514,7 @@ class S3Store:
         return counter.written
 
 
-_SIGV4_MARK = "_s3opstore_presign_sigv4"
+_SIGV4_ID = "s3opstore-presign-sigv4"
 
 
 def _keep_sigv4(signature_version: str, **_: Any) -> str | None:
@@ -518,11 +524,26 @@ def _keep_sigv4(signature_version: str, **_: Any) -> str | None:
     return None
 
 
-def _force_sigv4(client: Any) -> None:
-    if getattr(client, _SIGV4_MARK, False):
-        return
-    client.meta.events.register_first("choose-signer.s3", _keep_sigv4, unique_id=_SIGV4_MARK)
-    setattr(client, _SIGV4_MARK, True)
+def _sigv4_twin(client: S3Client) -> S3Client:
+    """A twin of ``client`` (same credentials, endpoint, connection pool) that presigns
+    with SigV4, whatever the caller configured; the caller's client is left as it was.
+
+    botocore registers its SigV2 presign default on the client's event system when the
+    client's config names no signature version; the twin gets a copy of that event
+    system with our answer first. The request signer emits on its own reference to the
+    event system, so it is copied too (botocore has no public way to swap either).
+    """
+    events: Any = copy.copy(client.meta.events)  # the stubs type handlers as returning None
+    events.register_first("choose-signer.s3", _keep_sigv4, unique_id=_SIGV4_ID)
+    twin = object.__new__(type(client))  # copy.copy would trip BaseClient.__getattr__
+    state = dict(vars(client))
+    meta = copy.copy(client.meta)
+    meta.events = events
+    signer = copy.copy(state["_request_signer"])
+    signer._event_emitter = weakref.proxy(events)  # the meta copy keeps ``events`` alive
+    state.update(meta=meta, _request_signer=signer)
+    vars(twin).update(state)
+    return twin
 
 
 def _at_start(sink: BinaryIO) -> bool:
