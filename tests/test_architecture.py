@@ -58,13 +58,27 @@ def test_one_exception_root_with_stable_kinds() -> None:
     assert all(400 <= cls.status < 600 for cls in classes)
 
 
+# module -> why it may import boto3/botocore/s3transfer
+BOTOCORE_SPEAKERS = {
+    "stores/s3.py": "the S3 backend, where every botocore error is translated",
+    "testing/boto_faults.py": "test-only fault injection below botocore's own retries (it "
+                              "hooks a client's events and fakes AWSResponses); never "
+                              "imported by the package outside s3opstore.testing",
+}
+
+
 def test_only_the_s3_backend_knows_botocore() -> None:
-    # s3_faults.py is the test-only fault injector below botocore's retries
-    speaking = {"stores/s3.py", "stores/s3_faults.py"}
     for path in PACKAGE.rglob("*.py"):
         modules = _imports(path)
         if any(m.split(".")[0] in ("boto3", "botocore", "s3transfer") for m in modules):
-            assert path.relative_to(PACKAGE).as_posix() in speaking, path
+            assert path.relative_to(PACKAGE).as_posix() in BOTOCORE_SPEAKERS, path
+
+
+def test_the_test_kit_is_not_imported_by_the_package() -> None:
+    offenders = [f"{path.relative_to(PACKAGE)}: {module}" for path in PACKAGE.rglob("*.py")
+                 if _layer(path) != "testing"
+                 for module in _imports(path) if module.startswith("s3opstore.testing")]
+    assert not offenders, offenders
 
 
 def test_layers_import_only_downward() -> None:

@@ -14,7 +14,7 @@ Two layers, both test-only:
   ``conflict``      raise ConcurrentWriteError (HTTP 409), not applied;
   ``precondition``  raise PreconditionFailedError (HTTP 412) spuriously, not applied.
 
-- :class:`BotoFaults` (in ``stores/s3_faults.py``) hooks a boto3 client's
+- :class:`BotoFaults` (in ``testing/boto_faults.py``) hooks a boto3 client's
   ``before-send`` event, so faults happen *below* botocore's own retries, as
   real network faults do (a 503 SlowDown, a reset connection, a read timeout
   after the server applied the write, which botocore retries into a 412 for
@@ -41,7 +41,7 @@ from s3opstore.errors import (
 from s3opstore.stores.base import GetResult, ObjectInfo, ObjectStore, PutMode
 
 # Faults below botocore live in the store layer, the only one that may speak botocore.
-from s3opstore.stores.s3_faults import BOTO_FAULT_KINDS, BotoFaults
+from s3opstore.testing.boto_faults import BOTO_FAULT_KINDS, BotoFaults
 
 __all__ = [
     "BOTO_FAULT_KINDS",

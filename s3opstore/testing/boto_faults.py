@@ -1,7 +1,8 @@
 """Fault injection below botocore: faults happen under the SDK's own retries.
 
-Test-only, and in the store layer because it speaks botocore (events,
-AWSResponse, its exceptions), which no other layer may import. A 503 SlowDown,
+Test-only, so it ships in ``s3opstore.testing``; it is the one module outside
+``stores/s3.py`` that speaks botocore (events, AWSResponse, its exceptions),
+a named exception in tests/test_architecture.py. A 503 SlowDown,
 a reset connection, or a read timeout after the server applied the write is
 what botocore sees, so it retries exactly as it would for a real fault; that
 is how a landed create comes back to us as a 412.
