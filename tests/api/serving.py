@@ -119,7 +119,14 @@ class Served:
         with contextlib.suppress(ProcessLookupError):
             self.process.send_signal(signal.SIGTERM)
         try:
-            return self.process.wait(timeout=20)
+            code = self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            return self.process.wait(timeout=10)
+            code = self.process.wait(timeout=10)
+        drain = getattr(self, "_drain", None)  # absent when the readiness line never came
+        if drain is not None:
+            drain.join(timeout=10)  # the log is read to its end before the pipe is closed
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+        return code

@@ -61,6 +61,14 @@ def _spawn(script: str, *args: str) -> subprocess.Popen[str]:
     return proc
 
 
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL, reap, and close our end of its pipe (else the pipe leaks, a ResourceWarning)."""
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.stdout is not None
+    proc.stdout.close()
+
+
 def _age(path: Path, seconds: float) -> None:
     """Pretend ``seconds`` have passed since ``path`` was last written."""
     then = time.time() - seconds
@@ -88,8 +96,7 @@ def test_gc_removes_the_temp_file_of_a_sigkilled_upload(tmp_path: Path) -> None:
         assert store.remove_scratch_leftovers(timedelta(0)) == []
         assert tmp.exists()
     finally:
-        writer.send_signal(signal.SIGKILL)
-        writer.wait()
+        _kill(writer)
     assert writer.returncode == -signal.SIGKILL
     assert _tmp_files(root) == [tmp]
     opstore = OpStore(store)
@@ -135,8 +142,7 @@ def test_lock_files_of_100_keys_go_but_one_in_use_stays(tmp_path: Path) -> None:
         (kept,) = _lock_files(root)
         assert kept in locks
     finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
+        _kill(holder)
     # the holder is gone (a kill releases a flock): now the last one goes too, via gc
     report = collect_garbage(OpStore(store), grace_hours=1)
     assert [item.key for item in report.deleted] == [f".s3opstore-locks/{kept.name}"]
