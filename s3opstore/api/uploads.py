@@ -23,8 +23,6 @@ from s3opstore.api import models as m
 from s3opstore.api.presign import presign, s3_backend, upload_headers
 from s3opstore.api.types import Call, HttpError
 from s3opstore.errors import BytesNotFoundError, IntegrityError
-from s3opstore.models.keys import blob_key
-from s3opstore.registry.blobs import proves_content
 from s3opstore.registry.opstore import OpStore
 
 __all__ = ["commit_upload", "presign_download", "presign_upload"]
@@ -34,14 +32,11 @@ def presign_upload(store: OpStore, req: m.PresignUploadRequest,
                    call: Call) -> m.PresignUploadResponse:
     s3_backend(store.store)  # refuse non-S3 stores before any request
     expires = req.expires_in or call.config.presign_expires
-    store.get_version(req.op_name, req.version)  # 404 for unknown op or version
-    exists = proves_content(store.store.head(blob_key(req.op_name, req.sha256)), req.sha256,
-                            req.size)
-    staging = store.new_upload_key(req.op_name)
+    ticket = store.prepare_upload(req.op_name, req.version, req.sha256, req.size)
     return m.PresignUploadResponse(
-        url=presign(store.store, staging, "PUT", expires, sha256=req.sha256),
-        headers=upload_headers(req.sha256), upload_key=staging,
-        exists=exists, expires_in=expires)
+        url=presign(store.store, ticket.upload_key, "PUT", expires, sha256=req.sha256),
+        headers=upload_headers(req.sha256), upload_key=ticket.upload_key,
+        exists=ticket.exists, expires_in=expires)
 
 
 def commit_upload(store: OpStore, req: m.CommitUploadRequest,

@@ -9,7 +9,6 @@ the first result, even from another process (a retried Lambda invocation).
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any, BinaryIO
 
 from s3opstore.errors import InvalidInputError, InvalidVersionError
 from s3opstore.models.digests import check_sha256
-from s3opstore.models.keys import upload_key
 from s3opstore.models.manifests import (
     AliasManifest,
     PipelineManifest,
@@ -37,6 +35,7 @@ from s3opstore.registry import pipelines as _pipelines
 from s3opstore.registry import refs as _refs
 from s3opstore.registry import retire as _retire
 from s3opstore.registry import search as _search
+from s3opstore.registry import uploads as _uploads
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.blobs import BlobSource, OpBytes
 from s3opstore.registry.commit import RetryPolicy
@@ -45,6 +44,7 @@ from s3opstore.registry.listing import Listing
 from s3opstore.registry.metadata import Metadata
 from s3opstore.registry.resolution import PipelineResolution, resolve_pipeline
 from s3opstore.registry.search import MetricRange, Page, VersionHit
+from s3opstore.registry.uploads import UploadTicket
 from s3opstore.stores import ObjectStore, open_store
 
 __all__ = ["DEFAULT_STORE_DIR", "OpStore"]
@@ -235,7 +235,13 @@ class OpStore:
 
     def new_upload_key(self, op_name: str) -> str:
         """A fresh private staging key for one presigned upload of op bytes."""
-        return upload_key(check_name(op_name), uuid.uuid4().hex)
+        return _uploads.new_upload_key(check_name(op_name))
+
+    def prepare_upload(self, op_name: str, version: Version | str, sha256: str,
+                       size: int) -> UploadTicket:
+        """A staging key for a presigned PUT, and whether the bytes are proven stored already."""
+        return _uploads.prepare_upload(self._ctx, check_name(op_name), _version(version),
+                                       sha256, size)
 
     def op_bytes_info(self, op_name: str, version: Version | str) -> OpBytes:
         """Digest, size and blob key of the newest bytes saved for a version."""
