@@ -1,10 +1,17 @@
 """The store conformance suite, shipped with the package.
 
 Subclass :class:`StoreSuite` and provide a ``store`` fixture (a fresh, empty
-store per test); subclass :class:`ProcessRaceSuite` too when the backend can
-be opened from a URL in other processes (``store_url`` and ``store_env``
-fixtures). Every backend of s3opstore runs the same bodies, so the registry
-can rely on the invariants stated in ``s3opstore.stores.base``.
+store per test, alone in a fresh *container*: a directory, a bucket prefix, a
+dict) and the raw hooks ``raw_get``, ``raw_put`` and ``raw_list``, which read
+and write the container directly, past the store under test. With them the
+suite checks where a store writes, not only that it reads back what it wrote.
+Subclass :class:`PrefixSuite` instead when the store lives under a prefix of
+a larger container (its neighbours must stay invisible and untouched);
+:class:`ThreadRaceSuite` when the store is thread-safe, and
+:class:`ProcessRaceSuite` when it can be opened from a URL in other processes
+(``store_url`` and ``store_env`` fixtures). Every backend of s3opstore runs
+the same bodies, so the registry can rely on the invariants stated in
+``s3opstore.stores.base``.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from s3opstore.errors import InvalidKeyError, ObjectNotFoundError, PreconditionF
 from s3opstore.stores.base import IfMatch, ObjectStore
 from s3opstore.testing import workers
 
-__all__ = ["ProcessRaceSuite", "StoreSuite"]
+__all__ = ["PrefixSuite", "ProcessRaceSuite", "StoreSuite", "ThreadRaceSuite"]
 
 BAD_KEYS = ["", "/abs", "../up", "a/../../b", "a//b", "a/./b", "a b", "a/b/", "nul\x00",
             "tab\tkey", "é", "a\\b", "x" * 901, "%2e%2e/x"]
@@ -33,6 +40,26 @@ class StoreSuite:
 
     #: size of the streamed object; backends set a small multipart threshold to cross it
     stream_size = 5 * 1024 * 1024 + 12345
+    #: keys the pagination test lists: more than one page of the store as its fixture made it
+    paginate_keys = 1005
+    #: what the raw name of the store's key ``k`` is, minus ``k`` ("" for a whole container)
+    raw_prefix = ""
+
+    # -- raw hooks: the container, read and written past the store under test -----------
+    def raw_get(self, store: ObjectStore, name: str) -> bytes | None:
+        """The content of raw name ``name`` in the store's container, or None."""
+        raise NotImplementedError
+
+    def raw_put(self, store: ObjectStore, name: str, data: bytes) -> None:
+        """Write ``data`` at raw name ``name`` in the store's container."""
+        raise NotImplementedError
+
+    def raw_list(self, store: ObjectStore) -> list[str]:
+        """Every object's raw name in the store's container, sorted (bookkeeping left out)."""
+        raise NotImplementedError
+
+    def _raw(self, key: str) -> str:
+        return self.raw_prefix + key
 
     def test_is_an_object_store(self, store: ObjectStore) -> None:
         assert isinstance(store, ObjectStore)
@@ -43,6 +70,33 @@ class StoreSuite:
         got = store.get("a/b.json")
         assert got.data == b'{"x": 1}'
         assert got.etag == etag
+        assert self.raw_get(store, self._raw("a/b.json")) == b'{"x": 1}'
+
+    def test_every_write_lands_under_the_prefix(self, store: ObjectStore) -> None:
+        etag = store.put("w/swapped", b"one")
+        store.put("w/swapped", b"two", mode=IfMatch(etag))
+        store.put("w/plain", b"plain")
+        store.put("w/created", b"created", mode="create")
+        store.upload("w/uploaded", io.BytesIO(b"streamed"), size=len(b"streamed"))
+        store.copy("w/plain", "w/copied")
+        store.put("w/deleted", b"gone")
+        store.delete("w/deleted")
+        expected = {"w/swapped": b"two", "w/plain": b"plain", "w/created": b"created",
+                    "w/uploaded": b"streamed", "w/copied": b"plain"}
+        assert self.raw_list(store) == sorted(self._raw(key) for key in expected)
+        for key, data in expected.items():
+            assert self.raw_get(store, self._raw(key)) == data, key
+
+    def test_reads_find_what_was_written_past_the_store(self, store: ObjectStore) -> None:
+        self.raw_put(store, self._raw("r/obj"), b"raw bytes")
+        self.raw_put(store, self._raw("r/sub/deeper"), b"deeper")
+        assert store.get("r/obj").data == b"raw bytes"
+        info = store.head("r/obj")
+        assert info is not None and info.size == len(b"raw bytes")
+        assert [i.key for i in store.list("r/")] == ["r/obj", "r/sub/deeper"]
+        assert store.list_dirs("r/") == ["sub"]
+        store.put("r/obj", b"new", mode=IfMatch(store.get("r/obj").etag))
+        assert self.raw_get(store, self._raw("r/obj")) == b"new"
 
     def test_missing_key(self, store: ObjectStore) -> None:
         with pytest.raises(ObjectNotFoundError) as info:
@@ -110,14 +164,9 @@ class StoreSuite:
         assert store.list_dirs("none/") == []
 
     def test_list_paginates(self, store: ObjectStore) -> None:
-        # S3 backends get a tiny page size so the continuation loop runs cheaply;
-        # the others list past 1000 keys for real.
-        count = 1005
-        if hasattr(store, "page_size"):
-            store.page_size = 4
-            count = 23
-        with ThreadPoolExecutor(4 if count < 100 else 1) as pool:
-            list(pool.map(lambda i: store.put(f"many/{i:05d}", b""), range(count)))
+        count = self.paginate_keys
+        for i in range(count):
+            store.put(f"many/{i:05d}", b"")
         listed = [i.key for i in store.list("many/")]
         assert listed == [f"many/{i:05d}" for i in range(count)]
         assert len(list(store.list("many/", limit=count - 2))) == count - 2
@@ -146,6 +195,32 @@ class StoreSuite:
             store.get(key)
         with pytest.raises(InvalidKeyError):
             store.put(key, b"x", mode="create")
+
+
+class PrefixSuite(StoreSuite):
+    """StoreSuite for a store under a prefix of a larger container: neighbours stay apart.
+
+    Raw names that share the prefix's first characters (``<prefix>x/...``), sit
+    beside it, or above it are neither seen nor changed by the store.
+    """
+
+    def test_neighbours_outside_the_prefix_are_invisible(self, store: ObjectStore) -> None:
+        assert self.raw_prefix.endswith("/"), "the prefix of a store in a larger container"
+        stem = self.raw_prefix.rstrip("/")
+        neighbours = {f"{stem}x/k/x": b"longer name", f"{stem}k": b"beside",
+                      f"{stem}-2/k/x": b"sibling", "k/x": b"above"}
+        for name, data in neighbours.items():
+            self.raw_put(store, name, data)
+        store.put("k/x", b"mine", mode="create")
+        assert [i.key for i in store.list("")] == ["k/x"]
+        assert [i.key for i in store.list("k")] == ["k/x"]
+        assert store.list_dirs("") == ["k"]
+        assert store.get("k/x").data == b"mine"
+        store.delete("k/x")
+        assert store.head("k/x") is None
+        assert self.raw_list(store) == sorted(neighbours)
+        for name, data in neighbours.items():
+            assert self.raw_get(store, name) == data, name
 
 
 class ThreadRaceSuite:
@@ -191,7 +266,6 @@ class ProcessRaceSuite:
         store.put(key, b"0", mode="create")
         n = self.workers_count
         with self._pool() as pool:
-            retries = list(pool.map(workers.cas_increment, [store_url] * n, [store_env] * n,
-                                    [key] * n, [self.increments] * n))
+            list(pool.map(workers.cas_increment, [store_url] * n, [store_env] * n,
+                          [key] * n, [self.increments] * n))
         assert int(store.get(key).data) == n * self.increments
-        assert sum(retries) >= 0

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from s3opstore.errors import InvalidKeyError, ObjectNotFoundError, UnsafePathError
 from s3opstore.stores import IfMatch, LocalStore, ObjectStore
 from s3opstore.stores.local_fs import decode_segment, encode_segment, is_case_insensitive
-from s3opstore.testing.store_suite import StoreSuite
+from tests.stores.raw_hooks import LocalRaw, local_store
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
@@ -184,12 +184,14 @@ def test_a_plain_store_with_keys_is_not_reused_on_a_case_insensitive_system(
     assert not LocalStore(root).case_folded  # on this (case-sensitive) system: fine
 
 
-class TestCaseFoldedConformance(StoreSuite):
+class TestCaseFoldedConformance(LocalRaw):
     """The whole shipped conformance suite, through the escaped layout."""
 
     @pytest.fixture
     def store(self, tmp_path: Path) -> ObjectStore:
-        return LocalStore(tmp_path / "folded", case_insensitive=True)
+        store = local_store(tmp_path, case_insensitive=True)
+        assert store.case_folded
+        return store
 
 
 # -- no fcntl ------------------------------------------------------------------------------
