@@ -52,7 +52,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+
+from pydantic import Field, computed_field
 
 from s3opstore.errors import (
     CorruptManifestError,
@@ -80,6 +81,7 @@ from s3opstore.models.keys import (
     uploads_prefix,
 )
 from s3opstore.models.manifests import BytesBinding
+from s3opstore.models.report import Report
 from s3opstore.registry.format import read_format
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.base import ObjectInfo, ObjectStore
@@ -113,23 +115,47 @@ def store_now(store: ObjectStore) -> datetime:
     return info.last_modified
 
 
-@dataclass(frozen=True)
-class GcItem:
+class GcItem(Report):
+    """One object gc deleted, kept or restored, and why."""
+
     key: str
     size: int
     last_modified: datetime | None
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "size": self.size, "reason": self.reason,
-                "last_modified": None if self.last_modified is None
-                else self.last_modified.isoformat()}
+
+def _item(key: str, size: int, last_modified: datetime | None, reason: str) -> GcItem:
+    return GcItem(key=key, size=size, last_modified=last_modified, reason=reason)
+
+
+class GcReport(Report):
+    """What one gc run did (or, with ``dry_run``, would do)."""
+
+    dry_run: bool
+    now: datetime
+    grace: timedelta = Field(exclude=True)
+    deleted: list[GcItem]
+    kept: list[GcItem]
+    restored: list[GcItem]
+    referenced_blobs: int
+    young: int
+    warnings: list[str]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def grace_hours(self) -> float:
+        return self.grace.total_seconds() / 3600
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def deleted_bytes(self) -> int:
+        return sum(item.size for item in self.deleted)
 
 
 @dataclass
-class GcReport:
-    now: datetime
-    grace: timedelta
+class _Sweep:
+    """GcReport's findings while the sweep runs."""
+
     dry_run: bool
     deleted: list[GcItem] = field(default_factory=list)
     kept: list[GcItem] = field(default_factory=list)
@@ -137,20 +163,6 @@ class GcReport:
     referenced_blobs: int = 0
     young: int = 0
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def deleted_bytes(self) -> int:
-        return sum(item.size for item in self.deleted)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "now": self.now.isoformat(),
-                "grace_hours": self.grace.total_seconds() / 3600,
-                "deleted": [i.to_json() for i in self.deleted],
-                "deleted_bytes": self.deleted_bytes,
-                "kept": [i.to_json() for i in self.kept],
-                "restored": [i.to_json() for i in self.restored],
-                "referenced_blobs": self.referenced_blobs, "young": self.young,
-                "warnings": list(self.warnings)}
 
 
 class _Bindings:
@@ -183,7 +195,7 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
     read_format(store)  # never sweep a store whose newer layout this release cannot read
     grace = timedelta(hours=grace_hours)
     now = store_now(store)
-    report = GcReport(now=now, grace=grace, dry_run=dry_run)
+    report = _Sweep(dry_run=dry_run)
     cutoff = now - grace
     ops = decode_names(store.list_dirs(OPS_PREFIX))  # names: the key functions encode them
     for index, op in enumerate(ops):
@@ -200,15 +212,18 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
                 continue
             if not dry_run:
                 store.delete(info.key)
-            report.deleted.append(GcItem(info.key, info.size, info.last_modified,
+            report.deleted.append(_item(info.key, info.size, info.last_modified,
                                          "scratch object left by a writer"))
     _sweep_local_scratch(store, max(grace, SCRATCH_MIN_AGE), report)
     if progress is not None:
         progress(len(ops) + 1, len(ops) + 1)
-    return report
+    return GcReport(now=now, grace=grace, dry_run=dry_run, deleted=report.deleted,
+                    kept=report.kept, restored=report.restored,
+                    referenced_blobs=report.referenced_blobs, young=report.young,
+                    warnings=report.warnings)
 
 
-def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -> None:
+def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep) -> None:
     bindings = _Bindings(store, op)
     try:
         referenced = bindings.referenced()
@@ -233,7 +248,7 @@ def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -
         _delete_blob(store, op, bindings, info, digest, cutoff, report)
 
 
-def _sweep_uploads(store: ObjectStore, op: str, cutoff: datetime, report: GcReport) -> None:
+def _sweep_uploads(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep) -> None:
     """Presigned uploads never committed: nothing references a staging key."""
     for info in store.list(uploads_prefix(op)):
         if parse_upload_key(op, info.key) is None:
@@ -243,12 +258,12 @@ def _sweep_uploads(store: ObjectStore, op: str, cutoff: datetime, report: GcRepo
         else:
             if not report.dry_run:
                 store.delete(info.key)
-            report.deleted.append(GcItem(info.key, info.size, info.last_modified,
+            report.deleted.append(_item(info.key, info.size, info.last_modified,
                                          "presigned upload never committed"))
 
 
 def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datetime,
-                 report: GcReport) -> None:
+                 report: _Sweep) -> None:
     """Restore bound blobs from their trash copies; drop copies no longer needed."""
     root = trash_root(op)
     for info in store.list(root):
@@ -272,12 +287,12 @@ def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datet
         else:
             if not report.dry_run:
                 store.delete(info.key)  # unique per deletion: no newer copy shares the key
-            report.deleted.append(GcItem(info.key, info.size, info.last_modified,
+            report.deleted.append(_item(info.key, info.size, info.last_modified,
                                          "trash copy of an unreferenced blob, past the grace"))
 
 
 def _settle_bound_copy(store: ObjectStore, op: str, info: ObjectInfo, digest: str,
-                       report: GcReport) -> None:
+                       report: _Sweep) -> None:
     """A trash copy of a bound blob: put the blob back if missing, then drop the copy."""
     target = blob_key(op, digest)
     present = store.head(target)
@@ -288,24 +303,24 @@ def _settle_bound_copy(store: ObjectStore, op: str, info: ObjectInfo, digest: st
             except ObjectNotFoundError:
                 return  # another gc settled it meanwhile
             present = store.head(target)
-        report.restored.append(GcItem(target, info.size, info.last_modified,
+        report.restored.append(_item(target, info.size, info.last_modified,
                                       "bound blob put back from its trash copy"))
     if report.dry_run or present is None or present.size != info.size:
         return
     store.delete(info.key)
-    report.deleted.append(GcItem(info.key, info.size, info.last_modified,
+    report.deleted.append(_item(info.key, info.size, info.last_modified,
                                  "trash copy of a blob that is bound and back in place"))
 
 
 def _delete_blob(store: ObjectStore, op: str, bindings: _Bindings, info: ObjectInfo,
-                 digest: str, cutoff: datetime, report: GcReport) -> None:
-    item = GcItem(info.key, info.size, info.last_modified, "no byte binding references it")
+                 digest: str, cutoff: datetime, report: _Sweep) -> None:
+    item = _item(info.key, info.size, info.last_modified, "no byte binding references it")
     # Re-check just before deleting: still old, still unreferenced.
     current = store.head(info.key)
     if current is None:
         return
     if not _old(current, cutoff):
-        report.kept.append(GcItem(info.key, info.size, current.last_modified,
+        report.kept.append(_item(info.key, info.size, current.last_modified,
                                   "rewritten since it was listed"))
         return
     try:
@@ -324,7 +339,7 @@ def _delete_blob(store: ObjectStore, op: str, bindings: _Bindings, info: ObjectI
         store.delete(info.key, if_match=current.etag)
     except PreconditionFailedError:
         store.delete(aside)
-        report.kept.append(GcItem(info.key, info.size, current.last_modified,
+        report.kept.append(_item(info.key, info.size, current.last_modified,
                                   "rewritten while it was being set aside"))
         return
     try:
@@ -336,13 +351,13 @@ def _delete_blob(store: ObjectStore, op: str, bindings: _Bindings, info: ObjectI
         return
     store.copy(aside, info.key)
     store.delete(aside)
-    report.restored.append(GcItem(info.key, current.size, current.last_modified,
+    report.restored.append(_item(info.key, current.size, current.last_modified,
                                   "a version bound it while it was being deleted"))
 
 
-def _sweep_local_scratch(store: ObjectStore, older_than: timedelta, report: GcReport) -> None:
+def _sweep_local_scratch(store: ObjectStore, older_than: timedelta, report: _Sweep) -> None:
     """A local store's stale temp and unused lock files (S3 stores have none)."""
     owner = scratch_owner(store)
     if owner is not None:
         for left in owner.remove_scratch_leftovers(older_than, dry_run=report.dry_run):
-            report.deleted.append(GcItem(left.path, left.size, left.last_modified, left.reason))
+            report.deleted.append(_item(left.path, left.size, left.last_modified, left.reason))

@@ -36,13 +36,18 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlparse
 
 from s3opstore.errors import AlreadyExistsError, InvalidInputError, S3OpStoreError
+from s3opstore.maintenance.import_report import (
+    ImportReport,
+    ImportTally,
+    NotMigrated,
+    Renumbered,
+    WithoutBytes,
+)
 from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
@@ -51,113 +56,6 @@ __all__ = ["ImportReport", "NotMigrated", "Renumbered", "WithoutBytes", "import_
            "sqlite_path"]
 
 ProgressFn = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class NotMigrated:
-    kind: str  # op | version | bytes | link | pipeline
-    row: int | None
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "row": self.row, "message": self.message}
-
-
-@dataclass(frozen=True)
-class Renumbered:
-    op: str
-    version: str
-    chariots_number: str
-    number: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"op": self.op, "version": self.version,
-                "chariots_number": self.chariots_number, "number": self.number}
-
-
-@dataclass(frozen=True)
-class WithoutBytes:
-    """A version Chariots registered but never saved bytes for (a data source, say)."""
-
-    op: str
-    version: str
-    number: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"op": self.op, "version": self.version, "number": self.number}
-
-
-@dataclass
-class ImportReport:
-    ops: int = 0
-    version_rows: int = 0
-    versions_registered: int = 0
-    versions_existing: int = 0
-    bytes_bound: int = 0
-    link_rows: int = 0
-    links: int = 0
-    duplicate_links: int = 0
-    pipeline_rows: int = 0
-    pipelines: int = 0
-    duplicate_pipelines: int = 0
-    renumbered: list[Renumbered] = field(default_factory=list)
-    without_bytes: list[WithoutBytes] = field(default_factory=list)
-    not_migrated: list[NotMigrated] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return not self.not_migrated
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "complete": self.complete, "ops": self.ops,
-            "versions": {"rows": self.version_rows, "registered": self.versions_registered,
-                         "existing": self.versions_existing},
-            "bytes": {"bound": self.bytes_bound, "never_saved": len(self.without_bytes)},
-            "links": {"rows": self.link_rows, "migrated": self.links,
-                      "duplicates_collapsed": self.duplicate_links},
-            "pipelines": {"rows": self.pipeline_rows, "migrated": self.pipelines,
-                          "duplicates_collapsed": self.duplicate_pipelines},
-            "renumbered": [r.to_json() for r in self.renumbered],
-            "without_bytes": [w.to_json() for w in self.without_bytes],
-            "not_migrated": [n.to_json() for n in self.not_migrated],
-            "notes": list(self.notes),
-        }
-
-    def lines(self) -> list[str]:
-        out = [
-            f"ops: {self.ops}",
-            f"versions: {self.version_rows} rows, {self.versions_registered} registered now, "
-            f"{self.versions_existing} already there",
-            f"bytes: {self.bytes_bound} bound, {len(self.without_bytes)} versions without bytes "
-            "(never saved in Chariots)",
-            f"links: {self.link_rows} rows -> {self.links} links "
-            f"({self.duplicate_links} duplicate rows collapsed)",
-            f"pipelines: {self.pipeline_rows} rows -> {self.pipelines} pipelines "
-            f"({self.duplicate_pipelines} duplicate rows collapsed)",
-        ]
-        if self.renumbered:
-            out.append(f"{len(self.renumbered)} versions numbered differently from Chariots "
-                       "(s3opstore numbers against the latest version, Chariots against the "
-                       "first):")
-            out += [f"  {r.op} {r.version}: chariots {r.chariots_number} -> {r.number}"
-                    for r in self.renumbered]
-        if self.without_bytes:
-            out.append("versions without bytes (never saved in Chariots: data sources, input "
-                       "nodes, nested pipelines; migrated as they are):")
-            per_op: dict[str, list[str]] = {}
-            for item in self.without_bytes:
-                per_op.setdefault(item.op, []).append(item.number)
-            out += [f"  {op}: {', '.join(numbers)}" for op, numbers in per_op.items()]
-        for note in self.notes:
-            out.append(f"note: {note}")
-        if self.not_migrated:
-            out.append(f"could not migrate {len(self.not_migrated)} items:")
-            out += [f"  {n.kind} row {n.row}: {n.message}" for n in self.not_migrated]
-        else:
-            out.append("import complete: everything was migrated")
-        return out
 
 
 def sqlite_path(db_url: str) -> Path:
@@ -250,7 +148,7 @@ class _Importer:
         self.store = store
         self.root = root
         self.progress = progress
-        self.report = ImportReport()
+        self.report = ImportTally()
         self.ops: dict[int, str] = {}
         self.versions: dict[int, tuple[str, Version]] = {}
         self.known: dict[str, set[str]] = {}
@@ -258,7 +156,7 @@ class _Importer:
         self.total = 0
 
     def skip(self, kind: str, row: int | None, message: str) -> None:
-        self.report.not_migrated.append(NotMigrated(kind, row, message))
+        self.report.not_migrated.append(NotMigrated(kind=kind, row=row, message=message))
 
     def tick(self, what: str) -> None:
         self.done += 1
@@ -313,7 +211,7 @@ class _Importer:
         for name in sorted(set(self.ops.values()) - with_versions - used):
             report.notes.append(f"op {name!r} has no versions, links or pipelines: "
                                 "nothing to migrate")
-        return report
+        return report.report()
 
     def version(self, row: sqlite3.Row) -> None:
         op = self.ops.get(row["op_id"])
@@ -340,7 +238,8 @@ class _Importer:
                 row["patch_version_number"])
         if tuple(seed) != record.number:
             self.report.renumbered.append(Renumbered(
-                op, str(record.version), "{}.{}.{}".format(*seed), record.number_text))
+                op=op, version=str(record.version), chariots_number="{}.{}.{}".format(*seed),
+                number=record.number_text))
         try:
             source = _bytes_file(self.root, op, version)
         except InvalidInputError as exc:
@@ -348,7 +247,7 @@ class _Importer:
             return
         if source is None:
             self.report.without_bytes.append(
-                WithoutBytes(op, str(record.version), record.number_text))
+                WithoutBytes(op=op, version=str(record.version), number=record.number_text))
             return
         self.store.save_op_bytes(op, record.version, source,
                                  idempotency_key=_key("b", row["id"], op, version.vid))

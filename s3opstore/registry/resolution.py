@@ -14,11 +14,11 @@ which link is missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from pydantic import Field, computed_field
 
 from s3opstore.models.keys import decode_names, upstreams_prefix
 from s3opstore.models.manifests import VersionRecord
+from s3opstore.models.report import Report
 from s3opstore.registry import links as _links
 from s3opstore.registry import pipelines as _pipelines
 from s3opstore.registry import versions as _versions
@@ -27,44 +27,48 @@ from s3opstore.registry.context import Context
 __all__ = ["MissingLink", "OpResolution", "PipelineResolution", "resolve_pipeline"]
 
 
-@dataclass(frozen=True)
-class OpResolution:
-    op_name: str
-    record: VersionRecord
+class OpResolution(Report):
+    """The version of one op the pipeline would load, and which ops consume it."""
+
+    op_name: str = Field(serialization_alias="op")
+    record: VersionRecord = Field(exclude=True)
     downstream: tuple[str, ...]
     is_latest: bool
 
-    def to_json(self) -> dict[str, Any]:
-        return {"op": self.op_name, "version": str(self.record.version),
-                "number": self.record.number_text, "seq": self.record.seq,
-                "is_latest": self.is_latest, "downstream": list(self.downstream)}
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def version(self) -> str:
+        return str(self.record.version)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def number(self) -> str:
+        return self.record.number_text
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def seq(self) -> int:
+        return self.record.seq
 
 
-@dataclass(frozen=True)
-class MissingLink:
+class MissingLink(Report):
+    """Why an op of the pipeline has no loadable version (``downstream`` None: the last op)."""
+
     upstream: str
     downstream: str | None
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"upstream": self.upstream, "downstream": self.downstream, "reason": self.reason}
 
-
-@dataclass
-class PipelineResolution:
+class PipelineResolution(Report):
     pipeline: str
     last_op: str
-    ops: list[OpResolution] = field(default_factory=list)
-    missing: list[MissingLink] = field(default_factory=list)
+    ops: tuple[OpResolution, ...] = ()
+    missing: tuple[MissingLink, ...] = ()
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return not self.missing
-
-    def to_json(self) -> dict[str, Any]:
-        return {"pipeline": self.pipeline, "last_op": self.last_op, "ok": self.ok,
-                "ops": [op.to_json() for op in self.ops],
-                "missing": [m.to_json() for m in self.missing]}
 
 
 def _walk(ctx: Context, last_op: str) -> tuple[list[str], dict[str, list[str]]]:
@@ -87,23 +91,25 @@ def _walk(ctx: Context, last_op: str) -> tuple[list[str], dict[str, list[str]]]:
 def resolve_pipeline(ctx: Context, pipeline_name: str) -> PipelineResolution:
     """Resolve every op of a registered pipeline (raises PipelineNotFoundError)."""
     pipeline = _pipelines.get_pipeline(ctx, pipeline_name)
-    result = PipelineResolution(pipeline.pipeline_name, pipeline.last_op_name)
+    ops: list[OpResolution] = []
+    missing: list[MissingLink] = []
     order, downstreams = _walk(ctx, pipeline.last_op_name)
     for op in order:
         versions = _versions.get_versions(ctx, op)
         consumers = tuple(downstreams[op])
         if not versions:
             for downstream in consumers or (None,):
-                result.missing.append(MissingLink(op, downstream,
-                                                  f"op {op!r} has no registered versions"))
+                missing.append(MissingLink(upstream=op, downstream=downstream,
+                                           reason=f"op {op!r} has no registered versions"))
             continue
         allowed: set[str] | None = None
         unlinked = False
         for downstream in consumers:
             majors = {v.major for v in _links.get_validated_links(ctx, downstream, op)}
             if not majors:
-                result.missing.append(MissingLink(
-                    op, downstream, f"no validated link from {op!r} to {downstream!r}"))
+                missing.append(MissingLink(
+                    upstream=op, downstream=downstream,
+                    reason=f"no validated link from {op!r} to {downstream!r}"))
                 unlinked = True
             allowed = majors if allowed is None else allowed & majors
         if unlinked:
@@ -111,11 +117,13 @@ def resolve_pipeline(ctx: Context, pipeline_name: str) -> PipelineResolution:
         candidates = versions if allowed is None else [
             r for r in versions if r.version.major in allowed]
         if not candidates:
-            result.missing.append(MissingLink(
-                op, ", ".join(consumers),
-                f"no version of {op!r} has a major version validated by all of "
+            missing.append(MissingLink(
+                upstream=op, downstream=", ".join(consumers),
+                reason=f"no version of {op!r} has a major version validated by all of "
                 f"{', '.join(repr(c) for c in consumers)}"))
             continue
         chosen = candidates[-1]
-        result.ops.append(OpResolution(op, chosen, consumers, chosen.seq == versions[-1].seq))
-    return result
+        ops.append(OpResolution(op_name=op, record=chosen, downstream=consumers,
+                                is_latest=chosen.seq == versions[-1].seq))
+    return PipelineResolution(pipeline=pipeline.pipeline_name, last_op=pipeline.last_op_name,
+                              ops=tuple(ops), missing=tuple(missing))
