@@ -213,7 +213,7 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
             if not dry_run:
                 store.delete(info.key)
             report.deleted.append(_item(info.key, info.size, info.last_modified,
-                                         "scratch object left by a writer"))
+                                        "scratch object left by a writer"))
     _sweep_local_scratch(store, max(grace, SCRATCH_MIN_AGE), report)
     if progress is not None:
         progress(len(ops) + 1, len(ops) + 1)
@@ -259,7 +259,7 @@ def _sweep_uploads(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep
             if not report.dry_run:
                 store.delete(info.key)
             report.deleted.append(_item(info.key, info.size, info.last_modified,
-                                         "presigned upload never committed"))
+                                        "presigned upload never committed"))
 
 
 def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datetime,
@@ -288,7 +288,7 @@ def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datet
             if not report.dry_run:
                 store.delete(info.key)  # unique per deletion: no newer copy shares the key
             report.deleted.append(_item(info.key, info.size, info.last_modified,
-                                         "trash copy of an unreferenced blob, past the grace"))
+                                        "trash copy of an unreferenced blob, past the grace"))
 
 
 def _settle_bound_copy(store: ObjectStore, op: str, info: ObjectInfo, digest: str,
@@ -304,12 +304,12 @@ def _settle_bound_copy(store: ObjectStore, op: str, info: ObjectInfo, digest: st
                 return  # another gc settled it meanwhile
             present = store.head(target)
         report.restored.append(_item(target, info.size, info.last_modified,
-                                      "bound blob put back from its trash copy"))
+                                     "bound blob put back from its trash copy"))
     if report.dry_run or present is None or present.size != info.size:
         return
     store.delete(info.key)
     report.deleted.append(_item(info.key, info.size, info.last_modified,
-                                 "trash copy of a blob that is bound and back in place"))
+                                "trash copy of a blob that is bound and back in place"))
 
 
 def _delete_blob(store: ObjectStore, op: str, bindings: _Bindings, info: ObjectInfo,
@@ -321,7 +321,7 @@ def _delete_blob(store: ObjectStore, op: str, bindings: _Bindings, info: ObjectI
         return
     if not _old(current, cutoff):
         report.kept.append(_item(info.key, info.size, current.last_modified,
-                                  "rewritten since it was listed"))
+                                 "rewritten since it was listed"))
         return
     try:
         if digest in bindings.referenced():
@@ -340,7 +340,7 @@ def _delete_blob(store: ObjectStore, op: str, bindings: _Bindings, info: ObjectI
     except PreconditionFailedError:
         store.delete(aside)
         report.kept.append(_item(info.key, info.size, current.last_modified,
-                                  "rewritten while it was being set aside"))
+                                 "rewritten while it was being set aside"))
         return
     try:
         still_free = digest not in bindings.referenced()
@@ -352,7 +352,7 @@ def _delete_blob(store: ObjectStore, op: str, bindings: _Bindings, info: ObjectI
     store.copy(aside, info.key)
     store.delete(aside)
     report.restored.append(_item(info.key, current.size, current.last_modified,
-                                  "a version bound it while it was being deleted"))
+                                 "a version bound it while it was being deleted"))
 
 
 def _sweep_local_scratch(store: ObjectStore, older_than: timedelta, report: _Sweep) -> None:
