@@ -61,6 +61,8 @@ def test_one_exception_root_with_stable_kinds() -> None:
 # module -> why it may import boto3/botocore/s3transfer
 BOTOCORE_SPEAKERS = {
     "stores/s3.py": "the S3 backend, where every botocore error is translated",
+    "stores/s3_client.py": "builds the S3 backend's boto3 clients; sends no request, so "
+                           "it has no error to translate",
     "testing/boto_faults.py": "test-only fault injection below botocore's own retries (it "
                               "hooks a client's events and fakes AWSResponses); never "
                               "imported by the package outside s3opstore.testing",

@@ -33,7 +33,7 @@ import os
 import stat
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -42,12 +42,13 @@ from s3opstore.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
-from s3opstore.stores import local_scratch
-from s3opstore.stores.base import GetResult, IfMatch, ObjectInfo, PutMode, check_key, check_prefix
+from s3opstore.stores import local_listing, local_scratch
+from s3opstore.stores.base import GetResult, IfMatch, ObjectInfo, PutMode, check_key
 from s3opstore.stores.local_fs import (
     decode_segment,
     encode_segment,
     fsync_dir,
+    mtime,
     refuse_symlink,
     translated,
     walk_dirs,
@@ -79,10 +80,6 @@ def _md5_etag(fh: BinaryIO) -> str:
     while chunk := fh.read(_COPY_CHUNK):
         md5.update(chunk)
     return f'"{md5.hexdigest()}"'
-
-
-def _mtime(info: os.stat_result) -> datetime:
-    return datetime.fromtimestamp(info.st_mtime, UTC)
 
 
 class LocalStore:
@@ -224,7 +221,7 @@ class LocalStore:
             fd, info = opened
             with os.fdopen(fd, "rb") as fh:
                 data = fh.read()
-        return GetResult(data=data, etag=_etag(data), last_modified=_mtime(info))
+        return GetResult(data=data, etag=_etag(data), last_modified=mtime(info))
 
     def head(self, key: str) -> ObjectInfo | None:
         """Size, time and ETag; the ETag (an MD5 of the content) only up to 16 MiB.
@@ -243,7 +240,7 @@ class LocalStore:
                 if info.st_size <= _HEAD_ETAG_LIMIT:
                     content = fh.read()
                     etag, sha256 = _etag(content), hashlib.sha256(content).hexdigest()
-        return ObjectInfo(key=key, size=info.st_size, etag=etag, last_modified=_mtime(info),
+        return ObjectInfo(key=key, size=info.st_size, etag=etag, last_modified=mtime(info),
                           sha256=sha256)
 
     def download(self, key: str, sink: BinaryIO) -> int:
@@ -338,75 +335,14 @@ class LocalStore:
                 progress.visible = True
                 fsync_dir(os.path.dirname(path))
 
-    # -- listings ----------------------------------------------------------------
-    def _walk(self, path: str, prefix: str) -> Iterator[tuple[str, str]]:
-        """(key, path) of every regular file below ``path``; links and dot names skipped."""
-        try:
-            entries = list(os.scandir(path))
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        for entry in entries:
-            name = None if entry.name.startswith(".") else self._decode(entry.name)
-            if name is None:
-                continue
-            key = f"{prefix}{name}"
-            if entry.is_dir(follow_symlinks=False):
-                yield from self._walk(entry.path, key + "/")
-            elif entry.is_file(follow_symlinks=False):
-                yield key, entry.path
-
-    def _listing_dir(self, prefix: str) -> tuple[str, str] | None:
-        """(directory, key prefix of its entries) where a listing of ``prefix`` starts."""
-        check_prefix(prefix)
-        if "/" not in prefix:
-            return self._root, ""
-        start = prefix.rsplit("/", 1)[0]
-        try:
-            segments = self._segments(start)
-        except InvalidKeyError:
-            return None  # a '.' segment: no key can be below it
-        directory = walk_dirs(self._root, segments, prefix, create=False)
-        return None if directory is None else (directory, start + "/")
-
+    # -- listings (stores/local_listing.py) --------------------------------------------
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:
-        with translated(f"list of prefix {prefix!r}"):
-            where = self._listing_dir(prefix)
-            if where is None:
-                return
-            found = sorted(item for item in self._walk(*where) if item[0].startswith(prefix))
-            count = 0
-            for key, path in found:
-                if start_after is not None and key <= start_after:
-                    continue
-                if limit is not None and count >= limit:
-                    return
-                try:
-                    info = os.lstat(path)
-                except FileNotFoundError:
-                    continue
-                if not stat.S_ISREG(info.st_mode):
-                    continue
-                count += 1
-                yield ObjectInfo(key=key, size=info.st_size, etag=None,
-                                 last_modified=_mtime(info))
+        return local_listing.list_objects(self._root, prefix, self._segments, self._decode,
+                                          start_after=start_after, limit=limit)
 
     def list_dirs(self, prefix: str) -> builtins.list[str]:
-        with translated(f"list of prefix {prefix!r}"):
-            where = self._listing_dir(prefix)
-            if where is None:
-                return []
-            try:
-                entries = list(os.scandir(where[0]))
-            except (FileNotFoundError, NotADirectoryError):
-                return []
-            names = []
-            for entry in entries:
-                name = None if entry.name.startswith(".") else self._decode(entry.name)
-                if name is not None and entry.is_dir(follow_symlinks=False) and any(
-                        True for _ in self._walk(entry.path, "")):
-                    names.append(name)
-            return sorted(names)
+        return local_listing.list_dirs(self._root, prefix, self._segments, self._decode)
 
     def _etag_of(self, key: str) -> str | None:
         """The MD5 ETag of the whole object, however large (for conditional deletes/copies)."""

@@ -25,6 +25,7 @@ import stat
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from s3opstore.errors import (
     S3OpStoreError,
@@ -37,6 +38,7 @@ from s3opstore.errors import (
 from s3opstore.stores.local_lock import NOFOLLOW
 
 __all__ = ["Progress", "decode_segment", "encode_segment", "fsync_dir", "is_case_insensitive",
+           "mtime",
            "os_error", "refuse_symlink", "translated", "walk_dirs"]
 
 _FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -161,3 +163,8 @@ def is_case_insensitive(directory: str) -> bool:
         return os.path.lexists(os.path.join(directory, name.upper()))
     finally:
         os.unlink(path)
+
+
+def mtime(info: os.stat_result) -> datetime:
+    """A file's modification time as the store reports it (aware, UTC)."""
+    return datetime.fromtimestamp(info.st_mtime, UTC)

@@ -1,4 +1,4 @@
-"""The S3 backend: the only module in s3opstore that knows botocore.
+"""The S3 backend: with s3_client.py (which builds its clients), the only place that knows botocore.
 
 Every botocore exception is translated here, once, into the package's own
 hierarchy (``raise ... from exc``). Conditional writes map to
@@ -18,7 +18,8 @@ reads back), and what an absent object means (``missing``): ``"not_found"``
 condition), or ``"absent"`` (an answer, not an error: HEAD's None, a DELETE of
 what is already gone). The caller's TransferConfig is never changed (the store
 works on a copy), and neither is the caller's client: ``presign`` signs through a
-private twin of it whose own event system keeps presigned URLs on SigV4.
+private twin of it whose own event system keeps presigned URLs on SigV4. Clients
+are built in ``s3_client.py``, which sends no request.
 """
 
 from __future__ import annotations
@@ -28,16 +29,10 @@ import binascii
 import builtins
 import contextlib
 import copy
-import weakref
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
-import boto3
-import botocore
-import botocore.session
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -46,18 +41,15 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-from botocore.utils import parse_timestamp
 
 from s3opstore.errors import (
     ConcurrentWriteError,
-    ConfigurationError,
     ObjectNotFoundError,
     PreconditionFailedError,
     S3OpStoreError,
     StorageAccessError,
     StorageError,
     StorageUnavailableError,
-    UnsupportedStoreError,
 )
 from s3opstore.stores.base import (
     BLOB_PART_SIZE,
@@ -69,12 +61,20 @@ from s3opstore.stores.base import (
     check_prefix,
     sha256_base64,
 )
+from s3opstore.stores.s3_client import (
+    check_sdk_version,
+    default_client,
+    endpoint_client,
+    refuse_directory_bucket,
+    sigv4_twin,
+)
+from s3opstore.stores.s3_streams import CountingSink, Unclosable, at_start
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import HeadObjectOutputTypeDef
 
-__all__ = ["S3Store", "default_client", "endpoint_client"]
+__all__ = ["S3Store", "check_sdk_version", "default_client", "endpoint_client"]
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _PRECONDITION = {"PreconditionFailed", "412"}
@@ -89,76 +89,6 @@ _TRANSPORT = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError,
 # Below this size a blob moves in one request; above it s3transfer splits it.
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNKSIZE = BLOB_PART_SIZE
-
-
-def default_client(*, endpoint_url: str | None = None) -> S3Client:
-    """A client from the default credential chain and standard AWS settings.
-
-    ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_S3`` are honoured by boto3 itself;
-    a custom endpoint gets path-style addressing, which S3-compatible servers
-    (SeaweedFS, MinIO, moto server) expect. A malformed endpoint or region is a
-    ConfigurationError naming the settings, not botocore's bare ValueError.
-    """
-    import os
-
-    custom = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get(
-        "AWS_ENDPOINT_URL"
-    )
-    config = Config(
-        signature_version="s3v4",
-        retries={"mode": "standard", "max_attempts": 5},
-        s3={"addressing_style": "path"} if custom else {},
-        connect_timeout=10,
-        read_timeout=60,
-        max_pool_connections=32,
-    )
-    try:
-        return _session().client("s3", endpoint_url=endpoint_url, config=config)
-    except ValueError as exc:  # botocore: a malformed endpoint URL or region name
-        settings = {name: os.environ.get(name) for name in _CLIENT_SETTINGS}
-        if endpoint_url is not None:
-            settings = {"endpoint_url": endpoint_url, **settings}
-        shown = ", ".join(f"{k}={v!r}" for k, v in settings.items() if v)
-        raise ConfigurationError(f"no S3 client can be built from {shown or 'the defaults'}: "
-                                 f"{exc}") from exc
-
-
-_CLIENT_SETTINGS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
-                    "AWS_REGION")
-
-
-def _fast_timestamp(value: Any) -> datetime:
-    """botocore's timestamp parser with a fast path for ISO 8601 (every LIST entry has one).
-
-    Profiling a 10,000-version listing showed botocore's general parser as its largest
-    client-side cost; ``fromisoformat`` handles S3's format directly.
-    """
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    result: datetime = parse_timestamp(value)
-    return result
-
-
-def _session() -> boto3.session.Session:
-    core = botocore.session.get_session()
-    core.get_component("response_parser_factory").set_parser_defaults(
-        timestamp_parser=_fast_timestamp)
-    return boto3.session.Session(botocore_session=core)
-
-
-def endpoint_client(endpoint_url: str, access_key: str, secret_key: str, *,
-                    region: str = "us-east-1", **config: Any) -> S3Client:
-    """A client for an S3-compatible server at ``endpoint_url`` with static keys."""
-    return _session().client(
-        "s3", endpoint_url=endpoint_url, region_name=region, aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4",
-                      retries={"mode": "standard", "max_attempts": 5}, **config))
 
 
 def _stored_sha256(response: Any) -> str | None:
@@ -213,53 +143,6 @@ def _missing_key_hint(exc: ClientError, bucket: str, *, write: bool) -> str:
             f"to a caller without s3:ListBucket on bucket {bucket!r} (a grant limited by an "
             f"s3:prefix condition does not count); grant s3:ListBucket on the bucket without "
             f"an s3:prefix condition (terraform/README.md, 'Missing keys must read as 404')")
-
-
-# S3 directory buckets (S3 Express One Zone) are named base-name--zone-id--x-s3, and the
-# SDK itself (botocore's endpoint rules) sends any bucket whose name ends in this suffix to
-# the zonal S3 Express endpoint: the suffix is what makes a bucket one.
-DIRECTORY_BUCKET_SUFFIX = "--x-s3"
-
-
-def refuse_directory_bucket(bucket: str) -> None:
-    """Raise UnsupportedStoreError for an S3 directory bucket, before any request.
-
-    ListObjectsV2 on a directory bucket does not return keys in lexicographic order (and
-    does not support StartAfter), while the registry's newest-first reads (an alias's
-    current target, a version's newest byte binding) take the first key of a listing and
-    its other listings rely on the order too. The conditional-write probe would pass there,
-    and those reads would then silently answer wrong.
-    """
-    if bucket.lower().endswith(DIRECTORY_BUCKET_SUFFIX):
-        raise UnsupportedStoreError(
-            f"bucket {bucket!r} is an S3 directory bucket (S3 Express One Zone: its name ends "
-            f"in {DIRECTORY_BUCKET_SUFFIX!r}); s3opstore cannot use it, because directory "
-            f"buckets do not list keys in lexicographic order and the registry's newest-first "
-            f"reads depend on that order. Use a general purpose S3 bucket (any storage class, "
-            f"e.g. S3 Standard).")
-
-
-# PutObject's IfMatch (compare-and-swap of manifests) first shipped in botocore 1.35.69.
-MIN_BOTOCORE = (1, 35, 69)
-
-
-def check_sdk_version(version: str | None = None) -> None:
-    """Raise ConfigurationError, in one line, when botocore cannot send conditional writes.
-
-    A Lambda runtime's bundled SDK may be older than the package's pin; every write
-    would then fail with a long parameter-validation error.
-    """
-    text = version if version is not None else botocore.__version__
-    try:
-        found = tuple(int(part) for part in text.split(".")[:3])
-    except ValueError:
-        return  # a development build: let it try
-    if found < MIN_BOTOCORE:
-        need = ".".join(map(str, MIN_BOTOCORE))
-        raise ConfigurationError(
-            f"botocore {text} is too old: s3opstore needs botocore>={need} (IfMatch on "
-            f"PutObject); install boto3>={need} (a Lambda runtime's bundled SDK may be older: "
-            "build the zip with --include-sdk)")
 
 
 class S3Store:
@@ -457,7 +340,7 @@ class S3Store:
     def _presigner(self) -> S3Client:
         """The client that presigns: built once, the caller's own one never changed."""
         if self._sigv4_client is None or self._sigv4_client[0] is not self.client:
-            self._sigv4_client = (self.client, _sigv4_twin(self.client))
+            self._sigv4_client = (self.client, sigv4_twin(self.client))
         return self._sigv4_client[1]
 
     def add_request_hook(self, hook: Callable[[], None], *, unique_id: str) -> None:
@@ -474,7 +357,7 @@ class S3Store:
         # a failed condition, which the blob layer does not take for success.
         with self._errors(key, may_apply=True, missing="precondition", what="upload"):
             self.client.upload_fileobj(
-                cast(BinaryIO, _Unclosable(source)), self.bucket, full,
+                cast(BinaryIO, Unclosable(source)), self.bucket, full,
                 ExtraArgs={"ChecksumAlgorithm": "SHA256",
                            "ContentType": "application/octet-stream"},
                 Config=self.transfer_config,
@@ -503,8 +386,8 @@ class S3Store:
         buffer parts that arrive early.
         """
         full = self._full(key)
-        seekable = _at_start(sink)
-        counter = _CountingSink(sink)
+        seekable = at_start(sink)
+        counter = CountingSink(sink)
         target: Any = sink if seekable else counter
         with self._errors(key, what="download"):
             self.client.download_fileobj(self.bucket, full, target,
@@ -512,69 +395,3 @@ class S3Store:
         if seekable:
             return int(sink.seek(0, 2))
         return counter.written
-
-
-_SIGV4_ID = "s3opstore-presign-sigv4"
-
-
-def _keep_sigv4(signature_version: str, **_: Any) -> str | None:
-    # Answering first stops botocore's "presign S3 with SigV2" default handler.
-    if signature_version.endswith("-query") and "v4" in signature_version:
-        return signature_version
-    return None
-
-
-def _sigv4_twin(client: S3Client) -> S3Client:
-    """A twin of ``client`` (same credentials, endpoint, connection pool) that presigns
-    with SigV4, whatever the caller configured; the caller's client is left as it was.
-
-    botocore registers its SigV2 presign default on the client's event system when the
-    client's config names no signature version; the twin gets a copy of that event
-    system with our answer first. The request signer emits on its own reference to the
-    event system, so it is copied too (botocore has no public way to swap either).
-    """
-    events: Any = copy.copy(client.meta.events)  # the stubs type handlers as returning None
-    events.register_first("choose-signer.s3", _keep_sigv4, unique_id=_SIGV4_ID)
-    twin = object.__new__(type(client))  # copy.copy would trip BaseClient.__getattr__
-    state = dict(vars(client))
-    meta = copy.copy(client.meta)
-    meta.events = events
-    signer = copy.copy(state["_request_signer"])
-    signer._event_emitter = weakref.proxy(events)  # the meta copy keeps ``events`` alive
-    state.update(meta=meta, _request_signer=signer)
-    vars(twin).update(state)
-    return twin
-
-
-def _at_start(sink: BinaryIO) -> bool:
-    try:
-        return bool(sink.seekable()) and sink.tell() == 0
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
-class _Unclosable:
-    """The caller's stream, minus ``close``: s3transfer closes what it uploaded, and the
-    blob layer may need the same stream again (a re-upload after a gc race)."""
-
-    def __init__(self, source: BinaryIO) -> None:
-        self._source = source
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._source, name)
-
-    def close(self) -> None:
-        pass
-
-
-class _CountingSink:
-    """Pass-through writer that counts bytes; s3transfer writes in order to non-seekables."""
-
-    def __init__(self, sink: BinaryIO) -> None:
-        self._sink = sink
-        self.written = 0
-
-    def write(self, data: bytes) -> int:
-        self._sink.write(data)
-        self.written += len(data)
-        return len(data)
