@@ -9,5 +9,12 @@
   Chariots OpStore (SQLite database + FileSaver directory), resumably.
 
 Layering: these modules use the registry, the models and the store protocol;
-they never import boto3 or botocore.
+they never import boto3 or botocore. The names below are the public ones
+(README, "Public API"); each report is a frozen pydantic model.
 """
+
+from s3opstore.maintenance.fsck import FsckReport, fsck
+from s3opstore.maintenance.gc import GcReport, collect_garbage
+from s3opstore.maintenance.import_chariots import ImportReport, import_chariots
+
+__all__ = ["FsckReport", "GcReport", "ImportReport", "collect_garbage", "fsck", "import_chariots"]
