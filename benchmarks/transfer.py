@@ -122,10 +122,12 @@ def _reference(case: str) -> str:
 def _best_ratio(rounds: list[dict[str, dict[str, Any]]], case: str) -> float:
     """Best reference time over our best time: each side's least disturbed run."""
     if case.endswith("/floor"):
-        ours = min(r[case.removesuffix("/floor")]["seconds"] for r in rounds)
-        return min(r["hash"]["seconds"] + r["raw_upload"]["seconds"] for r in rounds) / ours
-    ref = min(r[_reference(case)]["seconds"] for r in rounds)
-    return ref / min(r[case]["seconds"] for r in rounds)
+        ours: float = min(r[case.removesuffix("/floor")]["seconds"] for r in rounds)
+        floor: float = min(r["hash"]["seconds"] + r["raw_upload"]["seconds"] for r in rounds)
+        return floor / ours
+    ref: float = min(r[_reference(case)]["seconds"] for r in rounds)
+    best: float = min(r[case]["seconds"] for r in rounds)
+    return ref / best
 
 
 def _cpu_ratios(rounds: list[dict[str, dict[str, Any]]], case: str) -> list[float]:
@@ -218,7 +220,7 @@ def run(bench: Bench) -> Result:
                         if f"{case}/floor" in ratios[0] else None)
             store_s = {name: _median([s["store_seconds"].get(name, 0.0) for s in runs])
                        for name in sorted({n for s in runs for n in s["store_seconds"]})}
-            phases = {"wall_s": _median([s["seconds"] for s in runs]),
+            phases: dict[str, Any] = {"wall_s": _median([s["seconds"] for s in runs]),
                       "client_cpu_s": _median([s["cpu_seconds"] for s in runs]),
                       "server_cpu_s": _median([s["server_cpu_seconds"] for s in runs]),
                       "store_calls_s": store_s,

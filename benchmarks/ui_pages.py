@@ -145,11 +145,12 @@ def run(bench: Bench) -> Result:
     fill(store_dir, versions, ops)
     fill_seconds = time.perf_counter() - started
     last_page = -(-versions // 50)
-    calls = [("browse_ops", {}, "op list"),
-             ("browse_op", {"op_name": _BIG}, "op page 1 (newest 50)"),
-             ("browse_op", {"op_name": _BIG, "page": last_page}, f"op page {last_page} (oldest)"),
-             ("browse_version", {"op_name": _BIG, "version": str(_v("big", versions - 1))},
-              "version page")]
+    calls: list[tuple[str, dict[str, Any], str]] = [
+        ("browse_ops", {}, "op list"),
+        ("browse_op", {"op_name": _BIG}, "op page 1 (newest 50)"),
+        ("browse_op", {"op_name": _BIG, "page": last_page}, f"op page {last_page} (oldest)"),
+        ("browse_version", {"op_name": _BIG, "version": str(_v("big", versions - 1))},
+         "version page")]
     pages = [("#/", "op list"), (f"#/op?name={_BIG}", "op page 1"),
              (f"#/op?name={_BIG}&page={last_page}", f"op page {last_page}"),
              ("#/lineage", f"lineage ({ops + 1} ops)")]

@@ -157,7 +157,8 @@ def test_save_requires_registration(client: S3OpStoreClient) -> None:
 
 def test_numbering_over_successive_versions(client: S3OpStoreClient) -> None:
     steps = [Version.from_parts(a, b, c, creation_time=datetime(2019, 10, 8, 12, 0, i))
-             for i, (a, b, c) in enumerate(["a  ", "ab ", "abc", "abd", "ebd", "efd", "efg"])]
+             for i, (a, b, c) in enumerate(tuple(parts) for parts in [
+                 "a  ", "ab ", "abc", "abd", "ebd", "efd", "efg"])]
     for step in steps:
         client.register_valid_link("down", "op", str(step))  # strings are versions too
     numbers = [r.number for r in client.store.get_versions("op")]

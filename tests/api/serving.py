@@ -77,7 +77,7 @@ class ChariotsWireClient:
 
 def readme_command(text: str, start: str) -> str:
     """The one line of a ```bash block in ``text`` that starts with ``start``."""
-    found = [line.strip() for block in re.findall(r"```bash\n(.*?)```", text, re.S)
+    found: list[str] = [line.strip() for block in re.findall(r"```bash\n(.*?)```", text, re.S)
              for line in block.splitlines() if line.strip().startswith(start)]
     assert len(found) == 1, found
     return found[0]

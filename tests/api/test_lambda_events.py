@@ -12,6 +12,7 @@ import base64
 import json
 from typing import Any
 
+import botocore
 import pytest
 from aws_lambda_powertools.utilities.data_classes import (
     APIGatewayProxyEvent,
@@ -160,7 +161,7 @@ def test_too_large_tells_a_chariots_user_what_to_do(lambda_env: str) -> None:  #
 
 def test_an_old_sdk_is_misconfigured_in_one_line(lambda_env: str,  # noqa: F811
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(s3_backend.botocore, "__version__", "1.35.36")
+    monkeypatch.setattr(botocore, "__version__", "1.35.36")
     result = lambda_handler.handler(aimed("http_api", "/v1/list_ops", {}), Context())
     error = json.loads(result["body"])["error"]
     assert (result["statusCode"], error["type"]) == (500, "misconfigured")

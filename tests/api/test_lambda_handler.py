@@ -141,7 +141,7 @@ def test_store_is_built_once_per_container(lambda_env: str,
     opened: list[str | None] = []
     real = OpStore.from_url.__func__  # type: ignore[attr-defined]
 
-    def counting(cls: type[OpStore], url: str | None = None, **kwargs: Any) -> OpStore:
+    def counting(cls: type[OpStore], /, url: str | None = None, **kwargs: Any) -> OpStore:
         opened.append(url)
         return real(cls, url, **kwargs)  # type: ignore[no-any-return]
 
@@ -188,7 +188,8 @@ def test_errors_and_odd_events(lambda_env: str) -> None:
     bad_b64 = http_api_event("/v1/list_ops", "{}")
     bad_b64.update(body="***not base64***", isBase64Encoded=True)
     assert lambda_handler.handler(bad_b64, Context())["statusCode"] == 400
-    for event in ({}, {"requestContext": "x"}, {"httpMethod": "POST"}, [], None):
+    malformed: list[object] = [{}, {"requestContext": "x"}, {"httpMethod": "POST"}, [], None]
+    for event in malformed:
         result = lambda_handler.handler(event, None)
         assert result["statusCode"] == 400
         assert json.loads(result["body"])["error"]["type"] == "invalid_event"

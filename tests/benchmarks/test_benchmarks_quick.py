@@ -19,7 +19,7 @@ import pytest
 import benchmarks.__main__ as bench_main
 from benchmarks.__main__ import main
 from benchmarks._common import ratio_interval, stats
-from benchmarks.report import compare_runs, headline_figures, table_md
+from benchmarks.report import compare_runs, headline_figures, results_from_json, table_md
 
 ROOT = Path(__file__).resolve().parents[2]
 # The quick run takes 1-2 minutes on a quiet 2-CPU runner and over 5 at load averages of
@@ -243,7 +243,7 @@ def test_check_stability_runs_twice_and_fails_when_a_figure_moved(
     def fake_run_once(args: Any) -> tuple[dict[str, Any], list[Any]]:
         calls.append(args.check_stability)
         document = documents[len(calls) - 1]
-        return document, bench_main.results_from_json(document)
+        return document, results_from_json(document)
 
     monkeypatch.setattr(bench_main, "run_once", fake_run_once)
     assert main(["--check-stability", "--out-dir", str(tmp_path)]) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -204,7 +205,7 @@ def test_pipelines(opstore: OpStore) -> None:
 
 @pytest.mark.parametrize("bad", ["", "x" * 201, "nul\x00", "a\nb", "lone\udcff", "é" * 100])
 def test_bad_names_write_nothing(opstore: OpStore, bad: str) -> None:
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: opstore.register_version(bad, v("a")),
         lambda: opstore.register_valid_link(bad, "up", v("a")),
         lambda: opstore.register_valid_link("down", bad, v("a")),

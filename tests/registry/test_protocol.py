@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import urllib3
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from s3opstore import OpStore, Version
 from s3opstore.errors import (
@@ -163,7 +163,8 @@ class _LoseFirstResponse:
         raw = urllib3.HTTPResponse(body=io.BytesIO(error), status=500,
                                    headers={"Content-Type": "application/xml"},
                                    preload_content=False)
-        return AWSResponse(request.url, 500, {"Content-Type": "application/xml"}, raw)
+        return AWSResponse(request.url, 500,
+                           HTTPHeaders.from_dict({"Content-Type": "application/xml"}), raw)
 
 
 @pytest.mark.parametrize("server_fixture", ["seaweed", "moto_server"])

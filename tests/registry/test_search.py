@@ -53,7 +53,7 @@ def test_pages_continue_where_the_last_stopped(store: OpStore) -> None:
     assert (numbers(last), last.next_after) == (["5.0.0"], None)
     for bad in ({"limit": 0}, {"limit": 1001}, {"after": "x"}, {"metrics": ["auc ~ 3"]}):
         with pytest.raises(InvalidInputError):
-            store.search_versions("clf", **bad)  # type: ignore[arg-type]
+            store.search_versions("clf", **bad)
 
 
 def test_ops_by_pattern_and_tag(store: OpStore) -> None:

@@ -8,6 +8,7 @@ store URL and process).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -100,8 +101,9 @@ def test_a_must_understand_field_refuses_that_manifest_only(opstore: OpStore) ->
 
     rewrite(opstore.store, head, require_retention)
     reader = reopen(opstore)
-    for call in (lambda: reader.latest_version("up"),
-                 lambda: reader.register_version("up", v("c"))):
+    calls: list[Callable[[], object]] = [lambda: reader.latest_version("up"),
+                                         lambda: reader.register_version("up", v("c"))]
+    for call in calls:
         with pytest.raises(UnsupportedFormatError, match="retention") as caught:
             call()
         assert head in caught.value.message

@@ -110,8 +110,8 @@ def test_gc_removes_the_temp_file_of_a_sigkilled_upload(tmp_path: Path) -> None:
     assert [item.key for item in dry.deleted] == [f".s3opstore-tmp/{tmp.name}"]
     assert tmp.exists()
 
-    report = collect_garbage(opstore, grace_hours=0.5)
-    (item,) = report.deleted
+    swept = collect_garbage(opstore, grace_hours=0.5)
+    (item,) = swept.deleted
     assert item.key == f".s3opstore-tmp/{tmp.name}"
     assert item.size >= 48 * 2**20
     assert "temp file" in item.reason
@@ -144,8 +144,8 @@ def test_lock_files_of_100_keys_go_but_one_in_use_stays(tmp_path: Path) -> None:
     finally:
         _kill(holder)
     # the holder is gone (a kill releases a flock): now the last one goes too, via gc
-    report = collect_garbage(OpStore(store), grace_hours=1)
-    assert [item.key for item in report.deleted] == [f".s3opstore-locks/{kept.name}"]
+    swept = collect_garbage(OpStore(store), grace_hours=1)
+    assert [item.key for item in swept.deleted] == [f".s3opstore-locks/{kept.name}"]
     assert kept not in _lock_files(root)
     store.put("k/042", b"w")  # and the key still works: its lock file is recreated
     assert store.get("k/042").data == b"w"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
 import pytest
@@ -26,6 +26,9 @@ from s3opstore.stores import open_store
 from s3opstore.stores import s3 as s3_module
 from s3opstore.stores.s3 import S3Store
 from tests.api.test_lambda_handler import Context, http_api_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 DIRECTORY_BUCKETS = [
     "registry--usw2-az1--x-s3",  # Availability Zone
@@ -101,7 +104,8 @@ def stubbed() -> Iterator[tuple[S3Store, Stubber]]:
         "s3", region_name="us-east-1", aws_access_key_id="testing",
         aws_secret_access_key="testing")
     with Stubber(client) as stubber:
-        yield S3Store("registry-bucket", "opstore", client=client), stubber
+        # botocore's create_client is typed as returning BaseClient; this one is an S3 client
+        yield S3Store("registry-bucket", "opstore", client=cast("S3Client", client)), stubber
         stubber.assert_no_pending_responses()
 
 

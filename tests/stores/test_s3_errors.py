@@ -84,6 +84,6 @@ def test_the_callers_transfer_config_is_not_changed(moto_client: Any) -> None:
     default = mine.max_in_memory_upload_chunks
     store = S3Store("mock-bucket", "p", client=moto_client, transfer_config=mine)
     assert mine.max_in_memory_upload_chunks == default != 4
-    assert store.transfer_config.max_concurrency == 3
+    assert store.transfer_config.max_request_concurrency == 3  # max_concurrency's real name
     assert store.transfer_config.max_in_memory_upload_chunks == 4
     assert store.transfer_config is not mine

@@ -11,6 +11,7 @@ drops the parser's bookkeeping keys, so a test reads ``runtime == "python3.12"``
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,6 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def squashed():
+def squashed() -> Callable[[str], str]:
     """Whitespace-free form of an expression, for formatting-independent comparisons."""
     return squash

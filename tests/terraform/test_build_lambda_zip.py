@@ -11,7 +11,9 @@ import os
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -20,7 +22,7 @@ SCRIPT = REPO_ROOT / "scripts" / "build_lambda_zip.py"
 
 
 @pytest.fixture(scope="module")
-def builder():
+def builder() -> Iterator[ModuleType]:
     spec = importlib.util.spec_from_file_location("build_lambda_zip", SCRIPT)
     assert spec
     assert spec.loader
@@ -45,7 +47,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess[str]:
     ("arch", "platform"),
     [("arm64", "manylinux2014_aarch64"), ("x86_64", "manylinux2014_x86_64")],
 )
-def test_dry_run_prints_the_pip_command(tmp_path, arch, platform):
+def test_dry_run_prints_the_pip_command(tmp_path: Path, arch: str, platform: str) -> None:
     output = tmp_path / "out.zip"
     result = run_script("--arch", arch, "--output", str(output), "--dry-run")
     assert result.returncode == 0, result.stderr
@@ -62,14 +64,14 @@ def test_dry_run_prints_the_pip_command(tmp_path, arch, platform):
     assert not output.exists(), "--dry-run must not write the zip"
 
 
-def test_pip_command_installs_the_project(builder, tmp_path):
+def test_pip_command_installs_the_project(builder: ModuleType, tmp_path: Path) -> None:
     cmd = builder.pip_command("arm64", tmp_path / "t", REPO_ROOT, python="python3.12")
     assert cmd[:4] == ["python3.12", "-m", "pip", "install"]
     assert cmd[-1] == str(REPO_ROOT)
     assert cmd[cmd.index("--target") + 1] == str(tmp_path / "t")
 
 
-def test_unknown_architecture_is_rejected(tmp_path, builder):
+def test_unknown_architecture_is_rejected(tmp_path: Path, builder: ModuleType) -> None:
     result = run_script("--arch", "riscv64", "--output", str(tmp_path / "x.zip"), "--dry-run")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
@@ -113,7 +115,8 @@ def tree(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
 
 
-def test_prune_removes_sdk_scripts_bytecode_and_build_paths(builder, tmp_path):
+def test_prune_removes_sdk_scripts_bytecode_and_build_paths(builder: ModuleType,
+                                                            tmp_path: Path) -> None:
     make_install_tree(tmp_path)
     builder.prune(tmp_path)
     assert tree(tmp_path) == {
@@ -130,7 +133,7 @@ def test_prune_removes_sdk_scripts_bytecode_and_build_paths(builder, tmp_path):
     assert record == "s3opstore/__init__.py,sha256=def,12\ns3opstore-0.1.0.dist-info/RECORD,,\n"
 
 
-def test_prune_can_keep_the_sdk(builder, tmp_path):
+def test_prune_can_keep_the_sdk(builder: ModuleType, tmp_path: Path) -> None:
     make_install_tree(tmp_path)
     builder.prune(tmp_path, include_sdk=True)
     files = tree(tmp_path)
@@ -139,7 +142,7 @@ def test_prune_can_keep_the_sdk(builder, tmp_path):
     assert "bin/s3opstore" not in files
 
 
-def test_zip_is_deterministic(builder, tmp_path):
+def test_zip_is_deterministic(builder: ModuleType, tmp_path: Path) -> None:
     make_install_tree(tmp_path / "a")
     make_install_tree(tmp_path / "b")
     # Different mtimes and creation order must not matter.
@@ -151,7 +154,7 @@ def test_zip_is_deterministic(builder, tmp_path):
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
 
 
-def test_zip_entries_sorted_with_fixed_metadata(builder, tmp_path):
+def test_zip_entries_sorted_with_fixed_metadata(builder: ModuleType, tmp_path: Path) -> None:
     make_install_tree(tmp_path / "src")
     builder.prune(tmp_path / "src")
     builder.write_deterministic_zip(tmp_path / "src", tmp_path / "out" / "lambda.zip")

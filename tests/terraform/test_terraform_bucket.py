@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from tests.terraform.conftest import Module
+
 BUCKET_REF = "${aws_s3_bucket.this.id}"
 
 
-def test_bucket_exists_with_force_destroy_off_by_default(module):
+def test_bucket_exists_with_force_destroy_off_by_default(module: Module) -> None:
     bucket = module.resource("aws_s3_bucket", "this")
     assert bucket["force_destroy"] == "${var.force_destroy}"
     assert module.variables["force_destroy"]["type"] == "bool"
@@ -13,7 +17,7 @@ def test_bucket_exists_with_force_destroy_off_by_default(module):
     assert bucket["tags"] == "${var.tags}"
 
 
-def test_bucket_has_no_acl_and_no_inline_legacy_settings(module):
+def test_bucket_has_no_acl_and_no_inline_legacy_settings(module: Module) -> None:
     # Since AWS provider v4 these settings live in their own resources; inline ones
     # would fight with those resources.
     bucket = module.resource("aws_s3_bucket", "this")
@@ -29,14 +33,15 @@ def test_bucket_has_no_acl_and_no_inline_legacy_settings(module):
     assert "aws_s3_bucket_acl" not in module.resources
 
 
-def test_versioning_enabled(module):
+def test_versioning_enabled(module: Module) -> None:
     versioning = module.resource("aws_s3_bucket_versioning", "this")
     assert versioning["bucket"] == BUCKET_REF
     (config,) = versioning["versioning_configuration"]
     assert config["status"] == "Enabled"
 
 
-def test_encryption_sse_s3_by_default_and_kms_when_key_given(module, squashed):
+def test_encryption_sse_s3_by_default_and_kms_when_key_given(
+        module: Module, squashed: Callable[[str], str]) -> None:
     sse = module.resource("aws_s3_bucket_server_side_encryption_configuration", "this")
     assert sse["bucket"] == BUCKET_REF
     (rule,) = sse["rule"]
@@ -50,7 +55,7 @@ def test_encryption_sse_s3_by_default_and_kms_when_key_given(module, squashed):
     assert rule["bucket_key_enabled"] == "${local.use_kms}"
 
 
-def test_public_access_block_all_true(module):
+def test_public_access_block_all_true(module: Module) -> None:
     pab = module.resource("aws_s3_bucket_public_access_block", "this")
     assert pab["bucket"] == BUCKET_REF
     for flag in (
@@ -62,14 +67,14 @@ def test_public_access_block_all_true(module):
         assert pab[flag] is True, flag
 
 
-def test_ownership_controls_bucket_owner_enforced(module):
+def test_ownership_controls_bucket_owner_enforced(module: Module) -> None:
     ownership = module.resource("aws_s3_bucket_ownership_controls", "this")
     assert ownership["bucket"] == BUCKET_REF
     (rule,) = ownership["rule"]
     assert rule["object_ownership"] == "BucketOwnerEnforced"
 
 
-def test_bucket_policy_denies_insecure_transport(module):
+def test_bucket_policy_denies_insecure_transport(module: Module) -> None:
     policy = module.resource("aws_s3_bucket_policy", "this")
     assert policy["bucket"] == BUCKET_REF
     assert policy["policy"] == "${data.aws_iam_policy_document.bucket.json}"
@@ -99,13 +104,13 @@ def test_bucket_policy_denies_insecure_transport(module):
     assert principal == {"type": "*", "identifiers": ["*"]}
 
 
-def test_bucket_policy_only_denies(module):
+def test_bucket_policy_only_denies(module: Module) -> None:
     # The bucket policy grants nothing: access comes from IAM policies only.
     for statement in module.policy_statements("bucket"):
         assert statement.effect == "Deny", statement.body
 
 
-def test_lifecycle_aborts_multipart_and_expires_noncurrent_versions(module):
+def test_lifecycle_aborts_multipart_and_expires_noncurrent_versions(module: Module) -> None:
     lifecycle = module.resource("aws_s3_bucket_lifecycle_configuration", "this")
     assert lifecycle["bucket"] == BUCKET_REF
     rules = lifecycle["rule"]
@@ -134,7 +139,7 @@ def test_lifecycle_aborts_multipart_and_expires_noncurrent_versions(module):
     assert "${aws_s3_bucket_versioning.this}" in lifecycle["depends_on"]
 
 
-def test_access_logging_is_optional(module):
+def test_access_logging_is_optional(module: Module) -> None:
     logging = module.resource("aws_s3_bucket_logging", "this")
     assert logging["count"] == "${var.access_log_bucket == null ? 0 : 1}"
     assert logging["target_bucket"] == "${var.access_log_bucket}"

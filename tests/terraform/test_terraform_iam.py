@@ -3,7 +3,11 @@ ListBucket on the module's own bucket (so that a missing key reads as 404, not 4
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+
+from tests.terraform.conftest import Module, Statement
 
 OBJECTS = "${local.object_arn_pattern}"
 BUCKET_ARN = "${aws_s3_bucket.this.arn}"
@@ -23,15 +27,15 @@ LAMBDA_ALLOWED_ACTIONS = {
 ALL_DOCUMENTS = ("lambda", "read_only", "read_write", "gc", "invoke", "lambda_assume_role")
 
 
-def actions_of(statements) -> set[str]:
+def actions_of(statements: list[Statement]) -> set[str]:
     return {a for s in statements for a in s.actions}
 
 
-def s3_statements(statements):
+def s3_statements(statements: list[Statement]) -> list[Statement]:
     return [s for s in statements if any(a.startswith("s3:") for a in s.actions)]
 
 
-def test_role_is_assumable_by_lambda_only(module):
+def test_role_is_assumable_by_lambda_only(module: Module) -> None:
     role = module.resource("aws_iam_role", "lambda")
     assert role["assume_role_policy"] == "${data.aws_iam_policy_document.lambda_assume_role.json}"
     (statement,) = module.policy_statements("lambda_assume_role")
@@ -41,7 +45,7 @@ def test_role_is_assumable_by_lambda_only(module):
     assert principal == {"type": "Service", "identifiers": ["lambda.amazonaws.com"]}
 
 
-def test_role_has_only_the_inline_policy(module):
+def test_role_has_only_the_inline_policy(module: Module) -> None:
     # No managed policies (AWSLambdaBasicExecutionRole allows logs on "*").
     assert "aws_iam_role_policy_attachment" not in module.resources
     assert "aws_iam_policy_attachment" not in module.resources
@@ -52,19 +56,19 @@ def test_role_has_only_the_inline_policy(module):
     assert policy["policy"] == "${data.aws_iam_policy_document.lambda.json}"
 
 
-def test_lambda_actions_are_exactly_the_allowed_set(module):
+def test_lambda_actions_are_exactly_the_allowed_set(module: Module) -> None:
     statements = module.policy_statements("lambda")
     assert all(s.effect == "Allow" for s in statements)
     assert actions_of(statements) == LAMBDA_ALLOWED_ACTIONS
 
 
-def test_lambda_cannot_delete(module):
+def test_lambda_cannot_delete(module: Module) -> None:
     actions = actions_of(module.policy_statements("lambda"))
     assert not any("Delete" in a for a in actions), actions
 
 
 @pytest.mark.parametrize("document", ALL_DOCUMENTS)
-def test_no_wildcard_actions_in_grants(module, document):
+def test_no_wildcard_actions_in_grants(module: Module, document: str) -> None:
     for statement in module.policy_statements(document):
         if statement.effect != "Allow":
             continue
@@ -76,12 +80,12 @@ def test_no_wildcard_actions_in_grants(module, document):
 
 
 @pytest.mark.parametrize("document", ALL_DOCUMENTS)
-def test_no_s3_grant_on_every_resource(module, document):
+def test_no_s3_grant_on_every_resource(module: Module, document: str) -> None:
     for statement in s3_statements(module.policy_statements(document)):
         assert "*" not in statement.resources, (document, statement.body)
 
 
-def test_star_resource_only_for_xray(module):
+def test_star_resource_only_for_xray(module: Module) -> None:
     for statement in module.policy_statements("lambda"):
         if "*" in statement.resources:
             assert all(a.startswith("xray:") for a in statement.actions), statement.body
@@ -89,7 +93,7 @@ def test_star_resource_only_for_xray(module):
             assert statement.for_each == '${var.tracing_mode == "Active" ? [1] : []}'
 
 
-def test_object_actions_scoped_to_prefix(module, squashed):
+def test_object_actions_scoped_to_prefix(module: Module, squashed: Callable[[str], str]) -> None:
     # The pattern is bucket/<prefix>/*, or bucket/* when the registry is the whole bucket.
     assert squashed(module.local("object_arn_pattern")) == (
         '${var.prefix==""?"${aws_s3_bucket.this.arn}/*"'
@@ -103,12 +107,12 @@ def test_object_actions_scoped_to_prefix(module, squashed):
                 assert "s3:ListBucket" not in statement.actions
 
 
-def list_statement(module, name):
+def list_statement(module: Module, name: str) -> Statement:
     (statement,) = [s for s in module.policy_statements(name) if "s3:ListBucket" in s.actions]
     return statement
 
 
-def test_the_listed_bucket_is_always_created_by_the_module(module):
+def test_the_listed_bucket_is_always_created_by_the_module(module: Module) -> None:
     # The unconditional ListBucket grant below is safe only because the bucket is the
     # module's own, dedicated to the registry: one bucket, always created, never imported.
     bucket = module.resource("aws_s3_bucket", "this")
@@ -118,7 +122,7 @@ def test_the_listed_bucket_is_always_created_by_the_module(module):
 
 
 @pytest.mark.parametrize("document", ["lambda", "read_only"])
-def test_list_bucket_unconditional_on_the_module_bucket(module, document):
+def test_list_bucket_unconditional_on_the_module_bucket(module: Module, document: str) -> None:
     # S3 answers 404 for a missing key only to a caller allowed s3:ListBucket on the bucket
     # for that GetObject/HeadObject request, which carries no s3:prefix: any condition on
     # the grant (s3:prefix above all) would turn every miss into a 403.
@@ -132,7 +136,7 @@ def test_list_bucket_unconditional_on_the_module_bucket(module, document):
     assert statement.for_each is None  # present whatever the inputs (prefix = "" or not)
 
 
-def test_no_policy_conditions_on_s3_prefix(module):
+def test_no_policy_conditions_on_s3_prefix(module: Module) -> None:
     for document in ALL_DOCUMENTS:
         for statement in module.policy_statements(document):
             for condition, _ in statement.conditions():
@@ -140,7 +144,7 @@ def test_no_policy_conditions_on_s3_prefix(module):
     assert "list_prefixes" not in module.locals
 
 
-def test_list_bucket_is_granted_only_on_the_bucket_arn(module):
+def test_list_bucket_is_granted_only_on_the_bucket_arn(module: Module) -> None:
     # ListBucket never rides along with object actions, and never on an object pattern.
     for document in ("lambda", "read_only", "read_write", "gc"):
         for statement in module.policy_statements(document):
@@ -152,21 +156,21 @@ def test_list_bucket_is_granted_only_on_the_bucket_arn(module):
         assert "s3:ListBucket" not in actions_of(module.policy_statements(document))
 
 
-def test_logs_only_on_own_log_group(module):
+def test_logs_only_on_own_log_group(module: Module) -> None:
     (logs,) = [s for s in module.policy_statements("lambda") if s.actions[0].startswith("logs:")]
     assert sorted(logs.actions) == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert logs.resources == ["${aws_cloudwatch_log_group.lambda.arn}:*"]
     assert logs.for_each is None
 
 
-def test_kms_only_when_key_given(module):
+def test_kms_only_when_key_given(module: Module) -> None:
     (kms,) = [s for s in module.policy_statements("lambda") if s.actions[0].startswith("kms:")]
     assert sorted(kms.actions) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert kms.for_each == "${local.use_kms ? [var.kms_key_arn] : []}"
     assert kms.resources == ["${statement.value}"]
 
 
-def test_unconditional_lambda_statements(module):
+def test_unconditional_lambda_statements(module: Module) -> None:
     unconditional = [s for s in module.policy_statements("lambda") if s.for_each is None]
     assert actions_of(unconditional) == {
         "s3:GetObject",
@@ -177,7 +181,7 @@ def test_unconditional_lambda_statements(module):
     }
 
 
-def test_worker_policy_documents_are_layered(module):
+def test_worker_policy_documents_are_layered(module: Module) -> None:
     read_only = module.datasource("aws_iam_policy_document", "read_only")
     read_write = module.datasource("aws_iam_policy_document", "read_write")
     gc = module.datasource("aws_iam_policy_document", "gc")
@@ -187,7 +191,7 @@ def test_worker_policy_documents_are_layered(module):
     ]
     assert gc["source_policy_documents"] == ["${data.aws_iam_policy_document.read_write.json}"]
 
-    def own_s3(name):
+    def own_s3(name: str) -> set[str]:
         return {a for a in actions_of(module.policy_statements(name)) if a.startswith("s3:")}
 
     assert own_s3("read_only") == {"s3:GetObject", "s3:ListBucket"}
@@ -202,7 +206,7 @@ def test_worker_policy_documents_are_layered(module):
     }
 
 
-def test_statement_ids_do_not_collide_across_layers(module):
+def test_statement_ids_do_not_collide_across_layers(module: Module) -> None:
     # source_policy_documents merges statements; equal Sids would override each other.
     sids: list[str] = []
     for name in ("read_only", "read_write", "gc"):

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.terraform.conftest import Module
 
 EXPECTED_FILES = {"versions.tf", "variables.tf", "main.tf", "lambda.tf", "iam.tf", "outputs.tf"}
 
@@ -27,11 +32,11 @@ REQUIRED_OUTPUTS = {
 }
 
 
-def validation_conditions(module, name: str) -> list[str]:
+def validation_conditions(module: Module, name: str) -> list[str]:
     return [v["condition"] for v in module.variables[name].get("validation", [])]
 
 
-def validation_regex(module, name: str) -> re.Pattern[str]:
+def validation_regex(module: Module, name: str) -> re.Pattern[str]:
     """The pattern passed to regex() in the variable's validation condition.
 
     Terraform uses RE2; the patterns here use only syntax that RE2 and Python share.
@@ -44,14 +49,15 @@ def validation_regex(module, name: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def contains_list(module, name: str) -> list[object]:
+def contains_list(module: Module, name: str) -> list[Any]:
+    """The JSON list a ``contains([...], var.<name>)`` validation allows (strings or numbers)."""
     (condition,) = validation_conditions(module, name)
     match = re.fullmatch(r"\$\{contains\((\[.*\]),\s*var\." + name + r"\)\}", condition)
     assert match, f"var.{name} is not validated with contains([...], var.{name}): {condition}"
     return list(json.loads(match.group(1)))
 
 
-def test_module_files_exist(module_dir):
+def test_module_files_exist(module_dir: Path) -> None:
     present = {p.name for p in module_dir.glob("*.tf")}
     assert present >= EXPECTED_FILES, EXPECTED_FILES - present
     assert (module_dir / "README.md").is_file()
@@ -59,7 +65,7 @@ def test_module_files_exist(module_dir):
         assert (module_dir / "examples" / "basic" / name).is_file(), name
 
 
-def test_versions_pin_terraform_and_aws_provider(module):
+def test_versions_pin_terraform_and_aws_provider(module: Module) -> None:
     (block,) = module.files["versions.tf"]["terraform"]
     assert block["required_version"] == ">= 1.5.0"
     (providers,) = block["required_providers"]
@@ -67,12 +73,12 @@ def test_versions_pin_terraform_and_aws_provider(module):
     assert re.fullmatch(r"~> 5\.\d+", providers["aws"]["version"]), providers["aws"]["version"]
 
 
-def test_module_declares_no_provider_configuration(module):
+def test_module_declares_no_provider_configuration(module: Module) -> None:
     # A reusable module takes its provider from the caller (region, credentials, tags).
     assert module.providers == []
 
 
-def test_every_variable_has_type_and_description(module):
+def test_every_variable_has_type_and_description(module: Module) -> None:
     assert module.variables
     for name, variable in module.variables.items():
         assert variable.get("type"), f"var.{name} has no type"
@@ -97,7 +103,7 @@ def test_every_variable_has_type_and_description(module):
         "lambda_zip_path",
     ],
 )
-def test_variable_has_validation_with_message(module, name):
+def test_variable_has_validation_with_message(module: Module, name: str) -> None:
     validations = module.variables[name].get("validation", [])
     assert validations, f"var.{name} has no validation block"
     for validation in validations:
@@ -105,12 +111,12 @@ def test_variable_has_validation_with_message(module, name):
         assert len(validation["error_message"]) >= 20
 
 
-def test_required_inputs_have_no_default(module):
+def test_required_inputs_have_no_default(module: Module) -> None:
     for name in ("name_prefix", "lambda_zip_path"):
         assert "default" not in module.variables[name], name
 
 
-def test_safe_defaults(module):
+def test_safe_defaults(module: Module) -> None:
     variables = module.variables
     assert variables["force_destroy"]["default"] is False
     assert variables["kms_key_arn"]["default"] is None
@@ -134,7 +140,7 @@ def test_safe_defaults(module):
         ("with space", False),
     ],
 )
-def test_prefix_validation(module, value, ok):
+def test_prefix_validation(module: Module, value: str, ok: bool) -> None:
     (condition,) = validation_conditions(module, "prefix")
     # The empty prefix (registry at the bucket root) is accepted explicitly.
     assert 'var.prefix == ""' in condition
@@ -153,7 +159,7 @@ def test_prefix_validation(module, value, ok):
         ("arn:aws:s3:::bucket", False),
     ],
 )
-def test_kms_key_arn_validation(module, value, ok):
+def test_kms_key_arn_validation(module: Module, value: str, ok: bool) -> None:
     (condition,) = validation_conditions(module, "kms_key_arn")
     assert condition.startswith("${var.kms_key_arn == null ||"), "null must stay allowed"
     assert bool(validation_regex(module, "kms_key_arn").fullmatch(value)) is ok
@@ -172,19 +178,19 @@ def test_kms_key_arn_validation(module, value, ok):
         ("ops_store", False),
     ],
 )
-def test_name_prefix_validation(module, value, ok):
+def test_name_prefix_validation(module: Module, value: str, ok: bool) -> None:
     assert bool(validation_regex(module, "name_prefix").fullmatch(value)) is ok
 
 
-def test_architecture_validation(module):
+def test_architecture_validation(module: Module) -> None:
     assert sorted(contains_list(module, "architecture")) == ["arm64", "x86_64"]
 
 
-def test_tracing_mode_validation(module):
+def test_tracing_mode_validation(module: Module) -> None:
     assert sorted(contains_list(module, "tracing_mode")) == ["Active", "PassThrough"]
 
 
-def test_log_retention_validated_against_cloudwatch_values(module):
+def test_log_retention_validated_against_cloudwatch_values(module: Module) -> None:
     assert contains_list(module, "log_retention_days") == CLOUDWATCH_RETENTION_DAYS
     assert module.variables["log_retention_days"]["default"] in CLOUDWATCH_RETENTION_DAYS
 
@@ -193,25 +199,25 @@ def test_log_retention_validated_against_cloudwatch_values(module):
     ("name", "low", "high"),
     [("memory_size", 128, 10240), ("timeout", 1, 900)],
 )
-def test_numeric_ranges(module, name, low, high):
+def test_numeric_ranges(module: Module, name: str, low: int, high: int) -> None:
     (condition,) = validation_conditions(module, name)
     assert f"var.{name} >= {low}" in condition
     assert f"var.{name} <= {high}" in condition
 
 
-def test_noncurrent_expiration_must_be_positive(module):
+def test_noncurrent_expiration_must_be_positive(module: Module) -> None:
     (condition,) = validation_conditions(module, "noncurrent_version_expiration_days")
     assert "var.noncurrent_version_expiration_days >= 1" in condition
 
 
-def test_outputs_present_with_descriptions(module):
+def test_outputs_present_with_descriptions(module: Module) -> None:
     assert set(module.outputs) >= REQUIRED_OUTPUTS, REQUIRED_OUTPUTS - set(module.outputs)
     for name, output in module.outputs.items():
         assert len(output.get("description", "")) >= 20, f"output {name} has no description"
         assert output.get("value"), name
 
 
-def test_output_values(module):
+def test_output_values(module: Module) -> None:
     outputs = module.outputs
     assert outputs["bucket_name"]["value"] == "${aws_s3_bucket.this.id}"
     assert outputs["store_url"]["value"] == "${local.store_url}"
@@ -228,14 +234,15 @@ def test_output_values(module):
     assert outputs["gc_policy_json"]["value"] == "${data.aws_iam_policy_document.gc.json}"
 
 
-def test_store_url_is_s3_bucket_slash_prefix(module, squashed):
+def test_store_url_is_s3_bucket_slash_prefix(module: Module, squashed: Callable[[str],
+                                             str]) -> None:
     assert squashed(module.local("store_url")) == (
         '${var.prefix==""?"s3://${aws_s3_bucket.this.id}"'
         ':"s3://${aws_s3_bucket.this.id}/${var.prefix}"}'
     )
 
 
-def test_example_uses_the_module_from_this_directory(example, module):
+def test_example_uses_the_module_from_this_directory(example: Module, module: Module) -> None:
     (call,) = example.modules.values()
     assert call["source"] == "../.."
     # Every required input of the module is passed.
@@ -247,7 +254,7 @@ def test_example_uses_the_module_from_this_directory(example, module):
     assert example.outputs, "the example exposes the module's outputs"
 
 
-def test_readme_documents_every_input_and_output(module_dir, module):
+def test_readme_documents_every_input_and_output(module_dir: Path, module: Module) -> None:
     readme = (module_dir / "README.md").read_text(encoding="utf-8")
     for name in module.variables:
         assert f"`{name}`" in readme, f"README does not document input {name}"

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ def checkov_binary(repo_root: Path) -> str:
     return path
 
 
-def run_checkov(checkov: str, directory: Path) -> dict:
+def run_checkov(checkov: str, directory: Path) -> dict[str, Any]:
     """Run checkov on ``directory`` offline and return its JSON report for terraform."""
     result = subprocess.run(
         [
@@ -77,11 +78,11 @@ def run_checkov(checkov: str, directory: Path) -> dict:
     report = json.loads(result.stdout)
     if isinstance(report, list):
         (report,) = [r for r in report if r.get("check_type") == "terraform"]
-    assert "results" in report, f"checkov scanned nothing: {report}"
+    assert isinstance(report, dict) and "results" in report, f"checkov scanned nothing: {report}"
     return report
 
 
-def describe_failures(report: dict) -> str:
+def describe_failures(report: dict[str, Any]) -> str:
     return "\n".join(
         f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}"
         for c in report["results"]["failed_checks"]
@@ -89,7 +90,7 @@ def describe_failures(report: dict) -> str:
 
 
 @pytest.mark.slow
-def test_terraform_fmt(module_dir):
+def test_terraform_fmt(module_dir: Path) -> None:
     result = subprocess.run(
         [terraform_binary(), "fmt", "-check", "-recursive", "-diff", str(module_dir)],
         capture_output=True,
@@ -101,7 +102,7 @@ def test_terraform_fmt(module_dir):
 
 
 @pytest.mark.slow
-def test_checkov_reports_no_failures(repo_root, module_dir):
+def test_checkov_reports_no_failures(repo_root: Path, module_dir: Path) -> None:
     report = run_checkov(checkov_binary(repo_root), module_dir)
     summary = report["summary"]
     assert summary["parsing_errors"] == 0, summary
@@ -112,7 +113,8 @@ def test_checkov_reports_no_failures(repo_root, module_dir):
 
 
 @pytest.mark.slow
-def test_checkov_no_failures_with_every_option_on(repo_root, module_dir, tmp_path):
+def test_checkov_no_failures_with_every_option_on(repo_root: Path, module_dir: Path,
+                                                  tmp_path: Path) -> None:
     """The conditional branches (KMS, active tracing, bucket-root prefix...) pass too."""
     shutil.copytree(
         module_dir,
@@ -149,7 +151,7 @@ def test_checkov_no_failures_with_every_option_on(repo_root, module_dir, tmp_pat
     assert any(r.startswith("module.opstore.") for r in resources), resources
 
 
-def test_every_checkov_skip_has_a_reason(module_dir):
+def test_every_checkov_skip_has_a_reason(module_dir: Path) -> None:
     skips = []
     for path in sorted(module_dir.rglob("*.tf")):
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):

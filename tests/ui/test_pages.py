@@ -124,7 +124,7 @@ def test_lineage_graph_has_the_ops_and_the_validated_links(
     # upstream ops sit left of their downstream ops
     x = {name: page.locator(f"svg [data-op='{name}'] rect").get_attribute("x")
          for name in ("scaler", "pca", "clf", "report")}
-    assert float(x["scaler"]) < float(x["pca"]) < float(x["clf"]) < float(x["report"])  # type: ignore[arg-type]
+    assert float(x["scaler"]) < float(x["pca"]) < float(x["clf"]) < float(x["report"])
 
     page.click("svg [data-op='pca']")  # nodes are links
     tab.wait("op")
