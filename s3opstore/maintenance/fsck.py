@@ -40,8 +40,10 @@ from s3opstore.errors import (
     S3OpStoreError,
     UnsupportedFormatError,
 )
+from s3opstore.maintenance.alias_heads_check import check_alias_heads
 from s3opstore.models.codec import decode
 from s3opstore.models.keys import (
+    ALIAS_HEADS_PREFIX,
     FORMAT_KEY,
     blob_key,
     name_of_segment,
@@ -123,6 +125,7 @@ class _Checker:
         self.ops: dict[str, _Op] = {}
         self.links: list[str] = []
         self.aliases: list[str] = []
+        self.alias_heads: list[str] = []
         self.pipelines: list[str] = []
         self.registered: dict[str, dict[str, VersionRecord]] = {}
 
@@ -198,6 +201,9 @@ class _Checker:
             return
         elif top == "aliases" and len(parts) == 4:
             self.aliases.append(info.key)
+            return
+        elif info.key.startswith(ALIAS_HEADS_PREFIX):
+            self.alias_heads.append(info.key)
             return
         elif top == "tags" and len(parts) in (4, 5):
             self.count("tag positions")
@@ -442,6 +448,8 @@ def fsck(opstore: OpStore | ObjectStore, *, deep: bool = False,
                 progress(len(ops) + index + 1, 2 * len(ops) + 1)
         checker.check_links()
         checker.check_aliases()
+        report.counts["alias heads"] = check_alias_heads(store, checker.alias_heads,
+                                                         checker.read, report.add)
         checker.check_pipelines()
         _note_local_scratch(store, report)
     except S3OpStoreError as exc:

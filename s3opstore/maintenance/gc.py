@@ -17,7 +17,9 @@ the STORE's clock: "now" is the ``last_modified`` of a tiny object this run
 writes under ``_s3opstore/clock/`` (then deletes). Scratch objects also need
 at least :data:`SCRATCH_MIN_AGE`, so even ``--grace 0`` cannot break a
 conditional-write probe in flight. Manifests, heads, listing entries, links,
-pipelines and aliases are never deleted.
+pipelines and aliases are never deleted. The one manifest gc writes: an alias
+head left behind its history (a mover died before moving it) is rolled forward
+to the history's newest position (design.md, D15).
 
 Racing writers. The argument must hold for every binder (a save that uploads,
 a save that reuses a blob, ``commit_upload``) and for a gc killed at any point;
@@ -137,6 +139,7 @@ class GcReport:
     referenced_blobs: int = 0
     young: int = 0
     warnings: list[str] = field(default_factory=list)
+    alias_heads_moved: list[str] = field(default_factory=list)  # "op@alias -> seq"
 
     @property
     def deleted_bytes(self) -> int:
@@ -150,7 +153,8 @@ class GcReport:
                 "kept": [i.to_json() for i in self.kept],
                 "restored": [i.to_json() for i in self.restored],
                 "referenced_blobs": self.referenced_blobs, "young": self.young,
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings),
+                "alias_heads_moved": list(self.alias_heads_moved)}
 
 
 class _Bindings:
@@ -203,6 +207,8 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
             report.deleted.append(GcItem(info.key, info.size, info.last_modified,
                                          "scratch object left by a writer"))
     _sweep_local_scratch(store, max(grace, SCRATCH_MIN_AGE), report)
+    report.alias_heads_moved = [f"{op}@{alias} -> position {seq}" for op, alias, seq
+                                in opstore.repair_alias_heads(dry_run=dry_run)]
     if progress is not None:
         progress(len(ops) + 1, len(ops) + 1)
     return report

@@ -72,6 +72,7 @@ __all__ = [
     "op_head_key",
     "op_marker_key",
     "op_prefix",
+    "parse_alias_head_key",
     "parse_inverted",
     "parse_link_key",
     "parse_pipeline_key",
@@ -297,6 +298,14 @@ ALIAS_HEADS_PREFIX = "alias-heads/"
 def alias_head_key(op: str, alias: str) -> str:
     """``alias-heads/<op>/<alias>.json``: the alias's head, one GET for a reader."""
     return f"{ALIAS_HEADS_PREFIX}{_seg(op)}/{_seg(alias)}.json"
+
+
+def parse_alias_head_key(key: str) -> tuple[str, str]:
+    """(op, alias) of a listed head key; ValueError for anything else."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] + "/" != ALIAS_HEADS_PREFIX or not parts[2].endswith(".json"):
+        raise ValueError(f"not an alias head key: {key!r}")
+    return decode_name(parts[1]), decode_name(parts[2][:-len(".json")])
 
 
 PROBE_PREFIX = "_s3opstore/probe/"

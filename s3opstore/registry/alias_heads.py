@@ -31,14 +31,19 @@ writer of this release (design.md, D15: upgrade every writer).
 from __future__ import annotations
 
 from s3opstore.models.codec import decode
-from s3opstore.models.keys import alias_head_key, alias_prefix
+from s3opstore.models.keys import (
+    ALIAS_HEADS_PREFIX,
+    alias_head_key,
+    alias_prefix,
+    parse_alias_head_key,
+)
 from s3opstore.models.manifests import AliasHead, AliasManifest, VersionRecord
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
 from s3opstore.registry.versions import find_version
 
 __all__ = ["catch_up", "current", "move_head", "newest_logged", "read_head",
-           "read_head_if_changed"]
+           "read_head_if_changed", "repair_heads"]
 
 
 def read_head(ctx: Context, op: str, alias: str) -> Snapshot[AliasHead] | None:
@@ -104,3 +109,25 @@ def catch_up(ctx: Context, op: str, alias: str, *, create: bool = False) -> Alia
     record = None if newest.deleted else find_version(ctx, op, newest.version)
     move_head(ctx, newest, record)
     return newest
+
+
+def repair_heads(ctx: Context, *, dry_run: bool = False) -> list[tuple[str, str, int]]:
+    """Roll every head that lags its history forward (gc); returns (op, alias, seq) moved.
+
+    Heads whose key does not parse are left for fsck to name.
+    """
+    moved = []
+    for info in ctx.store.list(ALIAS_HEADS_PREFIX):
+        try:
+            op, alias = parse_alias_head_key(info.key)
+        except ValueError:
+            continue
+        if dry_run:
+            head, newest = read_head(ctx, op, alias), newest_logged(ctx, op, alias)
+            if head is not None and newest is not None and head.value.position.seq < newest.seq:
+                moved.append((op, alias, newest.seq))
+            continue
+        position = catch_up(ctx, op, alias)
+        if position is not None:
+            moved.append((op, alias, position.seq))
+    return moved

@@ -28,6 +28,7 @@ from s3opstore.models.manifests import (
 )
 from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
+from s3opstore.registry import alias_heads as _alias_heads
 from s3opstore.registry import aliases as _aliases
 from s3opstore.registry import blobs as _blobs
 from s3opstore.registry import browsing as _browsing
@@ -328,6 +329,10 @@ class OpStore:
             expected = self.resolve(op, expected).version
         return _aliases.delete_alias(self._ctx, op, name, expected=expected,
                                      idempotency_key=_key(idempotency_key))
+
+    def repair_alias_heads(self, *, dry_run: bool = False) -> list[tuple[str, str, int]]:
+        """Roll alias heads that lag their history forward (``gc`` does it; design.md D15)."""
+        return _alias_heads.repair_heads(self._ctx, dry_run=dry_run)
 
     def resolve(self, op_name: str,
                 ref: Version | str | _aliases.Unset = _aliases.UNSET) -> VersionRecord:
