@@ -152,10 +152,15 @@ class CachedLoader:
         record = self.opstore.get_version(op, version)
         return self._load_checked(op, record)
 
-    def load_ref(self, op_ref: str) -> tuple[VersionRecord, bytes]:
+    def load_ref(self, op_ref: str, ref: str | None = None) -> tuple[VersionRecord, bytes]:
         """``op@ref`` (``pca@production``, ``pca@1.2.0``; ``pca`` alone: latest), any ref
-        :meth:`OpStore.resolve` reads; an alias is re-read by a conditional GET of its head."""
-        op_name, ref = split_op_ref(op_ref, LATEST)
+        :meth:`OpStore.resolve` reads; an alias is re-read by a conditional GET of its head.
+
+        With ``ref`` given, ``op_ref`` is the op name as it is (an ``@`` in it stays).
+        """
+        op_name = op_ref
+        if ref is None:
+            op_name, ref = split_op_ref(op_ref, LATEST)
         op = check_name(op_name)
         if ref is None or ref == LATEST:
             return self.load_latest(op)
