@@ -28,7 +28,17 @@ from typing import Any
 import orjson
 
 from s3opstore import __version__
-from s3opstore.cli import browse, maint, register, retire, search, serve, tags, transfer
+from s3opstore.cli import (
+    browse,
+    completion,
+    maint,
+    register,
+    retire,
+    search,
+    serve,
+    tags,
+    transfer,
+)
 from s3opstore.cli.demo import run_demo
 from s3opstore.cli.output import Output
 from s3opstore.cli.uris import apply_model_uri
@@ -167,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--ops-dir", required=True, metavar="DIR",
                      help="the FileSaver root holding models/<op>/<version>")
     serve.add_arguments(command("serve", serve.run, serve.HELP))
+    # No store and no func: main() answers it before opening anything.
+    cmd = sub.add_parser("completion", help=completion.HELP, description=completion.HELP)
+    cmd.add_argument("shell", choices=completion.SHELLS)
     return parser
 
 
@@ -192,6 +205,9 @@ def _endpoint(store: OpStore | None) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "completion":
+        sys.stdout.write(completion.completion_script(parser, args.shell))
+        return EXIT_OK
     apply_model_uri(parser, args)
     out = Output(json_mode=args.json, verbose=args.verbose)
     store: OpStore | None = None
