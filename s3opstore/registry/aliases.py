@@ -14,11 +14,12 @@ After the append, the alias's head is moved forward to the new position
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Callable
 from typing import Final, Literal
 
-from s3opstore.errors import AliasNotFoundError, ConflictError
+from s3opstore.errors import AliasNotFoundError, ConflictError, S3OpStoreError
 from s3opstore.models.keys import alias_key, alias_prefix, aliases_prefix, decode_names
 from s3opstore.models.manifests import AliasManifest, VersionRecord, utc_now_ms
 from s3opstore.models.version import Version
@@ -99,7 +100,8 @@ def _append_then_move(ctx: Context, op: str, alias: str,
                                         lambda seq: alias_key(op, alias, seq),
                                         AliasManifest, decide)
     except ConflictError:
-        _heads.catch_up(ctx, op, alias)
+        with contextlib.suppress(S3OpStoreError):  # best effort: the refusal is the answer
+            _heads.catch_up(ctx, op, alias)
         raise
     if position.deleted:
         record = None
@@ -116,7 +118,8 @@ def alias_history(ctx: Context, op: str, alias: str) -> list[AliasManifest]:
 
 
 def list_aliases(ctx: Context, op: str, *, include_deleted: bool = False) -> list[str]:
-    """Alias names; deleted ones only with ``include_deleted`` (else 1 LIST + 1 GET each)."""
+    """Alias names; deleted ones only with ``include_deleted`` (else 1 LIST + 1 GET each,
+    of the alias's head)."""
     names = decode_names(ctx.store.list_dirs(aliases_prefix(op)))
     if include_deleted:
         return names
