@@ -16,9 +16,9 @@ The protocol (design.md, D15):
   head move leaves the head one position behind the history: head readers see
   the previous position (the move was never acknowledged) until the next
   writer of that alias or ``gc`` rolls the head forward; ``fsck`` reports the
-  gap as ``stale_alias_head``. A writer that fails its ``expected`` check on
-  such a position rolls the head forward first, so the next read agrees with
-  the error it got.
+  gap as ``stale_alias_head``. A writer refused because of such a position
+  (its ``expected`` check failed, or there is nothing left to delete) rolls the
+  head forward first, so the next read agrees with the error it got.
 - No head (404): a store written before heads existed, or an alias whose first
   writer died before creating it. Readers then read the history (LIST + GET),
   which is exactly right in both cases.

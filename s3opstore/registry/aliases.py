@@ -99,7 +99,7 @@ def _append_then_move(ctx: Context, op: str, alias: str,
         position = ctx.committer.append(alias_prefix(op, alias),
                                         lambda seq: alias_key(op, alias, seq),
                                         AliasManifest, decide)
-    except ConflictError:
+    except (ConflictError, AliasNotFoundError):
         with contextlib.suppress(S3OpStoreError):  # best effort: the refusal is the answer
             _heads.catch_up(ctx, op, alias)
         raise

@@ -160,6 +160,19 @@ def test_a_crashed_delete_is_unseen_until_rolled_forward(base: ObjectStore) -> N
     assert _problems(base) == []
 
 
+def test_deleting_again_after_a_crashed_delete_agrees_with_its_refusal(
+        base: ObjectStore) -> None:
+    """Readers still saw V1; the history's newest is the unacknowledged deletion. Deleting
+    again is refused (nothing to delete), and the head is rolled forward to agree."""
+    with pytest.raises(Killed):
+        OpStore(Hooked(base, Hook("put", HEAD, _die))).delete_alias(OP, ALIAS)
+    with pytest.raises(AliasNotFoundError, match="no alias"):
+        OpStore(base).delete_alias(OP, ALIAS)
+    with pytest.raises(AliasNotFoundError, match="was deleted"):
+        OpStore(base).get_alias(OP, ALIAS)
+    assert _problems(base) == []
+
+
 def test_a_store_without_heads_reads_the_history(base: ObjectStore) -> None:
     """Written before heads existed (or the first mover died before creating one)."""
     OpStore(base).set_alias(OP, ALIAS, V2)
