@@ -5,7 +5,8 @@ One process, one store built once (as a Lambda container keeps it), many
 Strategies compared in the same run, requests counted through botocore:
 
 - plain: ``latest_version`` + ``load_op_bytes`` every time;
-- ``CachedLoader`` (``s3opstore.registry.cache``), strict (always correct);
+- ``CachedLoader`` (``s3opstore.registry.cache``), strict (always correct, retirement
+  checked on every load);
 - ``CachedLoader`` with ``binding_ttl=60`` (a re-save of other bytes under the
   same version is seen up to 60 s late; a new version at once).
 
@@ -99,10 +100,11 @@ def run(bench: Bench) -> Result:
         caption=f"{n} invocations in one process, op bytes {size // KiB} KiB, a new version "
         f"registered and saved before invocation {n // 2}."))
     result.notes.append(
-        "Strict mode needs 2 small requests per warm invocation (GET head.json, LIST the "
-        "version's newest byte binding, MaxKeys=1) and stays exactly correct; the TTL mode "
-        "needs 1 (the head GET). One request *and* exact correctness would need the core to "
-        "keep the latest version's newest binding digest in head.json (a save for the latest "
-        "version would CAS the head too); see the report.")
+        "Strict mode needs 3 small requests per warm invocation (a conditional GET of "
+        "head.json answered 304, LIST the version's status: archived since?, LIST its newest "
+        "byte binding, MaxKeys=1) and stays exactly correct; the TTL mode needs 1 (the head's "
+        "conditional GET). One request *and* exact correctness would need the core to "
+        "keep the latest version's newest binding digest and status in head.json (a save or "
+        "a retirement of the latest version would CAS the head too); see the report.")
     result.data = data
     return result

@@ -16,18 +16,21 @@ from s3opstore.compat import S3OpStoreClient
 from s3opstore.errors import S3OpStoreError
 from s3opstore.models.manifests import VersionRecord
 from s3opstore.models.version import Version
+from s3opstore.registry.aliases import UNSET, Unset
 from s3opstore.registry.blobs import OpBytes
 from s3opstore.registry.cache import CachedLoader
 from s3opstore.registry.commit import RetryPolicy
 from s3opstore.registry.opstore import OpStore
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (plain sorted(), as tests/test_architecture.py pins it)
     "CachedLoader",
     "OpBytes",
     "OpStore",
     "RetryPolicy",
     "S3OpStoreClient",
     "S3OpStoreError",
+    "UNSET",
+    "Unset",
     "Version",
     "VersionRecord",
     "errors",

@@ -159,12 +159,18 @@ class S3OpStoreClient:
 
     ``version_class``: what returned versions are built with (its ``parse``
     gets the version string); by default :func:`chariots_version_class`.
+
+    Loads honour retirement like the CLI and API: a deprecated version loads
+    with a ``RetiredVersionWarning``, an archived one raises
+    ``RetiredVersionError`` unless ``allow_archived`` (one more LIST per load).
     """
 
     def __init__(self, store: OpStore | str | None = None, *,
-                 version_class: _VersionClass | None = None) -> None:
+                 version_class: _VersionClass | None = None,
+                 allow_archived: bool = False) -> None:
         self.store = store if isinstance(store, OpStore) else OpStore.from_url(store)
         self.version_class = version_class or chariots_version_class()
+        self.allow_archived = allow_archived
 
     def _returned(self, versions: set[Version]) -> set[Any] | None:
         return {self.version_class.parse(str(v)) for v in versions} or None
@@ -178,7 +184,9 @@ class S3OpStoreClient:
                                                              upstream_op_name))
 
     def get_op_bytes_for_version(self, desired_op: _Named, version: object) -> bytes:
-        return self.store.load_op_bytes(desired_op.name, _as_version(version, "version"))
+        wanted = _as_version(version, "version")
+        self.store.check_loadable(desired_op.name, wanted, allow_archived=self.allow_archived)
+        return self.store.load_op_bytes(desired_op.name, wanted)
 
     def save_op_bytes(self, op_to_save: _Named, version: object, op_bytes: bytes) -> None:
         self.store.save_op_bytes(op_to_save.name, _as_version(version, "version"), op_bytes)

@@ -43,8 +43,8 @@ def _layer(path: Path) -> str:
 def test_public_names_are_sorted_and_pinned() -> None:
     assert s3opstore.__all__ == sorted(s3opstore.__all__)
     assert s3opstore.__all__ == ["CachedLoader", "OpBytes", "OpStore", "RetryPolicy",
-                                 "S3OpStoreClient", "S3OpStoreError", "Version", "VersionRecord",
-                                 "errors"]
+                                 "S3OpStoreClient", "S3OpStoreError", "UNSET", "Unset", "Version",
+                                 "VersionRecord", "errors"]
     assert errors.__all__ == sorted(errors.__all__)
 
 

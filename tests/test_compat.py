@@ -21,6 +21,7 @@ from s3opstore.errors import (
     OpNotFoundError,
     VersionNotFoundError,
 )
+from s3opstore.registry.retire import RetiredVersionError, RetiredVersionWarning
 from tests.compat_support import (
     ChariotsNode,
     ChariotsPipeline,
@@ -145,6 +146,22 @@ def test_none_answers(client: S3OpStoreClient) -> None:
     client.register_valid_link("down", "up", cv(b"u"))
     assert client.get_all_versions_of_op(Op("down")) is None  # known only downstream
     assert client.pipeline_exists("nope") is False
+
+
+def test_loads_honour_retirement(client: S3OpStoreClient) -> None:
+    """A deprecated version loads with a warning; an archived one is refused unless allowed."""
+    version = cv(b"r1")
+    client.register_valid_link(None, "model", version)
+    client.save_op_bytes(Op("model"), version, b"weights")
+    client.store.set_version_status("model", str(version), "deprecated", reason="drifted")
+    with pytest.warns(RetiredVersionWarning, match=r"deprecated \(drifted\)"):
+        assert client.get_op_bytes_for_version(Op("model"), version) == b"weights"
+    client.store.set_version_status("model", str(version), "archived")
+    with pytest.raises(RetiredVersionError, match="is archived"):
+        client.get_op_bytes_for_version(Op("model"), version)
+    allowing = S3OpStoreClient(client.store, allow_archived=True)
+    with pytest.warns(RetiredVersionWarning, match="is archived"):
+        assert allowing.get_op_bytes_for_version(Op("model"), version) == b"weights"
 
 
 def test_save_requires_registration(client: S3OpStoreClient) -> None:

@@ -3,7 +3,8 @@
 The store comes from ``--store URL``, else ``S3OPSTORE_URL``, else the
 embedded default directory ``./.s3opstore`` (``OpStore.from_url(None)``).
 ``--store``, ``--json`` and ``--verbose`` are accepted before or after the
-command name.
+command name. A model URI in place of ``OP@REF`` names the store as well
+(``cli/uris.py``).
 
 Exit codes: 0 success; 1 the command ran and found a problem (``fsck``
 problems, ``resolve`` missing links, ``import-chariots`` items it could not
@@ -27,9 +28,20 @@ from typing import Any
 import orjson
 
 from s3opstore import __version__
-from s3opstore.cli import browse, maint, register, retire, search, serve, tags, transfer
+from s3opstore.cli import (
+    browse,
+    completion,
+    maint,
+    register,
+    retire,
+    search,
+    serve,
+    tags,
+    transfer,
+)
 from s3opstore.cli.demo import run_demo
 from s3opstore.cli.output import Output
+from s3opstore.cli.uris import apply_model_uri
 from s3opstore.errors import InvalidInputError, S3OpStoreError, StorageUnavailableError
 from s3opstore.registry.opstore import OpStore
 
@@ -41,6 +53,8 @@ EXIT_ERROR = 3
 
 _REF_HELP = ("latest (default), a number like 1.2.0, an alias, a version string or a unique "
              "version id prefix")
+
+_OP_REF_HELP = "op name, OP@REF, or a model URI s3opstore://bucket/prefix/OP@REF"
 
 Command = Callable[[OpStore, argparse.Namespace, Output], int]
 
@@ -86,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = command("versions", browse.versions, "list the versions of an op")
     cmd.add_argument("op")
     cmd = command("show", browse.show, "show one version (default: latest) and its bytes")
-    cmd.add_argument("op", help="op name, or OP@REF")
+    cmd.add_argument("op", help=_OP_REF_HELP)
     cmd.add_argument("version", nargs="?", metavar="REF", help=_REF_HELP)
     cmd = command("links", browse.links, "versions of UPSTREAM validated for DOWNSTREAM")
     cmd.add_argument("downstream")
@@ -107,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="register the version first if it is not registered yet")
     cmd.add_argument("--idempotency-key", metavar="KEY")
     cmd = command("pull", transfer.pull, "download the bytes of a version (digest verified)")
-    cmd.add_argument("op", help="op name, or OP@REF")
+    cmd.add_argument("op", help=_OP_REF_HELP)
     cmd.add_argument("--version", metavar="REF", help=_REF_HELP)
     cmd.add_argument("--alias", help="alias name (the same as --version ALIAS)")
     cmd.add_argument("--allow-archived", action="store_true",
@@ -163,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--ops-dir", required=True, metavar="DIR",
                      help="the FileSaver root holding models/<op>/<version>")
     serve.add_arguments(command("serve", serve.run, serve.HELP))
+    # No store and no func: main() answers it before opening anything.
+    cmd = sub.add_parser("completion", help=completion.HELP, description=completion.HELP)
+    cmd.add_argument("shell", choices=completion.SHELLS)
     return parser
 
 
@@ -186,7 +203,12 @@ def _endpoint(store: OpStore | None) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "completion":
+        sys.stdout.write(completion.completion_script(parser, args.shell))
+        return EXIT_OK
+    apply_model_uri(parser, args)
     out = Output(json_mode=args.json, verbose=args.verbose)
     store: OpStore | None = None
     try:

@@ -34,6 +34,9 @@ def gc(store: OpStore, args: argparse.Namespace, out: Output) -> int:
             out.line(f"{verb} {item.key} ({_size(item.size)}, {item.reason})")
         for item in report.kept:
             out.line(f"kept {item.key}: {item.reason}")
+        for moved in report.alias_heads_moved:
+            out.line(f"{'would roll' if report.dry_run else 'rolled'} alias head {moved} "
+                     "forward (its mover died before moving it)")
         out.line(f"{verb} {len(report.deleted)} objects, {_size(report.deleted_bytes)} in total "
                  f"(grace {args.grace:g} h on the store's clock, now {report.now.isoformat()}); "
                  f"{report.referenced_blobs} referenced blobs kept, "

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from s3opstore.errors import S3OpStoreError
+from s3opstore.maintenance.alias_heads_check import check_alias_heads
 from s3opstore.maintenance.fsck_blobs import check_bindings
 from s3opstore.maintenance.fsck_checks import (
     check_aliases,
@@ -61,6 +62,7 @@ CHECKS: list[Check] = [
     check_bindings,
     check_links,
     check_aliases,
+    check_alias_heads,
     check_pipelines,
     note_local_scratch,
 ]

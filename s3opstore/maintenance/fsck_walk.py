@@ -22,7 +22,12 @@ from s3opstore.errors import (
 )
 from s3opstore.maintenance.fsck_report import Findings
 from s3opstore.models.codec import decode
-from s3opstore.models.keys import FORMAT_KEY, name_of_segment, parse_version_entry
+from s3opstore.models.keys import (
+    ALIAS_HEADS_PREFIX,
+    FORMAT_KEY,
+    name_of_segment,
+    parse_version_entry,
+)
 from s3opstore.models.manifests import OpHead, OpMarker, VersionManifest, VersionRecord
 from s3opstore.models.names import encode_name
 from s3opstore.stores.base import ObjectInfo, ObjectStore
@@ -57,6 +62,7 @@ class FsckContext:
         self.ops: dict[str, OpState] = {}
         self.links: list[str] = []
         self.aliases: list[str] = []
+        self.alias_heads: list[str] = []
         self.pipelines: list[str] = []
         #: op -> vid -> record, filled by the op check for the checks after it
         self.registered: dict[str, dict[str, VersionRecord]] = {}
@@ -136,6 +142,9 @@ class FsckContext:
             return
         elif top == "aliases" and len(parts) == 4:
             self.aliases.append(info.key)
+            return
+        elif info.key.startswith(ALIAS_HEADS_PREFIX):
+            self.alias_heads.append(info.key)
             return
         elif top == "tags" and len(parts) in (4, 5):
             self.count("tag positions")

@@ -17,7 +17,9 @@ the STORE's clock: "now" is the ``last_modified`` of a tiny object this run
 writes under ``_s3opstore/clock/`` (then deletes). Scratch objects also need
 at least :data:`SCRATCH_MIN_AGE`, so even ``--grace 0`` cannot break a
 conditional-write probe in flight. Manifests, heads, listing entries, links,
-pipelines and aliases are never deleted.
+pipelines and aliases are never deleted. The one manifest gc writes: an alias
+head left behind its history (a mover died before moving it) is rolled forward
+to the history's newest position (design.md, D15).
 
 Racing writers. The argument must hold for every binder (a save that uploads,
 a save that reuses a blob, ``commit_upload``) and for a gc killed at any point;
@@ -140,6 +142,7 @@ class GcReport(Report):
     referenced_blobs: int
     young: int
     warnings: list[str]
+    alias_heads_moved: list[str] = []
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -163,6 +166,7 @@ class _Sweep:
     referenced_blobs: int = 0
     young: int = 0
     warnings: list[str] = field(default_factory=list)
+    alias_heads_moved: list[str] = field(default_factory=list)  # "op@alias -> seq"
 
 
 class _Bindings:
@@ -215,12 +219,17 @@ def collect_garbage(opstore: OpStore, *, grace_hours: float = 24.0, dry_run: boo
             report.deleted.append(_item(info.key, info.size, info.last_modified,
                                         "scratch object left by a writer"))
     _sweep_local_scratch(store, max(grace, SCRATCH_MIN_AGE), report)
+    try:
+        report.alias_heads_moved = [f"{op}@{alias} -> position {seq}" for op, alias, seq
+                                    in opstore.repair_alias_heads(dry_run=dry_run)]
+    except S3OpStoreError as exc:  # the sweep above stands; the heads wait for the next run
+        report.warnings.append(f"alias heads not repaired: {exc}")
     if progress is not None:
         progress(len(ops) + 1, len(ops) + 1)
     return GcReport(now=now, grace=grace, dry_run=dry_run, deleted=report.deleted,
                     kept=report.kept, restored=report.restored,
                     referenced_blobs=report.referenced_blobs, young=report.young,
-                    warnings=report.warnings)
+                    warnings=report.warnings, alias_heads_moved=report.alias_heads_moved)
 
 
 def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep) -> None:

@@ -18,6 +18,7 @@ take and return names, never segments.
     links/<downstream>/<upstream>/<vid>_<ctime>.json   create  validated links
     pipelines/<name>.json                      create
     aliases/<op>/<alias>/<inv-seq>.json        create alias positions, newest first
+    alias-heads/<op>/<alias>.json              CAS    copy of an alias's newest position
     tags/<op>/op/<inv-seq>.json                create the op's mutable tags, newest first
     tags/<op>/v/<vid>/<inv-seq>.json           create a version's mutable tags, newest first
     status/<op>/op/<inv-seq>.json              create the op's status (hidden), newest first
@@ -44,6 +45,7 @@ from s3opstore.models.names import decode_name, encode_name
 from s3opstore.models.version import Version
 
 __all__ = [
+    "ALIAS_HEADS_PREFIX",
     "CLOCK_PREFIX",
     "FORMAT_KEY",
     "LINKS_PREFIX",
@@ -51,6 +53,7 @@ __all__ = [
     "PIPELINES_PREFIX",
     "PROBE_PREFIX",
     "STATUS_PREFIX",
+    "alias_head_key",
     "alias_key",
     "alias_prefix",
     "aliases_prefix",
@@ -69,6 +72,7 @@ __all__ = [
     "op_head_key",
     "op_marker_key",
     "op_prefix",
+    "parse_alias_head_key",
     "parse_inverted",
     "parse_link_key",
     "parse_pipeline_key",
@@ -285,6 +289,23 @@ def alias_prefix(op: str, alias: str) -> str:
 
 def alias_key(op: str, alias: str, seq: int) -> str:
     return f"{alias_prefix(op, alias)}{inverted(seq)}.json"
+
+
+# Outside ``aliases/``: readers that predate heads list the position logs and never see one.
+ALIAS_HEADS_PREFIX = "alias-heads/"
+
+
+def alias_head_key(op: str, alias: str) -> str:
+    """``alias-heads/<op>/<alias>.json``: the alias's head, one GET for a reader."""
+    return f"{ALIAS_HEADS_PREFIX}{_seg(op)}/{_seg(alias)}.json"
+
+
+def parse_alias_head_key(key: str) -> tuple[str, str]:
+    """(op, alias) of a listed head key; ValueError for anything else."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] + "/" != ALIAS_HEADS_PREFIX or not parts[2].endswith(".json"):
+        raise ValueError(f"not an alias head key: {key!r}")
+    return decode_name(parts[1]), decode_name(parts[2][:-len(".json")])
 
 
 PROBE_PREFIX = "_s3opstore/probe/"

@@ -32,6 +32,7 @@ __all__ = [
     "MUST_UNDERSTAND",
     "READING",
     "SCHEMA_VERSION",
+    "AliasHead",
     "AliasManifest",
     "BytesBinding",
     "LinkManifest",
@@ -220,6 +221,21 @@ class AliasManifest(_Registered, Tokened):
     version: Version
     idempotency_key: str | None = None
     deleted: bool = False
+
+
+class AliasHead(Tokened):
+    """The fast path to an alias: a copy of its newest position, moved by compare-and-swap.
+
+    ``position`` is the history record (:class:`AliasManifest`) it mirrors; the
+    history stays the audit trail and the head only ever moves to a higher
+    ``position.seq``. ``record`` is the registered record the position points
+    at (None for a deletion), so one GET answers ``get_alias``. ``token`` is
+    fresh per write: no two heads are the same bytes, so an ETag never repeats.
+    """
+
+    kind: Literal["alias-head"] = "alias-head"
+    position: AliasManifest
+    record: VersionRecord | None = None
 
 
 MetaKey = Annotated[str, Field(min_length=1, max_length=128)]

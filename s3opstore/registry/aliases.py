@@ -7,28 +7,46 @@ moves are serialised by the create-only write of the next sequence number.
 Deleting an alias appends a position marked ``deleted``: the alias then reads
 as absent (and is not listed) but its whole history, the deletion included,
 stays; setting it again appends the next position.
+
+After the append, the alias's head is moved forward to the new position
+(:mod:`s3opstore.registry.alias_heads`), and readers read the head: one GET.
 """
 
 from __future__ import annotations
 
-from s3opstore.errors import AliasNotFoundError, ConflictError
+import contextlib
+import enum
+from collections.abc import Callable
+from typing import Final, Literal
+
+from s3opstore.errors import AliasNotFoundError, ConflictError, S3OpStoreError
 from s3opstore.models.keys import alias_key, alias_prefix, aliases_prefix, decode_names
-from s3opstore.models.manifests import AliasManifest, utc_now_ms
+from s3opstore.models.manifests import AliasManifest, VersionRecord, utc_now_ms
 from s3opstore.models.version import Version
+from s3opstore.registry import alias_heads as _heads
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
-from s3opstore.registry.versions import require_version
+from s3opstore.registry.versions import find_version, require_version
 
-__all__ = ["UNSET", "alias_history", "delete_alias", "get_alias", "list_aliases",
-           "newest_position", "set_alias"]
+__all__ = ["UNSET", "Unset", "alias_history", "delete_alias", "get_alias", "get_alias_record",
+           "list_aliases", "newest_position", "set_alias"]
 
 
-class _Unset:
+class Unset(enum.Enum):
+    """The type of :data:`UNSET`: "no condition given", distinct from ``None``.
+
+    ``expected=None`` means "the alias must not exist yet"; ``expected=UNSET`` (the
+    default) means "no condition". An enum of one member, so a type checker narrows
+    ``Version | Unset | None`` with ``is UNSET`` or ``isinstance(x, Unset)``.
+    """
+
+    UNSET = "UNSET"
+
     def __repr__(self) -> str:
         return "UNSET"
 
 
-UNSET = _Unset()
+UNSET: Final[Literal[Unset.UNSET]] = Unset.UNSET
 
 
 def _read(ctx: Context, key: str) -> AliasManifest:
@@ -39,21 +57,58 @@ def _read(ctx: Context, key: str) -> AliasManifest:
 
 
 def newest_position(ctx: Context, op: str, alias: str) -> AliasManifest | None:
-    """The alias's newest position, a deletion included (1 LIST + 1 GET)."""
-    for info in ctx.store.list(alias_prefix(op, alias), limit=1):
-        return _read(ctx, info.key)
-    return None
+    """The alias's current position, a deletion included (its head: 1 GET)."""
+    found = _heads.current(ctx, op, alias)
+    return None if found is None else found[0]
 
 
-def get_alias(ctx: Context, op: str, alias: str) -> AliasManifest:
-    entry = newest_position(ctx, op, alias)
-    if entry is None:
+def _current(ctx: Context, op: str, alias: str) -> tuple[AliasManifest, VersionRecord | None]:
+    found = _heads.current(ctx, op, alias)
+    if found is None:
         raise AliasNotFoundError(f"op {op!r} has no alias {alias!r}")
+    entry = found[0]
     if entry.deleted:
         raise AliasNotFoundError(
             f"alias {alias!r} of op {op!r} was deleted (it pointed at {entry.version}); "
             "its history is kept")
-    return entry
+    return found
+
+
+def get_alias(ctx: Context, op: str, alias: str) -> AliasManifest:
+    """The alias's current position (1 GET of its head; the history when it has none)."""
+    return _current(ctx, op, alias)[0]
+
+
+def get_alias_record(ctx: Context, op: str, alias: str) -> VersionRecord:
+    """The registered record the alias points at: 1 GET when the head holds it."""
+    entry, record = _current(ctx, op, alias)
+    return record if record is not None else require_version(ctx, op, entry.version)
+
+
+def _append_then_move(ctx: Context, op: str, alias: str,
+                      decide: Callable[[Snapshot[AliasManifest] | None, int],
+                                       Done[AliasManifest] | Put[AliasManifest, AliasManifest]],
+                      record: VersionRecord | None) -> AliasManifest:
+    """Append to the history, then move the head there: acknowledged only after both.
+
+    A refused condition may have been decided on a position whose writer died
+    before moving the head; the head is rolled forward before the error is
+    raised, so what readers see next agrees with the error.
+    """
+    try:
+        position = ctx.committer.append(alias_prefix(op, alias),
+                                        lambda seq: alias_key(op, alias, seq),
+                                        AliasManifest, decide)
+    except (ConflictError, AliasNotFoundError):
+        with contextlib.suppress(S3OpStoreError):  # best effort: the refusal is the answer
+            _heads.catch_up(ctx, op, alias)
+        raise
+    if position.deleted:
+        record = None
+    elif record is None or record.version != position.version:
+        record = find_version(ctx, op, position.version)
+    _heads.move_head(ctx, position, record)
+    return position
 
 
 def alias_history(ctx: Context, op: str, alias: str) -> list[AliasManifest]:
@@ -63,7 +118,8 @@ def alias_history(ctx: Context, op: str, alias: str) -> list[AliasManifest]:
 
 
 def list_aliases(ctx: Context, op: str, *, include_deleted: bool = False) -> list[str]:
-    """Alias names; deleted ones only with ``include_deleted`` (else 1 LIST + 1 GET each)."""
+    """Alias names; deleted ones only with ``include_deleted`` (else 1 LIST + 1 GET each,
+    of the alias's head)."""
     names = decode_names(ctx.store.list_dirs(aliases_prefix(op)))
     if include_deleted:
         return names
@@ -72,7 +128,7 @@ def list_aliases(ctx: Context, op: str, *, include_deleted: bool = False) -> lis
 
 
 def delete_alias(ctx: Context, op: str, alias: str, *,
-                 expected: Version | _Unset = UNSET,
+                 expected: Version | Unset = UNSET,
                  idempotency_key: str | None = None) -> AliasManifest:
     """Append a deletion; raises AliasNotFoundError when the alias does not exist now.
 
@@ -88,7 +144,7 @@ def delete_alias(ctx: Context, op: str, alias: str, *,
             return Done(current)  # our own deletion landed (a retry)
         if current is None or current.deleted:
             raise AliasNotFoundError(f"op {op!r} has no alias {alias!r} to delete")
-        if not isinstance(expected, _Unset) and current.version != expected:
+        if not isinstance(expected, Unset) and current.version != expected:
             raise ConflictError(f"alias {alias!r} of op {op!r} points at {current.version}; "
                                 f"the deletion required that it points at {expected}")
         entry = AliasManifest(
@@ -97,12 +153,11 @@ def delete_alias(ctx: Context, op: str, alias: str, *,
             registered_host=identity.host, registered_pid=identity.pid, deleted=True)
         return Put(entry, entry)
 
-    return ctx.committer.append(alias_prefix(op, alias), lambda seq: alias_key(op, alias, seq),
-                                AliasManifest, decide)
+    return _append_then_move(ctx, op, alias, decide, None)
 
 
 def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
-              expected: Version | _Unset | None = UNSET,
+              expected: Version | Unset | None = UNSET,
               idempotency_key: str | None = None) -> AliasManifest:
     """Point ``alias`` at ``version`` (which must be registered).
 
@@ -131,7 +186,7 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
                         f"{alias!r} of op {op!r} to {entry.version}, not {record.version}")
         if current is not None and current.version == record.version:
             return Done(current)  # already there: a retry of a move that landed is no conflict
-        if not isinstance(expected, _Unset):
+        if not isinstance(expected, Unset):
             now = current.version if current is not None else None
             if now != expected:
                 where = ("does not exist yet" if now is None else f"points at {now}")
@@ -145,5 +200,4 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
             registered_host=identity.host, registered_pid=identity.pid)
         return Put(entry, entry)
 
-    return ctx.committer.append(alias_prefix(op, alias), lambda seq: alias_key(op, alias, seq),
-                                AliasManifest, decide)
+    return _append_then_move(ctx, op, alias, decide, record)

@@ -11,17 +11,28 @@ bytes of an op's latest version each time. What it keeps between calls:
 - **Byte bindings in memory**, by binding key. A binding key is create-only
   and never rewritten, so ``key -> (sha256, size)`` is true forever.
 
-Requests per ``load_latest`` once warm and unchanged (S3 backend):
+- **The heads it read, with their ETags**: the op head (``load_latest``) and
+  alias heads (``load_ref("op@production")``) are re-read with a conditional
+  GET (``If-None-Match``), so an unchanged head costs one request and no body.
 
-- ``binding_ttl=0`` (default, always correct): GET the op head (the latest
-  version), LIST the newest binding key of that version (``MaxKeys=1``); the
-  key is already known, so no GET of the binding and no blob transfer:
-  **2 small requests**.
+Every load honours retirement like the CLI and API do: a deprecated version
+warns (:class:`~s3opstore.registry.retire.RetiredVersionWarning`), an archived
+one raises :class:`~s3opstore.registry.retire.RetiredVersionError` unless the
+loader was built with ``allow_archived=True``.
+
+Requests per ``load_latest`` or ``load_ref("op@alias")`` once warm and
+unchanged (S3 backend):
+
+- ``binding_ttl=0`` (default, always correct): the head's conditional GET (a
+  304), LIST the version's status (``MaxKeys=1``: archived since?), LIST the
+  newest binding key of that version; the key is already known, so no GET of
+  the binding and no blob transfer: **3 small requests**.
 - ``binding_ttl=T > 0``: within ``T`` seconds of the last check of a version's
-  binding, the binding is trusted without the LIST: **1 small request** (the
-  head GET). A new *version* is still seen at once (the head moved); only a
-  re-save of different bytes under the *same* version is picked up up to
-  ``T`` seconds late.
+  binding and status, both are trusted without their LISTs: **1 small
+  request**, the head's conditional GET. A new *version* or a moved alias is
+  still seen at once (the head changed); only a re-save of different bytes
+  under the *same* version, or a retirement of it, is picked up up to ``T``
+  seconds late.
 
 A new latest version or new bytes cost the cold path: GET head, LIST + GET
 binding, then the blob (one GET up to 16 MiB, else a streamed download),
@@ -43,6 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s3opstore.errors import (
+    AliasNotFoundError,
     BytesNotFoundError,
     IntegrityError,
     InvalidInputError,
@@ -51,12 +63,16 @@ from s3opstore.errors import (
 )
 from s3opstore.models.codec import decode
 from s3opstore.models.digests import is_sha256
-from s3opstore.models.keys import blob_key, bytes_prefix
-from s3opstore.models.manifests import BytesBinding, VersionRecord
+from s3opstore.models.keys import alias_head_key, blob_key, bytes_prefix, op_head_key
+from s3opstore.models.manifests import BytesBinding, OpHead, StatusManifest, VersionRecord
 from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
+from s3opstore.registry import alias_heads as _heads
 from s3opstore.registry.blobs import SINGLE_GET_LIMIT
+from s3opstore.registry.context import Context
 from s3opstore.registry.opstore import OpStore
+from s3opstore.registry.refs import LATEST, alias_candidate, split_op_ref
+from s3opstore.registry.retire import judge_loadable, status
 
 __all__ = ["CacheStats", "CachedLoader"]
 
@@ -71,6 +87,9 @@ class CacheStats:
     blob_hits: int = 0
     blob_misses: int = 0
     binding_checks: int = 0  # LISTs of a version's newest binding
+    head_checks: int = 0  # conditional GETs of an op or alias head
+    heads_unchanged: int = 0  # ... answered "not modified"
+    status_checks: int = 0  # LISTs of a version's status
     binding_reads: int = 0  # GETs of a binding not seen before
     evictions: int = 0
     corrupt_dropped: int = 0
@@ -92,6 +111,7 @@ class CachedLoader:
 
     def __init__(self, opstore: OpStore, cache_dir: str | os.PathLike[str],
                  max_bytes: int = 1024**3, *, binding_ttl: float = 0.0,
+                 allow_archived: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if max_bytes < 0:
             raise InvalidInputError(f"max_bytes must be >= 0, not {max_bytes}")
@@ -100,13 +120,17 @@ class CachedLoader:
         self.opstore = opstore
         self.max_bytes = max_bytes
         self.binding_ttl = binding_ttl
+        self.allow_archived = allow_archived
         self.stats = CacheStats()
+        self._ctx = Context(opstore.store)  # reads only: the heads' conditional GETs
         self._clock = clock
         self._dir = Path(cache_dir) / "sha256"
         self._dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._bindings: dict[str, _Binding] = {}  # binding key -> binding (immutable)
         self._checked: dict[tuple[str, str], tuple[_Binding, float]] = {}  # (op, vid)
+        self._statuses: dict[tuple[str, str], tuple[StatusManifest | None, float]] = {}
+        self._heads: dict[str, tuple[str, VersionRecord]] = {}  # head key -> (ETag, record)
         self._lru: OrderedDict[str, int] = OrderedDict()  # sha256 -> size, oldest first
         self._scan()
 
@@ -119,15 +143,92 @@ class CachedLoader:
     def load_latest(self, op_name: str) -> tuple[VersionRecord, bytes]:
         """The op's latest version record and its (digest-verified) bytes."""
         op = check_name(op_name)
-        record = self.opstore.latest_version(op)
-        if record is None:
-            raise OpNotFoundError(f"op {op!r} has no registered versions")
-        return record, self._load(op, record.version)
+        record = self._latest(op)
+        return record, self._load_checked(op, record)
 
     def load(self, op_name: str, version: Version | str) -> bytes:
         """The bytes of a given registered version, through the same cache."""
         op = check_name(op_name)
         record = self.opstore.get_version(op, version)
+        return self._load_checked(op, record)
+
+    def load_ref(self, op_ref: str, ref: str | None = None) -> tuple[VersionRecord, bytes]:
+        """``op@ref`` (``pca@production``, ``pca@1.2.0``; ``pca`` alone: latest), any ref
+        :meth:`OpStore.resolve` reads; an alias is re-read by a conditional GET of its head.
+
+        With ``ref`` given, ``op_ref`` is the op name as it is (an ``@`` in it stays).
+        """
+        op_name = op_ref
+        if ref is None:
+            op_name, ref = split_op_ref(op_ref, LATEST)
+        op = check_name(op_name)
+        if ref is None or ref == LATEST:
+            return self.load_latest(op)
+        alias = alias_candidate(ref)
+        record = self._alias(op, alias) if alias is not None else None
+        if record is None:
+            record = self.opstore.resolve(op, ref)
+        return record, self._load_checked(op, record)
+
+    # -- heads ---------------------------------------------------------------
+    def _latest(self, op: str) -> VersionRecord:
+        key = op_head_key(op)
+        with self._lock:
+            known = self._heads.get(key)
+        self.stats.head_checks += 1
+        try:
+            got = (self._ctx.store.get(key) if known is None
+                   else self._ctx.store.get_if_changed(key, known[0]))
+        except ObjectNotFoundError:
+            raise OpNotFoundError(f"op {op!r} has no registered versions") from None
+        if got is None:  # 304: only ever the answer to a conditional GET
+            assert known is not None
+            self.stats.heads_unchanged += 1
+            return known[1]
+        record = decode(OpHead, got.data, key).latest
+        with self._lock:
+            self._heads[key] = (got.etag, record)
+        return record
+
+    def _alias(self, op: str, alias: str) -> VersionRecord | None:
+        """The record the alias's head names; None when the alias has no head."""
+        key = alias_head_key(op, alias)
+        with self._lock:
+            known = self._heads.get(key)
+        self.stats.head_checks += 1
+        try:
+            snapshot = (_heads.read_head(self._ctx, op, alias) if known is None
+                        else _heads.read_head_if_changed(self._ctx, op, alias, known[0]))
+        except ObjectNotFoundError:
+            snapshot, known = None, None
+        if snapshot is None:
+            if known is not None:
+                self.stats.heads_unchanged += 1
+            return None if known is None else known[1]
+        position = snapshot.value.position
+        if position.deleted:
+            with self._lock:
+                self._heads.pop(key, None)
+            raise AliasNotFoundError(f"alias {alias!r} of op {op!r} was deleted (it pointed "
+                                     f"at {position.version})")
+        record = snapshot.value.record or self.opstore.get_version(op, position.version)
+        with self._lock:
+            self._heads[key] = (snapshot.etag, record)
+        return record
+
+    def _load_checked(self, op: str, record: VersionRecord) -> bytes:
+        """Retirement first (warn or refuse, like the CLI and API), then the bytes."""
+        slot = (op, record.version.vid)
+        now = self._clock()
+        with self._lock:
+            known = self._statuses.get(slot)
+        if known is None or self.binding_ttl <= 0 or now - known[1] >= self.binding_ttl:
+            self.stats.status_checks += 1
+            known = (status(self._ctx, op, record.version), now)
+            with self._lock:
+                self._statuses[slot] = known
+        judge_loadable(known[0], op, record.version, allow_archived=self.allow_archived,
+                       stacklevel=4)
         return self._load(op, record.version)
 
     def clear_memory(self) -> None:
@@ -135,6 +236,8 @@ class CachedLoader:
         with self._lock:
             self._bindings.clear()
             self._checked.clear()
+            self._statuses.clear()
+            self._heads.clear()
 
     # -- bindings ------------------------------------------------------------
     def _binding(self, op: str, version: Version) -> _Binding:

@@ -26,6 +26,7 @@ from s3opstore.models.manifests import (
 )
 from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
+from s3opstore.registry import alias_heads as _alias_heads
 from s3opstore.registry import aliases as _aliases
 from s3opstore.registry import blobs as _blobs
 from s3opstore.registry import browsing as _browsing
@@ -292,7 +293,7 @@ class OpStore:
 
     # -- aliases -------------------------------------------------------------
     def set_alias(self, op_name: str, alias: str, version: Version | str, *,
-                  expected: Version | str | _aliases._Unset | None = _aliases.UNSET,
+                  expected: Version | str | _aliases.Unset | None = _aliases.UNSET,
                   idempotency_key: str | None = None) -> AliasManifest:
         """Point ``alias`` at a registered version; ``expected`` makes it a compare-and-swap.
 
@@ -302,7 +303,7 @@ class OpStore:
         """
         if isinstance(expected, str):
             expected = _version(expected)
-        elif not (expected is None or isinstance(expected, Version | _aliases._Unset)):
+        elif not (expected is None or isinstance(expected, Version | _aliases.Unset)):
             raise InvalidVersionError(
                 f"expected {expected!r} is neither a version, a version string nor None")
         alias = _refs.check_alias_name(check_name(alias, "alias"))
@@ -310,8 +311,9 @@ class OpStore:
                                   expected=expected, idempotency_key=_key(idempotency_key))
 
     def get_alias(self, op_name: str, alias: str) -> VersionRecord:
-        entry = _aliases.get_alias(self._ctx, check_name(op_name), check_name(alias, "alias"))
-        return _versions.require_version(self._ctx, op_name, entry.version)
+        """The record the alias points at (one GET of the alias's head)."""
+        return _aliases.get_alias_record(self._ctx, check_name(op_name),
+                                         check_name(alias, "alias"))
 
     def alias_history(self, op_name: str, alias: str) -> list[AliasManifest]:
         return _aliases.alias_history(self._ctx, check_name(op_name), check_name(alias, "alias"))
@@ -322,7 +324,7 @@ class OpStore:
                                      include_deleted=include_deleted)
 
     def delete_alias(self, op_name: str, alias: str, *,
-                     expected: Version | str | _aliases._Unset = _aliases.UNSET,
+                     expected: Version | str | _aliases.Unset = _aliases.UNSET,
                      idempotency_key: str | None = None) -> AliasManifest:
         """Delete an alias; its history keeps every position and the deletion.
 
@@ -334,15 +336,19 @@ class OpStore:
         return _aliases.delete_alias(self._ctx, op, name, expected=expected,
                                      idempotency_key=_key(idempotency_key))
 
+    def repair_alias_heads(self, *, dry_run: bool = False) -> list[tuple[str, str, int]]:
+        """Roll alias heads that lag their history forward (``gc`` does it; design.md D15)."""
+        return _alias_heads.repair_heads(self._ctx, dry_run=dry_run)
+
     def resolve(self, op_name: str,
-                ref: Version | str | _aliases._Unset = _aliases.UNSET) -> VersionRecord:
+                ref: Version | str | _aliases.Unset = _aliases.UNSET) -> VersionRecord:
         """The record a reference names: ``latest`` (the default), a number ``1.2.0``,
         a version string, an alias, or a unique version id prefix (``3f2a1b9c``, or the
         short form tables print). ``op_name`` may carry the ref itself: ``"pca@production"``.
 
         Rules and their order: :mod:`s3opstore.registry.refs`.
         """
-        if isinstance(ref, _aliases._Unset):
+        if isinstance(ref, _aliases.Unset):
             op_name, text = _refs.split_op_ref(op_name, _refs.LATEST)
             ref = _refs.LATEST if text is None else text
         return _refs.resolve_ref(self._ctx, check_name(op_name), ref)

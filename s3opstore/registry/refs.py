@@ -36,7 +36,7 @@ from s3opstore.registry import aliases as _aliases
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.context import Context
 
-__all__ = ["LATEST", "check_alias_name", "resolve_ref", "split_op_ref"]
+__all__ = ["LATEST", "alias_candidate", "check_alias_name", "resolve_ref", "split_op_ref"]
 
 LATEST = "latest"
 MIN_PREFIX = 4
@@ -64,6 +64,22 @@ def check_alias_name(alias: str) -> str:
         raise InvalidInputError(
             f"alias name {alias!r} looks like a version number; choose another name")
     return alias
+
+
+def alias_candidate(ref: str) -> str | None:
+    """``ref`` when the rules would look it up as an alias (rule 4), else None; no request."""
+    if ref == LATEST or _NUMBER.match(ref):
+        return None
+    try:
+        Version.parse(ref)
+    except InvalidVersionError:
+        pass
+    else:
+        return None
+    try:
+        return check_name(ref, "alias")
+    except InvalidNameError:
+        return None
 
 
 def _latest(ctx: Context, op: str) -> VersionRecord:
@@ -143,7 +159,7 @@ def resolve_ref(ctx: Context, op: str, ref: Version | str) -> VersionRecord:
     try:
         if alias is None:
             raise AliasNotFoundError(f"op {op!r} has no alias {ref!r}")
-        entry = _aliases.get_alias(ctx, op, alias)
+        return _aliases.get_alias_record(ctx, op, alias)
     except (AliasNotFoundError, InvalidNameError) as exc:
         found = _by_prefix(ctx, op, ref)
         if found is not None:
@@ -155,4 +171,3 @@ def resolve_ref(ctx: Context, op: str, ref: Version | str) -> VersionRecord:
                 f"{ref!r} is neither 'latest', a version number, a version string, an alias "
                 f"nor a version id prefix of op {op!r}") from None
         raise
-    return _versions.require_version(ctx, op, entry.version)

@@ -30,7 +30,7 @@ from s3opstore.registry.context import Context
 from s3opstore.registry.pipelines import op_exists
 
 __all__ = ["RetiredVersionError", "RetiredVersionWarning", "VersionState", "check_loadable",
-           "hidden_ops", "set_status", "status", "status_history"]
+           "hidden_ops", "judge_loadable", "set_status", "status", "status_history"]
 
 VersionState = Literal["active", "deprecated", "archived"]
 _VERSION_STATES = ("active", "deprecated", "archived")
@@ -110,7 +110,13 @@ def hidden_ops(ctx: Context) -> set[str]:
 def check_loadable(ctx: Context, op: str, version: Version, *,
                    allow_archived: bool = False) -> StatusManifest | None:
     """Warn for a deprecated version, refuse an archived one (unless allowed)."""
-    entry = _newest(ctx, op, version)
+    return judge_loadable(_newest(ctx, op, version), op, version,
+                          allow_archived=allow_archived, stacklevel=4)
+
+
+def judge_loadable(entry: StatusManifest | None, op: str, version: Version, *,
+                   allow_archived: bool = False, stacklevel: int = 3) -> StatusManifest | None:
+    """What :func:`check_loadable` does with a status entry already read (a cached one)."""
     if entry is None or entry.state == "active":
         return entry
     why = f" ({entry.reason})" if entry.reason else ""
@@ -119,5 +125,5 @@ def check_loadable(ctx: Context, op: str, version: Version, *,
             f"version {version} of op {op!r} is archived{why}; allow archived versions to "
             "load it anyway")
     warnings.warn(f"version {version} of op {op!r} is {entry.state}{why}",
-                  RetiredVersionWarning, stacklevel=3)
+                  RetiredVersionWarning, stacklevel=stacklevel)
     return entry

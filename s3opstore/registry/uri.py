@@ -83,10 +83,11 @@ def load_model(uri: str, *, client: Any = None,
     """
     parts = parse_model_uri(uri)
     store = OpStore.from_url(parts.store_url, client=client)
+    if cache_dir is not None:
+        from s3opstore.registry.cache import CachedLoader
+
+        loader = CachedLoader(store, cache_dir, allow_archived=allow_archived)
+        return loader.load_ref(parts.op, parts.ref)  # checks retirement itself
     record = store.resolve(parts.op, parts.ref)
     store.check_loadable(parts.op, record.version, allow_archived=allow_archived)
-    if cache_dir is None:
-        return record, store.load_op_bytes(parts.op, record.version)
-    from s3opstore.registry.cache import CachedLoader
-
-    return record, CachedLoader(store, cache_dir).load(parts.op, record.version)
+    return record, store.load_op_bytes(parts.op, record.version)

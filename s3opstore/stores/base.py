@@ -119,6 +119,15 @@ class ObjectStore(Protocol):
         """
         ...
 
+    def get_if_changed(self, key: str, etag: str) -> GetResult | None:
+        """The object unless its ETag is still ``etag`` (a conditional GET,
+        ``If-None-Match``); None means unchanged, and no body was transferred (S3: 304).
+
+        What a warm reader uses to re-check a small mutable object in one request
+        without downloading it again. Raises ObjectNotFoundError when absent.
+        """
+        ...
+
     def head(self, key: str) -> ObjectInfo | None:
         """Size, ETag, LastModified and (when the store vouches for it) sha256; None if absent.
 

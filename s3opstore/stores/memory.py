@@ -43,6 +43,10 @@ class MemoryStore:
                 raise ObjectNotFoundError(key) from None
         return GetResult(data=data, etag=etag, last_modified=modified)
 
+    def get_if_changed(self, key: str, etag: str) -> GetResult | None:
+        got = self.get(key)
+        return None if got.etag == etag else got
+
     def head(self, key: str) -> ObjectInfo | None:
         check_key(key)
         with self._lock:

@@ -247,6 +247,20 @@ class S3Store:
         return GetResult(data=data, etag=response["ETag"],
                          last_modified=response.get("LastModified"))
 
+    def get_if_changed(self, key: str, etag: str) -> GetResult | None:
+        full = self._full(key)
+        with self._errors(key):
+            try:
+                response = self.client.get_object(Bucket=self.bucket, Key=full,
+                                                  IfNoneMatch=etag)
+            except ClientError as exc:
+                if _status(exc) == 304:  # Not Modified: botocore raises it, it is an answer
+                    return None
+                raise
+            data = response["Body"].read()
+        return GetResult(data=data, etag=response["ETag"],
+                         last_modified=response.get("LastModified"))
+
     def head(self, key: str) -> ObjectInfo | None:
         full = self._full(key)
         response: HeadObjectOutputTypeDef | None = None  # stays None when absent

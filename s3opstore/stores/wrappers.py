@@ -51,6 +51,10 @@ class CountingStore:
         self._tick("get")
         return self.inner.get(key)
 
+    def get_if_changed(self, key: str, etag: str) -> GetResult | None:
+        self._tick("get")
+        return self.inner.get_if_changed(key, etag)
+
     def head(self, key: str) -> ObjectInfo | None:
         self._tick("head")
         return self.inner.head(key)
@@ -135,6 +139,12 @@ class FaultyStore(CountingStore):
         self._tick("get")
         result = self._run("get", key, lambda: self.inner.get(key))
         assert isinstance(result, GetResult)
+        return result
+
+    def get_if_changed(self, key: str, etag: str) -> GetResult | None:
+        self._tick("get")
+        result = self._run("get", key, lambda: self.inner.get_if_changed(key, etag))
+        assert result is None or isinstance(result, GetResult)
         return result
 
     def head(self, key: str) -> ObjectInfo | None:

@@ -150,6 +150,11 @@ class FaultInjector:
         result: GetResult = self._run("get", key, lambda: self.inner.get(key))
         return result
 
+    def get_if_changed(self, key: str, etag: str) -> GetResult | None:
+        result: GetResult | None = self._run(
+            "get", key, lambda: self.inner.get_if_changed(key, etag))
+        return result
+
     def head(self, key: str) -> ObjectInfo | None:
         result: ObjectInfo | None = self._run("head", key, lambda: self.inner.head(key))
         return result

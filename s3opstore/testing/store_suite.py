@@ -128,6 +128,18 @@ class StoreSuite:
         store.put("cas/key", b"three", mode=IfMatch(second))
         assert store.get("cas/key").data == b"three"
 
+    def test_conditional_get(self, store: ObjectStore) -> None:
+        first = store.put("cg/key", b"one")
+        assert store.get_if_changed("cg/key", first) is None  # unchanged: no body
+        second = store.put("cg/key", b"two", mode=IfMatch(first))
+        got = store.get_if_changed("cg/key", first)
+        assert got is not None and (got.data, got.etag) == (b"two", second)
+        assert store.get_if_changed("cg/key", second) is None
+
+    def test_conditional_get_missing(self, store: ObjectStore) -> None:
+        with pytest.raises(ObjectNotFoundError):
+            store.get_if_changed("cg/absent", '"d41d8cd98f00b204e9800998ecf8427e"')
+
     def test_compare_and_swap_on_missing_key_fails(self, store: ObjectStore) -> None:
         with pytest.raises(PreconditionFailedError):
             store.put("cas/absent", b"x", mode=IfMatch('"d41d8cd98f00b204e9800998ecf8427e"'))

@@ -133,7 +133,7 @@ def test_warm_cache_and_cold_start(quick_run: tuple[dict[str, Any], str]) -> Non
     plain = warm["plain latest_version + load_op_bytes"]
     strict, ttl = warm["CachedLoader (strict)"], warm["CachedLoader (binding_ttl=60 s)"]
     assert plain["warm_blob_requests_per_call"] == 1
-    assert strict["warm_requests"]["max"] == 2
+    assert strict["warm_requests"]["max"] == 3  # head (304), status LIST, binding LIST
     assert ttl["warm_requests"]["max"] == 1
     assert strict["warm_blob_requests_per_call"] == ttl["warm_blob_requests_per_call"] == 0
     assert strict["after_new_version_requests"] > strict["warm_requests"]["max"]

@@ -48,6 +48,8 @@ def test_read_only_commands_create_nothing(tmp_path: Path, capsys: CapSys) -> No
     assert run_cli(capsys, store, "pipelines").code == 0
     assert run_cli(capsys, store, "fsck").code == 0
     assert run_cli(capsys, store, "show", "pca").code == 3
+    assert run_cli(capsys, store, "alias", "get", "pca", "production").code == 3
+    assert run_cli(capsys, store, "show", "pca@production").code == 3
     assert not root.exists()
     root.mkdir()
     assert run_cli(capsys, store, "--json", "ops").code == 0

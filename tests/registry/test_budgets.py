@@ -4,7 +4,9 @@ Budgets (uncontended, after the one-time probe) as README.md's table states them
 latest_version == 1; load_op_bytes <= 2 + the blob transfer; register_version of a new
 version == 4 (the first of an op: 2); register_valid_link with the version registered
 <= 3; get_versions of N versions == 1 + ceil(N/1000) (one GET, LIST pages);
-get_validated_links of N links == ceil(N/1000); pipeline_exists == 1. A new process
+get_validated_links of N links == ceil(N/1000); pipeline_exists == 1; get_alias and
+resolve("op@alias") == 1; set_alias 6-7 (the first of an alias: 5-6); delete_alias 5; a warm
+CachedLoader.load_ref("op@alias") == 1 with a binding TTL (a 304), 3 without. A new process
 reads the store's root manifest (design.md, D13) once: one more GET, once.
 """
 
@@ -13,11 +15,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from s3opstore import OpStore, Version
+from s3opstore import CachedLoader, OpStore, Version
 from s3opstore.registry.context import forget_probes
 from s3opstore.stores.s3 import S3Store
 from tests.conftest import _session_bucket
@@ -112,6 +115,41 @@ def test_bytes_budgets(counted: tuple[OpStore, RequestCounter]) -> None:
     assert counts["PutObject"] == 0 and counts["HeadObject"] == 1, counts
 
 
+def test_alias_budgets(counted: tuple[OpStore, RequestCounter], tmp_path: Path) -> None:
+    store, counter = counted
+    for i in range(3):
+        store.register_version("op", v(i))
+    store.save_op_bytes("op", v(2), b"weights" * 100)
+    counter.take()
+    store.set_alias("op", "production", v(2))  # the latest: 1 GET finds it
+    counts = counter.take()  # GET op head, LIST history, PUT position, GET + PUT alias head
+    assert total(counts) == 5 and counts["PutObject"] == 2, counts
+    store.set_alias("op", "production", v(0))  # older: GET + LIST find it
+    counts = counter.take()  # + GET newest position, the head CAS (If-Match)
+    assert total(counts) == 7 and counts["PutObject"] == 2, counts
+    store.set_alias("op", "production", v(2))
+    assert total(counter.take()) == 6
+
+    assert store.get_alias("op", "production").version == v(2)
+    assert counter.take() == Counter({"GetObject": 1})  # README: get_alias costs 1
+    assert store.resolve("op@production").number == (3, 0, 0)
+    assert counter.take() == Counter({"GetObject": 1})
+
+    warm = CachedLoader(store, tmp_path / "warm", binding_ttl=60)
+    assert warm.load_ref("op@production")[1] == b"weights" * 100
+    counter.take()
+    assert warm.load_ref("op@production")[1] == b"weights" * 100
+    assert counter.take() == Counter({"GetObject": 1})  # If-None-Match: 304, no blob
+    strict = CachedLoader(store, tmp_path / "strict")
+    strict.load_ref("op@production")
+    counter.take()
+    strict.load_ref("op@production")
+    assert counter.take() == Counter({"GetObject": 1, "ListObjectsV2": 2})  # + status, binding
+
+    store.delete_alias("op", "production")
+    assert total(counter.take()) == 5  # LIST + GET history, PUT deletion, GET + PUT head
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("counted", ["seaweed"], indirect=True)
 def test_costs_do_not_grow_with_history(counted: tuple[OpStore, RequestCounter]) -> None:
@@ -141,3 +179,15 @@ def test_a_new_process_reads_the_store_format_once(
     assert reopened.latest_version("op") is not None
     assert OpStore(store.store).pipeline_exists("pipe") is False
     assert counter.take() == Counter({"GetObject": 1, "HeadObject": 1})
+
+
+def test_readme_states_the_alias_budgets_asserted_here() -> None:
+    """README's request table says what test_alias_budgets asserts, row for row."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for row in ('| `get_alias`, `resolve("op@alias")` | 1 |',
+                "| `set_alias` | 6–7 (the first position of an alias: 5–6) |",
+                "| `delete_alias` | 5 |",
+                '| `CachedLoader.load_ref("op@alias")`, warm and unchanged | 1 with '
+                "`binding_ttl` > 0 (a conditional GET answered 304, no blob); 3 with the "
+                "default `binding_ttl=0` (+ the version's status and binding LISTs) |"):
+        assert row in readme, row

@@ -54,15 +54,17 @@ def test_warm_unchanged_costs_head_and_one_list(ops: OpStore, counting: Counting
     record, data = loader.load_latest("model")
     assert record.version == v("a")
     assert data == b"weights-1" * 100
-    # head, newest binding (LIST + GET), then the blob itself
-    assert dict(counting.counts) == {"get": 3, "list": 1}
+    # head, status (LIST), newest binding (LIST + GET), then the blob itself
+    assert dict(counting.counts) == {"get": 3, "list": 2}
     for _ in range(3):
         counting.reset()
         record, data = loader.load_latest("model")
         assert data == b"weights-1" * 100
-        assert dict(counting.counts) == {"get": 1, "list": 1}  # no blob, no binding GET
+        # the head's conditional GET (unchanged), status and binding LISTs; no blob
+        assert dict(counting.counts) == {"get": 1, "list": 2}
     assert loader.stats.blob_hits == 3
     assert loader.stats.blob_misses == 1
+    assert loader.stats.heads_unchanged == 3  # answered 304: no head body either
 
 
 def test_binding_ttl_makes_warm_one_request(ops: OpStore, counting: CountingStore,
@@ -111,7 +113,7 @@ def test_identical_bytes_of_a_new_version_are_not_downloaded(
     record, data = loader.load_latest("model")
     assert record.number == (1, 0, 1)
     assert data == b"same bytes"
-    assert dict(counting.counts) == {"get": 2, "list": 1}  # head, new binding; blob from disk
+    assert dict(counting.counts) == {"get": 2, "list": 2}  # head, new binding; blob from disk
 
 
 def test_cache_survives_a_restart(ops: OpStore, counting: CountingStore,
@@ -121,7 +123,7 @@ def test_cache_survives_a_restart(ops: OpStore, counting: CountingStore,
     counting.reset()
     loader = CachedLoader(ops, tmp_path / "cache", 10_000)
     assert loader.load_latest("model")[1] == b"kept on disk"
-    assert dict(counting.counts) == {"get": 2, "list": 1}
+    assert dict(counting.counts) == {"get": 2, "list": 2}
     assert loader.stats.blob_hits == 1
 
 

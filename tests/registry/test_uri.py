@@ -8,6 +8,7 @@ import pytest
 
 from s3opstore import OpStore, Version
 from s3opstore.errors import InvalidInputError
+from s3opstore.registry.retire import RetiredVersionError, RetiredVersionWarning
 from s3opstore.registry.uri import ModelUri, load_model, model_uri, parse_model_uri
 from tests.cli.support import make_cli_store
 
@@ -43,3 +44,22 @@ def test_load_model_resolves_and_verifies(backend: str, request: pytest.FixtureR
     record, data = load_model(model_uri(where.url, "pca"), cache_dir=tmp_path / "cache")
     assert (record.number_text, data) == ("2.0.0", b"two")
     assert any((tmp_path / "cache").rglob("*"))  # went through the blob cache
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_load_model_honours_retirement_once(cache: bool, tmp_path: Path) -> None:
+    """Through the blob cache or not: one warning for an allowed archived version, a refusal
+    without ``allow_archived``."""
+    url = (tmp_path / "store").as_uri()
+    store = OpStore.from_url(url)
+    version = Version.from_parts(b"a")
+    store.register_version("pca", version)
+    store.save_op_bytes("pca", version, b"one")
+    store.set_version_status("pca", version, "archived", reason="leaked")
+    cache_dir = tmp_path / "cache" if cache else None
+    with pytest.raises(RetiredVersionError, match=r"archived \(leaked\)"):
+        load_model(model_uri(url, "pca", "latest"), cache_dir=cache_dir)
+    with pytest.warns(RetiredVersionWarning) as caught:
+        assert load_model(model_uri(url, "pca"), cache_dir=cache_dir,
+                          allow_archived=True)[1] == b"one"
+    assert len(caught) == 1

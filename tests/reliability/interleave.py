@@ -59,6 +59,11 @@ class Hooked(CountingStore):
         result: GetResult = self._call("get", key, lambda: self.inner.get(key))
         return result
 
+    def get_if_changed(self, key: str, etag: str) -> GetResult | None:
+        result: GetResult | None = self._call(
+            "get", key, lambda: self.inner.get_if_changed(key, etag))
+        return result
+
     def head(self, key: str) -> ObjectInfo | None:
         result: ObjectInfo | None = self._call("head", key, lambda: self.inner.head(key))
         return result

@@ -9,7 +9,9 @@ registry's read paths:
   and numbers equal to a sequential recomputation with ``next_number``;
 - byte bindings: dense seqs, a registered version, and a blob that is
   present with the promised size and sha256;
-- aliases: dense seqs pointing at registered versions; links: the upstream
+- aliases: dense seqs pointing at registered versions; an alias head holds exactly one
+  position of its history (a crash may leave it behind the newest: fsck's business,
+  ``stale_alias_head``); links: the upstream
   version registered with the same creation time; pipelines: their last op known.
 
 Unreferenced blobs, conditional-write probe keys and gc clock keys are *leftovers* (what a
@@ -32,6 +34,7 @@ from s3opstore.models.keys import (
     parse_version_entry,
 )
 from s3opstore.models.manifests import (
+    AliasHead,
     AliasManifest,
     BytesBinding,
     LinkManifest,
@@ -58,6 +61,7 @@ _PATTERNS = {
     "link": re.compile(rf"^links/(?P<down>{_NAME})/(?P<up>{_NAME})/[^/]+\.json$"),
     "pipeline": re.compile(rf"^pipelines/(?P<name>{_NAME})\.json$"),
     "alias": re.compile(rf"^aliases/(?P<op>{_NAME})/(?P<alias>{_NAME})/(?P<inv>\d{{20}})\.json$"),
+    "alias_head": re.compile(rf"^alias-heads/(?P<op>{_NAME})/(?P<alias>{_NAME})\.json$"),
     "probe": re.compile(r"^_s3opstore/(probe|clock)/[0-9a-f]+$"),
     "format": re.compile(r"^_s3opstore/format\.json$"),
 }
@@ -98,6 +102,7 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
     bindings: dict[tuple[str, str], list[BytesBinding]] = {}
     blobs: dict[tuple[str, str], int] = {}
     aliases: dict[tuple[str, str], list[AliasManifest]] = {}
+    alias_heads: dict[tuple[str, str], AliasHead] = {}
     links: list[tuple[str, str, str]] = []
     pipelines: dict[str, PipelineManifest] = {}
 
@@ -145,6 +150,9 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
                 if entry.seq != parse_inverted(key.rsplit("/", 1)[1]):
                     problem(f"alias {key!r}: seq disagrees with its key")
                 aliases.setdefault((parts["op"], parts["alias"]), []).append(entry)
+            elif kind == "alias_head":
+                alias_heads[(parts["op"], parts["alias"])] = decode(AliasHead,
+                                                                    store.get(key).data, key)
             elif kind == "format":  # the root manifest (design.md, D13)
                 if read_format(store) is None:
                     problem(f"root manifest {key!r} listed, then not found")
@@ -215,6 +223,12 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
         for entry in positions:
             if entry.version.vid not in registered.get(op, {}):
                 problem(f"alias {op}/{alias} seq {entry.seq} points at an unregistered version")
+
+    for (op, alias), alias_head in alias_heads.items():
+        held = {(e.seq, e.token) for e in aliases.get((op, alias), [])}
+        if (alias_head.position.seq, alias_head.position.token) not in held:
+            problem(f"alias head {op}/{alias} holds position {alias_head.position.seq}, which its "
+                    "history does not")
 
     for upstream, vid, ctime in links:
         target = registered.get(upstream, {}).get(vid)

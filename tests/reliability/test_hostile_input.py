@@ -31,6 +31,7 @@ from s3opstore.api.handler import SKIPPED_HEADER
 from s3opstore.api.types import ApiRequest
 from s3opstore.errors import CorruptManifestError, InvalidInputError, S3OpStoreError
 from s3opstore.maintenance.fsck import fsck
+from s3opstore.models.keys import alias_head_key
 from s3opstore.models.names import check_name, encode_name
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
@@ -159,7 +160,8 @@ def test_python_api_refuses_bad_names_before_any_request(attack: str) -> None:
 def _own_keys(name: str) -> tuple[str, ...]:
     """The key prefixes a call naming ``name`` in one position may write under."""
     seg = encode_name(name)
-    return (f"ops/{seg}/", f"aliases/op/{seg}/", f"aliases/{seg}/", f"links/{seg}/",
+    return (f"ops/{seg}/", f"aliases/op/{seg}/", f"aliases/{seg}/", f"alias-heads/op/{seg}.json",
+            f"alias-heads/{seg}/", f"links/{seg}/",
             f"links/down/{seg}/", f"pipelines/{seg}.json", "pipelines/pipe2.json",
             "ops/op/", "ops/down/", "links/down/op/", "_s3opstore/probe/")
 
@@ -247,7 +249,8 @@ def test_generated_names_are_refused_or_stay_in_their_op(name: str) -> None:
     written = [key for primitive, key in recorder.calls if primitive in WRITE_PRIMITIVES]
     segment = encode_name(name)
     assert all(key.startswith((f"ops/{segment}/", f"aliases/op/{segment}/",
-                               "_s3opstore/probe/")) for key in written), written
+                               f"alias-heads/op/{segment}.json", "_s3opstore/probe/"))
+               for key in written), written
     assert store.list_aliases("op") == sorted({"prod", name})
     assert check_invariants(inner).clean
 
@@ -563,6 +566,7 @@ def test_corrupt_manifest_is_named_and_contained(garbage: bytes) -> None:
     bad_keys = ["ops/broken/head.json"]
     bad_keys.append(next(i.key for i in inner.list("ops/broken/bytes/")))
     bad_keys.append(next(i.key for i in inner.list("aliases/broken/prod/")))
+    bad_keys.append(alias_head_key("broken", "prod"))  # what alias reads read (D15)
     for key in bad_keys:
         inner.put(key, garbage)
 
