@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from s3opstore.api.models import OpName, PipelineName, VersionField, VersionInfo
 from s3opstore.api.types import Call
-from s3opstore.errors import BytesNotFoundError, OpNotFoundError
+from s3opstore.errors import BytesNotFoundError, OpNotFoundError, UntrustedBytesError
 from s3opstore.models.keys import (
     parse_version_entry,
 )
@@ -93,6 +93,10 @@ class _Response(BaseModel):
 class BytesInfo(_Response):
     sha256: str
     size: int
+    signed_by: str | None = Field(default=None, description="key id of the signature (D15); "
+                                  "null: unsigned")
+    trusted: bool | None = Field(default=None, description="signed by a key the server trusts;"
+                                 " null: the server is configured with no trusted keys")
 
 
 class OpSummary(_Response):
@@ -228,10 +232,17 @@ class BrowsePipelineResponse(_Response):
 # -- helpers -----------------------------------------------------------------------
 def _bytes(store: OpStore, op: str, version: Version) -> BytesInfo | None:
     try:
-        info = store.op_bytes_info(op, version)
+        info = store.op_bytes_info(op, version, verify=False)  # shown, not handed out
     except BytesNotFoundError:
         return None
-    return BytesInfo(sha256=info.sha256, size=info.size)
+    trusted = None
+    if store.verifier is not None:
+        try:
+            store.verifier.check(op, info.version, info.sha256, info.size, info.signature)
+            trusted = True
+        except UntrustedBytesError:
+            trusted = False
+    return BytesInfo(sha256=info.sha256, size=info.size, signed_by=info.signer, trusted=trusted)
 
 
 def _parallel(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from s3opstore import __version__
-from s3opstore.cli import browse, maint, register, retire, search, serve, tags, transfer
+from s3opstore.cli import browse, keys, maint, register, retire, search, serve, tags, transfer
 from s3opstore.cli.demo import run_demo
 from s3opstore.cli.output import Output
 from s3opstore.errors import InvalidInputError, S3OpStoreError, StorageUnavailableError
@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--register", action="store_true",
                      help="register the version first if it is not registered yet")
     cmd.add_argument("--idempotency-key", metavar="KEY")
+    keys.add_sign_option(cmd)
     cmd = command("pull", transfer.pull, "download the bytes of a version (digest verified)")
     cmd.add_argument("op", help="op name, or OP@REF")
     cmd.add_argument("--version", metavar="REF", help=_REF_HELP)
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="pull an archived version anyway")
     cmd.add_argument("-o", "--output", metavar="FILE",
                      help="file, directory, or - for stdout (default: OP-NUMBER.bin here)")
+    keys.add_trust_option(cmd)
 
     alias = command("alias", browse.alias_cmd, "aliases: movable named pointers to versions")
     actions = alias.add_subparsers(dest="alias_action", required=True, metavar="ACTION")
@@ -157,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="minimum age on the store's clock (default: 24)")
     cmd = command("fsck", maint.fsck, "check every manifest and reference; non-zero on problems")
     cmd.add_argument("--deep", action="store_true", help="also re-hash every blob")
+    keys.add_trust_option(cmd)
+    keys.add_arguments(command("keys", keys.run, keys.HELP), lambda sub: _common(sub, top=False))
     cmd = command("import-chariots", maint.import_chariots,
                   "migrate a Chariots OpStore (database + saved files) into the store")
     cmd.add_argument("--db", required=True, metavar="URL", help="sqlite:///path/to/db")
@@ -190,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(json_mode=args.json, verbose=args.verbose)
     store: OpStore | None = None
     try:
-        store = open_store(args.store, args.endpoint_url)
+        store = keys.apply(open_store(args.store, args.endpoint_url), args)
         code: int = args.func(store, args, out)
         return code
     except BrokenPipeError:

@@ -40,6 +40,7 @@ from s3opstore.errors import (
     S3OpStoreError,
     UnsupportedFormatError,
 )
+from s3opstore.maintenance.fsck_signatures import check_signature
 from s3opstore.models.codec import decode
 from s3opstore.models.keys import (
     FORMAT_KEY,
@@ -68,6 +69,7 @@ from s3opstore.registry.opstore import OpStore
 from s3opstore.registry.versions import next_number
 from s3opstore.stores.base import ObjectInfo, ObjectStore
 from s3opstore.stores.local_scratch import scratch_owner
+from s3opstore.trust.verify import Verifier
 
 __all__ = ["FsckReport", "Problem", "fsck"]
 
@@ -125,6 +127,7 @@ class _Checker:
         self.aliases: list[str] = []
         self.pipelines: list[str] = []
         self.registered: dict[str, dict[str, VersionRecord]] = {}
+        self.verifier: Verifier | None = None
 
     def count(self, name: str) -> None:
         self.report.counts[name] = self.report.counts.get(name, 0) + 1
@@ -309,6 +312,9 @@ class _Checker:
             if vid not in self.registered.get(op, {}):
                 self.report.add(key, "unregistered_version",
                                 f"bytes bound to version {vid} which is not registered")
+            if self.verifier is not None:  # fsck --trusted-keys (D15)
+                check_signature(self.report, key, binding,
+                                self.registered.get(op, {}).get(vid), self.verifier)
             blob = state.blobs.get(binding.sha256)
             where = blob_key(op, binding.sha256)
             aside = [i for i in state.trash.get(binding.sha256, []) if i.size == binding.size]
@@ -423,10 +429,15 @@ class _Hasher:
 
 def fsck(opstore: OpStore | ObjectStore, *, deep: bool = False,
          progress: ProgressFn | None = None) -> FsckReport:
-    """Check the whole store; never writes. ``deep`` re-hashes every blob."""
+    """Check the whole store; never writes. ``deep`` re-hashes every blob.
+
+    An OpStore with trusted keys also has every binding's signature checked
+    (maintenance/fsck_signatures.py).
+    """
     store = opstore.store if isinstance(opstore, OpStore) else opstore
     report = FsckReport(deep=deep)
     checker = _Checker(store, report)
+    checker.verifier = opstore.verifier if isinstance(opstore, OpStore) else None
     try:
         read_format(store)  # a newer format is refused, not reported as damage (D13)
         for info in store.list(""):

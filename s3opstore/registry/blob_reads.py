@@ -1,7 +1,9 @@
 """Loading op bytes: locate the newest binding, fetch the blob, verify its digest.
 
 LIST the newest binding, GET it, fetch the blob and verify its digest; a
-mismatch is an :class:`IntegrityError`. A blob gc set aside is read from its
+mismatch is an :class:`IntegrityError`. A context with trusted keys refuses a
+binding that is not signed by one of them (:class:`UntrustedBytesError`)
+before any blob request. A blob gc set aside is read from its
 newest trash copy. Memory stays bounded for the file and stream forms: blobs
 travel through the store's streaming primitives and are hashed as they pass.
 """
@@ -20,7 +22,7 @@ from typing import BinaryIO, TypeVar, cast
 from s3opstore.errors import BytesNotFoundError, IntegrityError, ObjectNotFoundError
 from s3opstore.models.keys import blob_key, trash_prefix
 from s3opstore.models.version import Version
-from s3opstore.registry.blob_bindings import OpBytes, newest_binding
+from s3opstore.registry.blob_bindings import OpBytes, newest_binding, signer_of
 from s3opstore.registry.blob_source import _hash_stream
 from s3opstore.registry.context import Context
 from s3opstore.registry.versions import require_version
@@ -32,13 +34,18 @@ _T = TypeVar("_T")
 SINGLE_GET_LIMIT = 16 * 1024 * 1024
 
 
-def locate(ctx: Context, op: str, version: Version) -> OpBytes:
+def locate(ctx: Context, op: str, version: Version, *, verify: bool = True) -> OpBytes:
+    """The newest binding's blob; checked against the trusted keys unless ``verify`` is off
+    (only for showing who signed, never before handing bytes out)."""
     binding = newest_binding(ctx, op, version)
     if binding is None:
         require_version(ctx, op, version)  # raises OpNotFound / VersionNotFound
         raise BytesNotFoundError(f"no bytes were saved for version {version} of op {op!r}")
+    # The one check every load path passes (D15): refused before a byte is fetched.
+    signer = (ctx.verifier.check_binding(binding) if ctx.verifier is not None and verify
+              else signer_of(binding))
     return OpBytes(op, binding.version, binding.sha256, binding.size,
-                   blob_key(op, binding.sha256))
+                   blob_key(op, binding.sha256), signer, binding.signature)
 
 
 def _missing_blob(where: OpBytes) -> IntegrityError:

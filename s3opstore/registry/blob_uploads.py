@@ -20,8 +20,9 @@ from s3opstore.errors import (
     S3OpStoreError,
 )
 from s3opstore.models.keys import blob_key, parse_upload_key, trash_prefix
+from s3opstore.models.manifests import BytesSignature
 from s3opstore.models.version import Version
-from s3opstore.registry.blob_bindings import OpBytes, _bind
+from s3opstore.registry.blob_bindings import OpBytes, _bind, signer_of
 from s3opstore.registry.blob_reads import _download, _HashingSink
 from s3opstore.registry.blob_source import proves_content
 from s3opstore.registry.context import Context
@@ -32,7 +33,8 @@ __all__ = ["bind_uploaded"]
 
 
 def bind_uploaded(ctx: Context, op: str, version: Version, sha256: str, size: int,
-                  idempotency_key: str | None = None, upload_key: str | None = None) -> OpBytes:
+                  idempotency_key: str | None = None, upload_key: str | None = None,
+                  signature: BytesSignature | None = None) -> OpBytes:
     """Bind bytes a client uploaded through a presigned URL.
 
     ``upload_key`` is the private staging key that :func:`presign_upload` handed
@@ -44,15 +46,24 @@ def bind_uploaded(ctx: Context, op: str, version: Version, sha256: str, size: in
     must already be at its address (``exists: true``) and is proven there.
     Bytes that do not hash to the digest are refused (IntegrityError) and
     nothing is bound or deleted. After binding, the blob is looked at again (gc).
+
+    ``signature``: the client's own (D15), made with ``trust.sign_binding``
+    before the commit. A context with trusted keys refuses, before any other
+    request, a signature none of them made or one made for other fields, and a
+    missing one unless the context signs itself (UntrustedBytesError).
     """
     record = require_version(ctx, op, version)
     key = blob_key(op, sha256)
-    where = OpBytes(op, record.version, sha256, size, key)
+    signer = signature.key_id if signature is not None else None
+    if ctx.verifier is not None and (signature is not None or ctx.signer is None):
+        signer = ctx.verifier.check(op, record.version, sha256, size, signature, record)
+    where = OpBytes(op, record.version, sha256, size, key, signer)
     if upload_key is not None:
         _place_upload(ctx, where, upload_key)
     else:
         _verify_uploaded(ctx, where, ctx.store.head(key))
-    _bind(ctx, record, sha256, size, idempotency_key)
+    binding, _ours = _bind(ctx, record, sha256, size, idempotency_key, signature)
+    where = OpBytes(op, record.version, sha256, size, key, signer_of(binding))
     after = ctx.store.head(key)
     if after is None:
         after = _restore_from_trash(ctx, where)

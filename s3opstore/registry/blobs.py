@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from s3opstore.models.keys import blob_key
 from s3opstore.models.version import Version
-from s3opstore.registry.blob_bindings import OpBytes, _bind, newest_binding
+from s3opstore.registry.blob_bindings import OpBytes, _bind, newest_binding, signer_of
 from s3opstore.registry.blob_reads import (
     SINGLE_GET_LIMIT,
     load_bytes,
@@ -59,6 +59,7 @@ __all__ = [
     "proves_content",
     "read_located",
     "save_bytes",
+    "signer_of",
 ]
 
 
@@ -71,11 +72,11 @@ def save_bytes(ctx: Context, op: str, version: Version, data: BlobSource,
         ctx.ensure_safe()
         if not _proven(ctx.store.head(key), source):
             ctx.store.upload(key, source.rewind(), size=size)
-        _binding, ours = _bind(ctx, record, sha, size, idempotency_key)
+        binding, ours = _bind(ctx, record, sha, size, idempotency_key)
         # gc may have decided to delete the blob before our binding was visible (it
         # listed the bindings, then we bound, then it deleted): look once more after
         # binding. A delete after this HEAD saw our binding first (gc re-lists after
         # deleting and puts the blob back; the blob was set aside in the trash).
         if ours and _disproven(ctx.store.head(key), source):
             ctx.store.upload(key, source.rewind(), size=size)
-    return OpBytes(op, record.version, sha, size, key)
+    return OpBytes(op, record.version, sha, size, key, signer_of(binding))
