@@ -218,7 +218,9 @@ class BytesSignature(_Frozen):
     algorithm: str = Field(min_length=1, max_length=32)
     payload_version: int = Field(ge=1)
     key_id: str = Field(pattern=r"^[0-9a-f]{16}$")
-    number: VersionNumber | None = None
+    # A list, not a VersionNumber tuple: the HTTP API validates strictly, and a client's
+    # JSON array is no tuple there.
+    number: Annotated[list[int], Field(min_length=3, max_length=3)] | None = None
     record_sha256: Sha256 | None = None
     value: str = Field(min_length=1, max_length=512, description="the signature, base64")
 

@@ -10,6 +10,7 @@ the registry, a store or a face, so every face checks the same way.
 
 from __future__ import annotations
 
+from s3opstore.trust.client import record_from_info, sign_upload
 from s3opstore.trust.keys import (
     SigningKey,
     TrustedKeys,
@@ -33,7 +34,9 @@ __all__ = [
     "load_signing_key",
     "load_trusted_keys",
     "record_digest",
+    "record_from_info",
     "sign_binding",
+    "sign_upload",
     "signed_payload",
     "trusted_keys_from_env",
 ]

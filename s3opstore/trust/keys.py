@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from s3opstore.errors import KeyFileError
@@ -122,7 +123,14 @@ def _read(path: str | os.PathLike[str]) -> tuple[str, bytes]:
 
 
 def _type_name(key: object) -> str:
-    return type(key).__name__.lstrip("_").removesuffix("PrivateKey").removesuffix("PublicKey")
+    """'an RSA key', 'an EC key', ...: what a wrong key file holds, for its error message."""
+    for kind, label in ((rsa.RSAPrivateKey, "RSA"), (rsa.RSAPublicKey, "RSA"),
+                        (ec.EllipticCurvePrivateKey, "EC"), (ec.EllipticCurvePublicKey, "EC"),
+                        (ed448.Ed448PrivateKey, "Ed448"), (ed448.Ed448PublicKey, "Ed448"),
+                        (dsa.DSAPrivateKey, "DSA"), (dsa.DSAPublicKey, "DSA")):
+        if isinstance(key, kind):
+            return f"an {label} key" if label[0] in "AEIOR" else f"a {label} key"
+    return f"a {type(key).__name__} key"
 
 
 def load_signing_key(path: str | os.PathLike[str]) -> SigningKey:
@@ -139,7 +147,7 @@ def load_signing_key(path: str | os.PathLike[str]) -> SigningKey:
         raise KeyFileError(name, "is not a PEM private key (truncated or another "
                                  "format?)") from None
     if not isinstance(private, Ed25519PrivateKey):
-        raise KeyFileError(name, f"holds a {_type_name(private)} key; s3opstore signs with "
+        raise KeyFileError(name, f"holds {_type_name(private)}; s3opstore signs with "
                                  "Ed25519 keys (s3opstore keys generate)")
     return SigningKey.of(private)
 
@@ -161,8 +169,8 @@ def load_trusted_keys(path: str | os.PathLike[str]) -> TrustedKeys:
             raise KeyFileError(name, f"public key block {number} is not a valid key "
                                      "(truncated?)") from None
         if not isinstance(public, Ed25519PublicKey):
-            raise KeyFileError(name, f"public key block {number} is a {_type_name(public)} "
-                                     "key; s3opstore verifies Ed25519 keys")
+            raise KeyFileError(name, f"public key block {number} is {_type_name(public)}; "
+                                     "s3opstore verifies Ed25519 keys")
         keys[key_id(public)] = public
     return TrustedKeys(keys, (name,))
 

@@ -11,11 +11,12 @@ this one refuse (rather than misread) what they do not know.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from s3opstore.models.manifests import VersionNumber, VersionRecord
+from s3opstore.models.manifests import VersionRecord
 
 __all__ = ["ALGORITHM", "DOMAIN", "PAYLOAD_VERSION", "record_digest", "signed_payload"]
 
@@ -40,7 +41,7 @@ def record_digest(record: VersionRecord) -> str:
     return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def signed_payload(*, op_name: str, vid: str, number: VersionNumber | None, sha256: str,
+def signed_payload(*, op_name: str, vid: str, number: Sequence[int] | None, sha256: str,
                    size: int, record_sha256: str | None,
                    payload_version: int = PAYLOAD_VERSION) -> bytes:
     """The bytes signed for one binding (payload version 1)."""

@@ -32,7 +32,7 @@ def sign_binding(key: SigningKey, record: VersionRecord, sha256: str,
                              number=record.number, sha256=sha256, size=size,
                              record_sha256=digest)
     return BytesSignature(algorithm=ALGORITHM, payload_version=PAYLOAD_VERSION,
-                          key_id=key.key_id, number=record.number, record_sha256=digest,
+                          key_id=key.key_id, number=list(record.number), record_sha256=digest,
                           value=base64.b64encode(key.sign(payload)).decode("ascii"))
 
 
@@ -78,7 +78,7 @@ class Verifier:
             raise refuse("the signature does not match the binding's op, version, sha256 "
                          "and size (changed, or copied from other bytes)") from None
         if record is not None:
-            if signature.number is not None and signature.number != record.number:
+            if signature.number is not None and tuple(signature.number) != record.number:
                 raise refuse(f"signed for number {signature.number}, but the version is "
                              f"{record.number_text}")
             if (signature.record_sha256 is not None
