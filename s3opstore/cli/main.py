@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("upstream")
     command("pipelines", browse.pipelines, "list pipelines")
 
-    register.add_arguments(command("register", register.run, register.HELP))
+    register.add_arguments(cmd := command("register", register.run, register.HELP))
+    keys.add_sign_option(cmd)  # signs the bytes --file saves
     tags.add_arguments(command("tag", tags.run, tags.HELP),
                        lambda sub: _common(sub, top=False))
     search.add_arguments(command("search", search.run, search.HELP),

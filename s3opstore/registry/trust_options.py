@@ -13,9 +13,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from s3opstore.errors import InvalidInputError
+from s3opstore.errors import ConfigurationError, InvalidInputError, KeyFileError
 from s3opstore.models.manifests import BytesSignature
 from s3opstore.trust.keys import (
+    TRUSTED_KEYS_ENV,
     SigningKey,
     TrustedKeys,
     load_signing_key,
@@ -53,12 +54,22 @@ def verifier_option(value: TrustOption) -> Verifier | None:
 
 def from_env(signer: SignerOption, trusted_keys: TrustOption,
              environ: Mapping[str, str] | None = None) -> tuple[SignerOption, TrustOption]:
-    """The options given, else what the environment names."""
+    """The options given, else what the environment names.
+
+    A key file the environment names but that cannot be used is the deployment's
+    fault, not the caller's: ConfigurationError naming the variable (a server then
+    answers 500 ``misconfigured`` on every request, as for its other settings).
+    """
     env = os.environ if environ is None else environ
-    if signer is None and env.get(SIGNING_KEY_ENV, "").strip():
-        signer = env[SIGNING_KEY_ENV].strip()
-    if trusted_keys is None:
-        trusted_keys = trusted_keys_from_env(env)
+    variable = SIGNING_KEY_ENV
+    try:
+        if signer is None and env.get(SIGNING_KEY_ENV, "").strip():
+            signer = load_signing_key(env[SIGNING_KEY_ENV].strip())
+        variable = TRUSTED_KEYS_ENV
+        if trusted_keys is None:
+            trusted_keys = trusted_keys_from_env(env)
+    except KeyFileError as exc:
+        raise ConfigurationError(f"{variable}: {exc.message}") from exc
     return signer, trusted_keys
 
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 import requests
 
-from s3opstore import OpStore
+from s3opstore import OpStore, Version
 from s3opstore.api import ApiConfig, handle
 from s3opstore.api.handler import handle_op_bytes_stream
 from s3opstore.api.types import ApiRequest, ApiResponse
@@ -118,3 +118,46 @@ def test_a_presigned_upload_commits_with_the_clients_signature(
     assert server.op_bytes_info(OP, SIGNED).signer == client_key.key_id
     status, error = _post(server, "commit_upload", {**body, "signature": {"key_id": "zz"}})
     assert (status, error["error"]["type"]) == (400, "invalid_input")
+
+
+@pytest.mark.seaweedfs
+def test_the_documented_signed_upload_snippet_runs_as_written(
+        request: pytest.FixtureRequest, tmp_path: Path, seaweed: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/http-api.md: the upload example with the signing lines inserted before the commit."""
+    import os
+    import threading
+
+    from s3opstore.api.server import make_server
+    from s3opstore.trust import generate_key_files
+
+    doc = (Path(__file__).parents[2] / "docs" / "http-api.md").read_text()
+
+    def block(heading: str) -> str:
+        section = doc[doc.index(heading):]
+        start = section.index("```python\n") + len("```python\n")
+        return section[start:section.index("\n```", start)]
+
+    upload, signing = block("## Large blobs: the presigned flow"), block("### Signed uploads")
+    cut = upload.index('requests.post(f"{url}/v1/commit_upload"')
+    signed = upload[:cut] + signing + "\n" + upload[cut:]
+    monkeypatch.chdir(tmp_path)
+    key = generate_key_files("signer.key", "signer.key.pub")
+    store = OpStore(make_store("seaweedfs", request, tmp_path),
+                    trusted_keys=TrustedKeys.of(key))
+    version = str(Version.from_parts(b"documented signed"))
+    store.register_version("clf", version)
+    data = os.urandom(100_000)
+    (tmp_path / "model.pkl").write_bytes(data)
+    server = make_server(store)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with pytest.raises(requests.HTTPError, match="403"):
+            exec(upload, {"version": version, "url": url})  # unsigned: refused
+        exec(signed, {"version": version, "url": url})  # the doc's own code, as written
+        assert store.load_op_bytes("clf", version) == data
+        assert store.op_bytes_info("clf", version).signer == key.key_id
+    finally:
+        server.shutdown()
+        server.server_close()

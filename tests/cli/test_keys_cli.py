@@ -115,3 +115,24 @@ def test_a_bad_key_file_is_named(local_store: CliStore, capsys: CapSys, tmp_path
     result = run_cli(capsys, local_store, *command, option, str(bad))
     assert result.code == 3
     assert result.err.startswith("error [invalid_key_file]") and str(bad) in result.err
+
+
+def test_the_readme_signing_commands_run_as_written(
+        local_store: CliStore, capsys: CapSys, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Signing"):]
+    block = section[section.index("```\n") + 4:section.index("\n```", section.index("```\n"))]
+    lines = block.splitlines()
+    assert lines and all(line.startswith("s3opstore ") for line in lines)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.bin").write_bytes(b"documented weights")
+    outputs = []
+    for line in lines:
+        result = run_cli(capsys, local_store, *line.split()[1:])
+        assert result.code == 0, (line, result.err)
+        outputs.append(result.out)
+    kid = load_signing_key(tmp_path / "signer.key").key_id
+    assert (tmp_path / "pulled.bin").read_bytes() == b"documented weights"
+    assert any(kid in out and "bytes signed by" in out for out in outputs)  # show
+    assert any(f"signed by key {kid} (verified)" in out for out in outputs)  # pull

@@ -128,3 +128,19 @@ def test_the_signature_covers_number_and_record() -> None:
         update={"number": [2, 0, 0]})})
     with pytest.raises(UntrustedBytesError, match="does not match"):
         verifier.check_binding(tampered)
+
+
+def test_a_bad_key_file_in_the_environment_is_a_configuration_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3opstore.errors import ConfigurationError
+
+    (tmp_path / "junk").write_text("not a key")
+    url = (tmp_path / "store").as_uri()
+    for variable in ("S3OPSTORE_SIGNING_KEY", "S3OPSTORE_TRUSTED_KEYS"):
+        monkeypatch.delenv("S3OPSTORE_SIGNING_KEY", raising=False)
+        monkeypatch.delenv("S3OPSTORE_TRUSTED_KEYS", raising=False)
+        monkeypatch.setenv(variable, str(tmp_path / "junk"))
+        with pytest.raises(ConfigurationError) as exc:
+            OpStore.from_url(url)
+        assert exc.value.message.startswith(variable)
+        assert str(tmp_path / "junk") in exc.value.message
