@@ -161,3 +161,31 @@ def test_the_documented_signed_upload_snippet_runs_as_written(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_lambda_honours_trusted_keys_from_its_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from s3opstore import lambda_handler
+    from s3opstore.stores import LocalStore
+
+    scene = stage(LocalStore(tmp_path / "store"), "stranger")
+    (tmp_path / "trusted.pub").write_bytes(scene.key.public_pem())
+    (tmp_path / "junk.pub").write_text("not a key")
+    monkeypatch.setenv("S3OPSTORE_URL", (tmp_path / "store").as_uri())
+    event = {"httpMethod": "POST", "path": "/v1/get_op_bytes_for_version", "headers": {},
+             "body": json.dumps({"desired_op_name": OP, "version": str(TARGET)}),
+             "requestContext": {"stage": "prod"}}
+
+    def invoke(keys: str) -> tuple[int, Any]:
+        monkeypatch.setenv("S3OPSTORE_TRUSTED_KEYS", str(tmp_path / keys))
+        monkeypatch.setattr(lambda_handler, "_CONTAINER", None)  # a cold start
+        result = lambda_handler.handler(event, None)
+        return result["statusCode"], json.loads(result["body"])
+
+    _refusal(*invoke("trusted.pub"), scene.refused_key_id)
+    status, body = invoke("junk.pub")
+    assert (status, body["error"]["type"]) == (500, "misconfigured")
+    assert "S3OPSTORE_TRUSTED_KEYS" in body["error"]["message"]
+    assert str(tmp_path / "junk.pub") in body["error"]["message"]
