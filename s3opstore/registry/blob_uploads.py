@@ -48,9 +48,10 @@ def bind_uploaded(ctx: Context, op: str, version: Version, sha256: str, size: in
     nothing is bound or deleted. After binding, the blob is looked at again (gc).
 
     ``signature``: the client's own (D15), made with ``trust.sign_binding``
-    before the commit. A context with trusted keys refuses, before any other
-    request, a signature none of them made or one made for other fields, and a
-    missing one unless the context signs itself (UntrustedBytesError).
+    before the commit. A context with trusted keys refuses, once the version is
+    found and before anything is copied or bound, a signature none of them made
+    or one made for other fields, and a missing one unless the context signs
+    itself (UntrustedBytesError).
     """
     record = require_version(ctx, op, version)
     key = blob_key(op, sha256)
