@@ -267,5 +267,6 @@ def test_signing_reports_the_added_cost_as_ratios(quick_run: tuple[dict[str, Any
     for size in ("1 KiB", "1 MiB"):
         for what in ("save", "load"):
             entry = data[size][what]
-            assert entry["ratio_ci"]["n"] == data[size]["pairs"] >= 5
+            assert entry["ratio_ci"]["n"] == data[size]["pairs"] >= 6
+            assert len(entry["seconds"]) == len(entry["signed_seconds"]) == data[size]["pairs"]
             assert entry["ratio_ci"]["ratio"] > 0 and entry["requests"]  # equal on both sides
