@@ -26,7 +26,7 @@ from benchmarks.report import compare_runs, render_markdown, results_from_json
 SCENARIOS = {"requests": "requests_per_op", "transfer": "transfer", "latency": "latency",
              "scale": "scale", "contention": "contention", "warm": "warm",
              "cold_start": "cold_start", "profile": "profile_slowest", "http": "http_face",
-             "ui": "ui_pages"}
+             "ui": "ui_pages", "signing": "signing"}
 NAMES = list(SCENARIOS)
 
 

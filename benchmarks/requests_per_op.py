@@ -107,7 +107,7 @@ def _cases(store: OpStore, tag: str, bench: Bench, client: Any, prefix: str,
         ("set_alias (move it)", "-", None, lambda: store.set_alias(op, "prod", v2)),
         ("set_alias (compare-and-swap move)", "-", None,
          lambda: store.set_alias(op, "prod", v1, expected=v2)),
-        ("get_alias", "1", 1, lambda: store.get_alias(op, "prod")),  # its head (D15)
+        ("get_alias", "1", 1, lambda: store.get_alias(op, "prod")),  # its head (D17)
         ("alias_history (3 positions)", "-", None, lambda: store.alias_history(op, "prod")),
         ("list_aliases", "-", None, lambda: store.list_aliases(op)),
         ("resolve('latest')", "-", None, lambda: store.resolve(op)),

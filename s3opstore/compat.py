@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from s3opstore.errors import InvalidInputError, InvalidVersionError
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
+from s3opstore.registry.trust_options import SignerOption, TrustOption
 
 __all__ = ["ChariotsVersion", "S3OpStoreClient", "chariots_version_class"]
 
@@ -163,12 +164,21 @@ class S3OpStoreClient:
     Loads honour retirement like the CLI and API: a deprecated version loads
     with a ``RetiredVersionWarning``, an archived one raises
     ``RetiredVersionError`` unless ``allow_archived`` (one more LIST per load).
+
+    ``signer`` / ``trusted_keys`` (key objects or files; else
+    ``S3OPSTORE_SIGNING_KEY`` / ``S3OPSTORE_TRUSTED_KEYS``) sign what it saves
+    and refuse bytes no trusted key signed (design.md, D15), for a store given
+    as a URL; an OpStore passed in keeps its own, unless these are given.
     """
 
     def __init__(self, store: OpStore | str | None = None, *,
                  version_class: _VersionClass | None = None,
-                 allow_archived: bool = False) -> None:
-        self.store = store if isinstance(store, OpStore) else OpStore.from_url(store)
+                 allow_archived: bool = False, signer: SignerOption = None,
+                 trusted_keys: TrustOption = None) -> None:
+        if isinstance(store, OpStore):
+            self.store = store.with_trust(signer=signer, trusted_keys=trusted_keys)
+        else:
+            self.store = OpStore.from_url(store, signer=signer, trusted_keys=trusted_keys)
         self.version_class = version_class or chariots_version_class()
         self.allow_archived = allow_archived
 

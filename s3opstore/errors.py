@@ -29,6 +29,7 @@ and an HTTP status, so every face (Python, HTTP, CLI) reports the same thing::
     │   ├── StorageFullError            storage_full        507   disk or quota full
     │   ├── UnsafePathError             unsafe_path         502   a symlink inside a local store
     │   └── UnsafeStoreError            unsafe_store        502   store ignores conditional writes
+    ├── UntrustedBytesError             untrusted_bytes 403   bytes not signed by a trusted key
     ├── OutcomeUnknownError             outcome_unknown 503   a write may or may not have landed
     ├── ConfigurationError              misconfigured   500   fix the deployment's settings
     └── UnsupportedFormatError          unsupported_format 500 upgrade s3opstore (design.md D13)
@@ -57,6 +58,7 @@ __all__ = [
     "InvalidKeyError",
     "InvalidNameError",
     "InvalidVersionError",
+    "KeyFileError",
     "NotFoundError",
     "ObjectNotFoundError",
     "OpNotFoundError",
@@ -72,6 +74,7 @@ __all__ = [
     "UnsafeStoreError",
     "UnsupportedFormatError",
     "UnsupportedStoreError",
+    "UntrustedBytesError",
     "VersionNotFoundError",
     "error_kinds",
 ]
@@ -137,6 +140,19 @@ class UnsupportedStoreError(InvalidInputError):
     """
 
     kind = "unsupported_store"
+
+
+class KeyFileError(InvalidInputError):
+    """A signing key or trusted-keys file that cannot be used: missing, not a key, wrong type.
+
+    The message names the file; nothing was read from or written to the store.
+    """
+
+    kind = "invalid_key_file"
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"key file {path!r}: {problem}")
+        self.path = path
 
 
 class NotFoundError(S3OpStoreError, LookupError):
@@ -274,6 +290,27 @@ class UnsafeStoreError(StorageError):
     """The store accepted a second create-only write to one key: it ignores conditions."""
 
     kind = "unsafe_store"
+
+
+class UntrustedBytesError(S3OpStoreError):
+    """Op bytes whose binding is not signed by a trusted key: refused, never loaded.
+
+    Raised only by a reader configured with trusted keys (design.md, D15): the
+    binding is unsigned, signed by a key not in the trusted set, or its
+    signature does not cover these fields (bytes changed, signature of another
+    version copied). ``key_id`` is the signer's key id, None when unsigned.
+    """
+
+    kind = "untrusted_bytes"
+    status = 403
+
+    def __init__(self, op_name: str, version: str, key_id: str | None, problem: str) -> None:
+        signer = "unsigned" if key_id is None else f"key {key_id}"
+        super().__init__(f"the bytes of version {version} of op {op_name!r} ({signer}) are "
+                         f"refused: {problem}")
+        self.op_name = op_name
+        self.version = version
+        self.key_id = key_id
 
 
 class OutcomeUnknownError(S3OpStoreError):

@@ -15,13 +15,16 @@ ALLOWED = {
     "errors": set(),
     "stores": {"errors", "stores"},
     "models": {"errors", "models"},
-    "registry": {"errors", "models", "stores", "registry"},
-    "compat": {"errors", "models", "registry"},
+    # signing and verifying op bytes (D15): beside the models, below the registry
+    "trust": {"errors", "models", "trust"},
+    "registry": {"errors", "models", "stores", "trust", "registry"},
+    "compat": {"errors", "models", "trust", "registry"},
     # the faces sit on the registry; none of them reaches boto3 (checked below)
-    "maintenance": {"errors", "models", "stores", "registry", "maintenance"},
-    "api": {"errors", "models", "stores", "registry", "api"},
+    "maintenance": {"errors", "models", "stores", "trust", "registry", "maintenance"},
+    "api": {"errors", "models", "stores", "trust", "registry", "api"},
     "lambda_handler": {"errors", "stores", "registry", "api"},
-    "cli": {"errors", "models", "stores", "registry", "api", "maintenance", "compat", "cli"},
+    "cli": {"errors", "models", "stores", "trust", "registry", "api", "maintenance", "compat",
+            "cli"},
 }
 
 

@@ -26,7 +26,7 @@ PUBLISHED = frozenset({
     "pipeline_not_found", "precondition_failed", "response_too_large", "storage",
     "storage_access", "storage_full", "storage_unavailable", "unauthorized", "unknown_route",
     "unsafe_path", "unsafe_store", "unsupported_format", "unsupported_media_type",
-    "unsupported_store", "version_not_found",
+    "unsupported_store", "version_not_found", "invalid_key_file", "untrusted_bytes",
 })
 
 # A face writing a code by hand: error_response(404, "unknown_route", ...), _fail(out, "...").

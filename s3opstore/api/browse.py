@@ -56,7 +56,7 @@ from s3opstore.api.browse_models import (
 )
 from s3opstore.api.models import VersionInfo
 from s3opstore.api.types import Call
-from s3opstore.errors import BytesNotFoundError, OpNotFoundError
+from s3opstore.errors import BytesNotFoundError, OpNotFoundError, UntrustedBytesError
 from s3opstore.models.keys import (
     parse_version_entry,
 )
@@ -106,10 +106,17 @@ _LISTINGS_LOCK = threading.Lock()
 # -- helpers -----------------------------------------------------------------------
 def _bytes(store: OpStore, op: str, version: Version) -> BytesInfo | None:
     try:
-        info = store.op_bytes_info(op, version)
+        info = store.op_bytes_info(op, version, verify=False)  # shown, not handed out
     except BytesNotFoundError:
         return None
-    return BytesInfo(sha256=info.sha256, size=info.size)
+    trusted = None
+    if store.verifier is not None:
+        try:
+            store.verifier.check(op, info.version, info.sha256, info.size, info.signature)
+            trusted = True
+        except UntrustedBytesError:
+            trusted = False
+    return BytesInfo(sha256=info.sha256, size=info.size, signed_by=info.signer, trusted=trusted)
 
 
 def _parallel(func: Callable[[Any], Any], items: list[Any]) -> list[Any]:

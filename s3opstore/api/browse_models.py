@@ -52,6 +52,10 @@ class _Response(BaseModel):
 class BytesInfo(_Response):
     sha256: str
     size: int
+    signed_by: str | None = Field(default=None, description="key id of the signature (D15); "
+                                  "null: unsigned")
+    trusted: bool | None = Field(default=None, description="signed by a key the server trusts;"
+                                 " null: the server is configured with no trusted keys")
 
 
 class OpSummary(_Response):

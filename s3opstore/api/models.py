@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from s3opstore.errors import InvalidNameError, InvalidVersionError
 from s3opstore.models.digests import SHA256_PATTERN
-from s3opstore.models.manifests import VersionRecord
+from s3opstore.models.manifests import BytesSignature, VersionRecord
 from s3opstore.models.names import MAX_NAME_LENGTH, check_name
 from s3opstore.models.version import Version
 
@@ -296,6 +296,9 @@ class CommitUploadRequest(_Request):
     upload_key: str | None = Field(
         default=None, max_length=300,
         description="the upload_key from presign_upload; omit only when it answered exists")
+    signature: BytesSignature | None = Field(
+        default=None, description="the client's signature of the binding (design.md D15), "
+        "made locally with its private key; checked against the server's trusted keys")
 
 
 class CommitUploadResponse(_Response):

@@ -11,7 +11,10 @@ it into place on the condition that it is unchanged, and appends the binding.
 Bytes that do not hash to the digest are refused with 422; nothing is bound
 or deleted (gc removes abandoned uploads after its grace period). ``exists``
 is true when the store proves the genuine bytes are already in place: the
-client may then skip the PUT and commit without ``upload_key``.
+client may then skip the PUT and commit without ``upload_key``. A client that
+signs (design.md, D15) sends its ``signature`` with the commit; a server with
+trusted keys refuses (403 ``untrusted_bytes``, nothing bound) a missing or
+untrusted one, and serves only trusted bytes (``presign_download`` too).
 
 Download: ``presign_download`` answers a GET URL plus the digest and size
 the client should verify.
@@ -45,7 +48,8 @@ def commit_upload(store: OpStore, req: m.CommitUploadRequest,
     try:
         bound = store.bind_uploaded_blob(req.op_name, req.version, req.sha256, req.size,
                                          upload_key=req.upload_key,
-                                         idempotency_key=call.idempotency_key)
+                                         idempotency_key=call.idempotency_key,
+                                         signature=req.signature)
     except BytesNotFoundError as exc:
         raise BytesNotFoundError(f"{exc.message}; PUT it to the URL from presign_upload "
                                  "first") from exc

@@ -91,9 +91,9 @@ def show(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     args.op, ref = op_and_ref(args.op, args.version)
     record = store.resolve(args.op, ref)
     try:
-        info = store.op_bytes_info(args.op, record.version)
+        info = store.op_bytes_info(args.op, record.version, verify=False)  # shown only
         data: dict[str, Any] | None = {"sha256": info.sha256, "size": info.size,
-                                       "key": info.key}
+                                       "key": info.key, "signed_by": info.signer}
     except BytesNotFoundError:
         data = None
     pointing = []
@@ -130,7 +130,8 @@ def show(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         rows.append(["bytes", "none saved"])
     else:
         rows += [["bytes sha256", data["sha256"]], ["bytes size", data["size"]],
-                 ["bytes key", data["key"]]]
+                 ["bytes key", data["key"]],
+                 ["bytes signed by", data["signed_by"] or "unsigned"]]
     out.table(f"{args.op} {record.number_text}", ["field", "value"], rows)
     return 0
 

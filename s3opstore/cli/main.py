@@ -31,6 +31,7 @@ from s3opstore import __version__
 from s3opstore.cli import (
     browse,
     completion,
+    keys,
     maint,
     register,
     retire,
@@ -107,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("upstream")
     command("pipelines", browse.pipelines, "list pipelines")
 
-    register.add_arguments(command("register", register.run, register.HELP))
+    register.add_arguments(cmd := command("register", register.run, register.HELP))
+    keys.add_sign_option(cmd)  # signs the bytes --file saves
     tags.add_arguments(command("tag", tags.run, tags.HELP),
                        lambda sub: _common(sub, top=False))
     search.add_arguments(command("search", search.run, search.HELP),
@@ -120,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--register", action="store_true",
                      help="register the version first if it is not registered yet")
     cmd.add_argument("--idempotency-key", metavar="KEY")
+    keys.add_sign_option(cmd)
     cmd = command("pull", transfer.pull, "download the bytes of a version (digest verified)")
     cmd.add_argument("op", help=_OP_REF_HELP)
     cmd.add_argument("--version", metavar="REF", help=_REF_HELP)
@@ -128,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="pull an archived version anyway")
     cmd.add_argument("-o", "--output", metavar="FILE",
                      help="file, directory, or - for stdout (default: OP-NUMBER.bin here)")
+    keys.add_trust_option(cmd)
 
     alias = command("alias", browse.alias_cmd, "aliases: movable named pointers to versions")
     actions = alias.add_subparsers(dest="alias_action", required=True, metavar="ACTION")
@@ -171,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="minimum age on the store's clock (default: 24)")
     cmd = command("fsck", maint.fsck, "check every manifest and reference; non-zero on problems")
     cmd.add_argument("--deep", action="store_true", help="also re-hash every blob")
+    keys.add_trust_option(cmd)
+    keys.add_arguments(command("keys", keys.run, keys.HELP), lambda sub: _common(sub, top=False))
     cmd = command("import-chariots", maint.import_chariots,
                   "migrate a Chariots OpStore (database + saved files) into the store")
     cmd.add_argument("--db", required=True, metavar="URL", help="sqlite:///path/to/db")
@@ -212,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(json_mode=args.json, verbose=args.verbose)
     store: OpStore | None = None
     try:
-        store = open_store(args.store, args.endpoint_url)
+        store = keys.apply(open_store(args.store, args.endpoint_url), args)
         code: int = args.func(store, args, out)
         return code
     except BrokenPipeError:

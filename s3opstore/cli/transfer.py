@@ -100,12 +100,13 @@ def push(store: OpStore, args: argparse.Namespace, out: Output) -> int:
         saved = store.save_op_bytes(args.op, record.version, source,
                                     idempotency_key=args.idempotency_key)
     result = {"op": args.op, "version": str(saved.version), "number": record.number_text,
-              "sha256": saved.sha256, "size": saved.size, "key": saved.key}
+              "sha256": saved.sha256, "size": saved.size, "key": saved.key,
+              "signed_by": saved.signer}
     if out.json_mode:
         out.json(result)
     else:
         out.line(f"pushed {path} to {args.op} {record.number_text} "
-                 f"({saved.size} bytes, sha256 {saved.sha256})")
+                 f"({saved.size} bytes, sha256 {saved.sha256}, {_signed(saved.signer)})")
     return 0
 
 
@@ -136,13 +137,20 @@ def pull(store: OpStore, args: argparse.Namespace, out: Output) -> int:
                                    out.progress_enabled())
     result = {"op": args.op, "version": str(loaded.version), "number": record.number_text,
               "sha256": loaded.sha256, "size": loaded.size,
-              "output": None if to_stdout else str(args.output)}
+              "output": None if to_stdout else str(args.output), "signed_by": loaded.signer,
+              "signature_verified": store.verifier is not None}
     if out.json_mode and not to_stdout:
         out.json(result)
     elif not to_stdout:
+        checked = " (verified)" if store.verifier is not None else ""
         out.line(f"pulled {args.op} {record.number_text} to {args.output} "
-                 f"({loaded.size} bytes, sha256 verified {loaded.sha256})")
+                 f"({loaded.size} bytes, sha256 verified {loaded.sha256}, "
+                 f"{_signed(loaded.signer)}{checked})")
     return 0
+
+
+def _signed(signer: str | None) -> str:
+    return "unsigned" if signer is None else f"signed by key {signer}"
 
 
 def default_name(op: str, number: str) -> str:

@@ -2,7 +2,7 @@
 
 A head behind its history is ``stale_alias_head``: a writer died between its
 history append and its head move, or a release from before heads moved the
-alias (design.md, D15). Readers see the head's position until the next move
+alias (design.md, D17). Readers see the head's position until the next move
 or ``gc`` rolls it forward; fsck itself never writes. A head naming a
 position the history does not hold is ``bad_alias_head``; one whose alias has
 no history at all is ``orphan_alias_head``.

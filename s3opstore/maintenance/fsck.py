@@ -70,10 +70,15 @@ CHECKS: list[Check] = [
 
 def fsck(opstore: OpStore | ObjectStore, *, deep: bool = False,
          progress: ProgressFn | None = None) -> FsckReport:
-    """Check the whole store; never writes. ``deep`` re-hashes every blob."""
+    """Check the whole store; never writes. ``deep`` re-hashes every blob.
+
+    An OpStore with trusted keys also has every binding's signature checked
+    (maintenance/fsck_signatures.py).
+    """
     store = opstore.store if isinstance(opstore, OpStore) else opstore
     findings = Findings(deep=deep)
     ctx = FsckContext(store, findings, progress)
+    ctx.verifier = opstore.verifier if isinstance(opstore, OpStore) else None
     try:
         read_format(store)  # a newer format is refused, not reported as damage (D13)
         ctx.walk()

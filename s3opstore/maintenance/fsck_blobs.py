@@ -12,6 +12,7 @@ import hashlib
 
 from s3opstore.errors import ObjectNotFoundError
 from s3opstore.maintenance.fsck_report import Findings
+from s3opstore.maintenance.fsck_signatures import check_signature
 from s3opstore.maintenance.fsck_walk import FsckContext, OpState
 from s3opstore.models.keys import blob_key, parse_inverted
 from s3opstore.models.manifests import BytesBinding
@@ -46,6 +47,9 @@ def _check_op_bindings(ctx: FsckContext, report: Findings, op: str, state: OpSta
         if vid not in ctx.registered.get(op, {}):
             report.add(key, "unregistered_version",
                        f"bytes bound to version {vid} which is not registered")
+        if ctx.verifier is not None:  # fsck --trusted-keys (D15)
+            check_signature(report, key, binding, ctx.registered.get(op, {}).get(vid),
+                            ctx.verifier)
         blob = state.blobs.get(binding.sha256)
         where = blob_key(op, binding.sha256)
         aside = [i for i in state.trash.get(binding.sha256, []) if i.size == binding.size]

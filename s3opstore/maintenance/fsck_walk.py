@@ -31,6 +31,7 @@ from s3opstore.models.keys import (
 from s3opstore.models.manifests import OpHead, OpMarker, VersionManifest, VersionRecord
 from s3opstore.models.names import encode_name
 from s3opstore.stores.base import ObjectInfo, ObjectStore
+from s3opstore.trust.verify import Verifier
 
 __all__ = ["FsckContext", "OpState", "ProgressFn"]
 
@@ -66,6 +67,8 @@ class FsckContext:
         self.pipelines: list[str] = []
         #: op -> vid -> record, filled by the op check for the checks after it
         self.registered: dict[str, dict[str, VersionRecord]] = {}
+        #: set when fsck is given trusted keys: every binding's signature is checked (D15)
+        self.verifier: Verifier | None = None
 
     def walk(self) -> None:
         for info in self.store.list(""):

@@ -19,7 +19,7 @@ at least :data:`SCRATCH_MIN_AGE`, so even ``--grace 0`` cannot break a
 conditional-write probe in flight. Manifests, heads, listing entries, links,
 pipelines and aliases are never deleted. The one manifest gc writes: an alias
 head left behind its history (a mover died before moving it) is rolled forward
-to the history's newest position (design.md, D15).
+to the history's newest position (design.md, D17).
 
 Racing writers. The argument must hold for every binder (a save that uploads,
 a save that reuses a blob, ``commit_upload``) and for a gc killed at any point;

@@ -22,7 +22,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from s3opstore.models.digests import Sha256
 from s3opstore.models.version import Version
@@ -35,6 +44,7 @@ __all__ = [
     "AliasHead",
     "AliasManifest",
     "BytesBinding",
+    "BytesSignature",
     "LinkManifest",
     "OpHead",
     "OpMarker",
@@ -196,8 +206,33 @@ class PipelineManifest(_Registered, Tokened):
     last_op_name: str
 
 
+class BytesSignature(_Frozen):
+    """A writer's signature over one binding's fields (design.md, D15; s3opstore/trust).
+
+    ``algorithm`` and ``payload_version`` are plain values, not literals: a
+    reader meeting one it does not know refuses the bytes as untrusted, it does
+    not call the binding corrupt. ``number`` and ``record_sha256`` are what the
+    writer knew of the version's registration; they are signed too, so a reader
+    that has the record (fsck, the cached loader) can check them.
+    """
+
+    algorithm: str = Field(min_length=1, max_length=32)
+    payload_version: int = Field(ge=1)
+    key_id: str = Field(min_length=1, max_length=128)  # 16 hex digits today; not pinned (D13)
+    # A list, not a VersionNumber tuple: the HTTP API validates strictly, and a client's
+    # JSON array is no tuple there.
+    number: Annotated[list[int], Field(min_length=3, max_length=3)] | None = None
+    record_sha256: Sha256 | None = None
+    value: str = Field(min_length=1, max_length=512, description="the signature, base64")
+
+
 class BytesBinding(_Registered, Tokened):
-    """'The bytes of version V of op O are blob sha256:D', seq-th save of V."""
+    """'The bytes of version V of op O are blob sha256:D', seq-th save of V.
+
+    ``signature`` is optional (D13): absent for an unsigned save, and dropped
+    by readers that predate it. It is left out of the JSON when absent, so an
+    unsigned binding has the same bytes it always had.
+    """
 
     kind: Literal["bytes"] = "bytes"
     op_name: str
@@ -205,6 +240,14 @@ class BytesBinding(_Registered, Tokened):
     seq: int = Field(ge=0)
     sha256: Sha256
     size: int = Field(ge=0)
+    signature: BytesSignature | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_signature(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and data.get("signature", 0) is None:
+            del data["signature"]
+        return data
 
 
 class AliasManifest(_Registered, Tokened):

@@ -1,6 +1,6 @@
 """Alias heads: an alias read in one GET, kept by compare-and-swap after its history.
 
-The protocol (design.md, D15):
+The protocol (design.md, D17):
 
 - A move (or deletion) first appends its position to the alias's create-only
   history ``aliases/<op>/<alias>/<inv-seq>.json``. The history orders the moves
@@ -25,7 +25,7 @@ The protocol (design.md, D15):
 
 A release that predates heads moves aliases without moving heads; a head it
 leaves behind is reported by ``fsck`` and rolled forward by ``gc`` or the next
-writer of this release (design.md, D15: upgrade every writer).
+writer of this release (design.md, D17: upgrade every writer).
 """
 
 from __future__ import annotations

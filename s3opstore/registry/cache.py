@@ -9,7 +9,9 @@ bytes of an op's latest version each time. What it keeps between calls:
   once their total size passes ``max_bytes``. Blobs are content-addressed, so
   a cached blob can never be stale: only missing or corrupt.
 - **Byte bindings in memory**, by binding key. A binding key is create-only
-  and never rewritten, so ``key -> (sha256, size)`` is true forever.
+  and never rewritten, so ``key -> (sha256, size)`` is true forever. When the
+  OpStore has trusted keys (design.md, D15), a binding is kept only after its
+  signature verified, so a warm load never skips the check.
 
 - **The heads it read, with their ETags**: the op head (``load_latest``) and
   alias heads (``load_ref("op@production")``) are re-read with a conditional
@@ -229,7 +231,7 @@ class CachedLoader:
                 self._statuses[slot] = known
         judge_loadable(known[0], op, record.version, allow_archived=self.allow_archived,
                        stacklevel=4)
-        return self._load(op, record.version)
+        return self._load(op, record)
 
     def clear_memory(self) -> None:
         """Forget the in-memory binding knowledge (the disk cache stays)."""
@@ -240,7 +242,8 @@ class CachedLoader:
             self._heads.clear()
 
     # -- bindings ------------------------------------------------------------
-    def _binding(self, op: str, version: Version) -> _Binding:
+    def _binding(self, op: str, record: VersionRecord) -> _Binding:
+        version = record.version
         slot = (op, version.vid)
         with self._lock:
             known = self._checked.get(slot)
@@ -263,6 +266,9 @@ class CachedLoader:
                                      ) from exc
             value = decode(BytesBinding, got.data, newest)
             self.stats.binding_reads += 1
+            verifier = self.opstore.verifier
+            if verifier is not None:  # D15: refused before the blob; kept only once trusted
+                verifier.check_binding(value, record)
             binding = _Binding(newest, value.sha256, value.size)
         with self._lock:
             self._bindings[newest] = binding
@@ -270,8 +276,9 @@ class CachedLoader:
         return binding
 
     # -- blobs ---------------------------------------------------------------
-    def _load(self, op: str, version: Version) -> bytes:
-        binding = self._binding(op, version)
+    def _load(self, op: str, record: VersionRecord) -> bytes:
+        version = record.version
+        binding = self._binding(op, record)
         self.stats.loads += 1
         data = self._read_cached(binding)
         if data is not None:

@@ -26,6 +26,8 @@ from s3opstore.models.keys import clean_host, probe_key
 from s3opstore.registry.commit import Committer, RetryPolicy
 from s3opstore.registry.format import check_format, ensure_format_written, forget_formats
 from s3opstore.stores.base import IfMatch, ObjectStore
+from s3opstore.trust.keys import SigningKey
+from s3opstore.trust.verify import Verifier
 
 __all__ = ["Context", "Identity"]
 
@@ -47,8 +49,11 @@ class Context:
     """The store, the committer and the safety checks one OpStore shares with its modules."""
 
     def __init__(self, store: ObjectStore, retry: RetryPolicy | None = None,
-                 single_writer: bool = False) -> None:
+                 single_writer: bool = False, *, signer: SigningKey | None = None,
+                 verifier: Verifier | None = None) -> None:
         self._store = store
+        self.signer = signer  # signs every binding written (D15)
+        self.verifier = verifier  # checks every binding read before its bytes are (D15)
         self.retry = retry or RetryPolicy()
         self.single_writer = single_writer
         self._committer = Committer(store, self.retry, self.ensure_safe)

@@ -18,6 +18,7 @@ from s3opstore.errors import InvalidInputError, InvalidVersionError
 from s3opstore.models.digests import check_sha256
 from s3opstore.models.manifests import (
     AliasManifest,
+    BytesSignature,
     PipelineManifest,
     StatusManifest,
     TagsManifest,
@@ -45,8 +46,18 @@ from s3opstore.registry.listing import Listing
 from s3opstore.registry.metadata import Metadata
 from s3opstore.registry.resolution import PipelineResolution, resolve_pipeline
 from s3opstore.registry.search import MetricRange, Page, VersionHit
+from s3opstore.registry.trust_options import (
+    SignerOption,
+    TrustOption,
+    as_signature,
+    from_env,
+    signer_option,
+    verifier_option,
+)
 from s3opstore.registry.uploads import UploadTicket
 from s3opstore.stores import ObjectStore, open_store
+from s3opstore.trust.keys import SigningKey
+from s3opstore.trust.verify import Verifier
 
 __all__ = ["DEFAULT_STORE_DIR", "OpStore"]
 
@@ -85,21 +96,49 @@ class OpStore:
     """The op registry over an object store (S3 bucket prefix or local directory)."""
 
     def __init__(self, store: ObjectStore, *, single_writer: bool = False,
-                 retry: RetryPolicy | None = None) -> None:
+                 retry: RetryPolicy | None = None, signer: SignerOption = None,
+                 trusted_keys: TrustOption = None) -> None:
+        """``signer`` signs every binding written; with ``trusted_keys`` every load refuses
+        bytes not signed by one of them (design.md, D15). Both: objects or key file paths."""
         self.store = store
-        self._ctx = Context(store, retry or RetryPolicy(), single_writer)
+        self._ctx = Context(store, retry or RetryPolicy(), single_writer,
+                            signer=signer_option(signer), verifier=verifier_option(trusted_keys))
 
     @classmethod
     def from_url(cls, url: str | None = None, *, client: Any = None,
-                 single_writer: bool = False, retry: RetryPolicy | None = None) -> OpStore:
+                 single_writer: bool = False, retry: RetryPolicy | None = None,
+                 signer: SignerOption = None, trusted_keys: TrustOption = None) -> OpStore:
         """Open ``s3://bucket/prefix``, ``file:///path``, or the embedded default.
 
         With no URL, ``S3OPSTORE_URL`` is used, else the local directory
-        ``./.s3opstore``. ``client`` is an optional boto3 S3 client.
+        ``./.s3opstore``. ``client`` is an optional boto3 S3 client. Without
+        ``signer`` / ``trusted_keys``, ``S3OPSTORE_SIGNING_KEY`` and
+        ``S3OPSTORE_TRUSTED_KEYS`` name key files (registry/trust_options.py).
         """
         if url is None:
             url = os.environ.get("S3OPSTORE_URL") or Path(DEFAULT_STORE_DIR).resolve().as_uri()
-        return cls(open_store(url, client=client), single_writer=single_writer, retry=retry)
+        signer, trusted_keys = from_env(signer, trusted_keys)
+        return cls(open_store(url, client=client), single_writer=single_writer, retry=retry,
+                   signer=signer, trusted_keys=trusted_keys)
+
+    def with_trust(self, *, signer: SignerOption = None,
+                   trusted_keys: TrustOption = None) -> OpStore:
+        """The same store, signing with ``signer`` / trusting ``trusted_keys`` where given."""
+        if signer is None and trusted_keys is None:
+            return self
+        ctx = self._ctx
+        twin = OpStore(self.store, single_writer=ctx.single_writer, retry=ctx.retry,
+                       signer=signer or ctx.signer)
+        twin._ctx.verifier = verifier_option(trusted_keys) or ctx.verifier
+        return twin
+
+    @property
+    def signer(self) -> SigningKey | None:
+        return self._ctx.signer
+
+    @property
+    def verifier(self) -> Verifier | None:
+        return self._ctx.verifier
 
     @property
     def url(self) -> str:
@@ -218,13 +257,16 @@ class OpStore:
 
     def bind_uploaded_blob(self, op_name: str, version: Version | str, sha256: str, size: int,
                            *, upload_key: str | None = None,
-                           idempotency_key: str | None = None) -> OpBytes:
+                           idempotency_key: str | None = None,
+                           signature: BytesSignature | Mapping[str, Any] | None = None,
+                           ) -> OpBytes:
         """Bind bytes a client uploaded through a presigned PUT (see :meth:`new_upload_key`).
 
         ``upload_key`` is the staging key the PUT went to; its content is proven
         (the store's checksum, else a re-hash) and copied into place conditionally.
         Without it the blob must already be at its content address. A mismatch
-        raises IntegrityError and binds (and deletes) nothing.
+        raises IntegrityError and binds (and deletes) nothing. ``signature``: the
+        client's (``trust.sign_binding``), checked against trusted keys if any.
         """
         check_sha256(sha256)
         if not isinstance(size, int) or size < 0:
@@ -232,7 +274,8 @@ class OpStore:
         if upload_key is not None and not isinstance(upload_key, str):
             raise InvalidInputError(f"upload key {upload_key!r} is not a string")
         return _blobs.bind_uploaded(self._ctx, check_name(op_name), _version(version), sha256,
-                                    size, _key(idempotency_key), upload_key)
+                                    size, _key(idempotency_key), upload_key,
+                                    as_signature(signature))
 
     def new_upload_key(self, op_name: str) -> str:
         """A fresh private staging key for one presigned upload of op bytes."""
@@ -244,9 +287,14 @@ class OpStore:
         return _uploads.prepare_upload(self._ctx, check_name(op_name), _version(version),
                                        sha256, size)
 
-    def op_bytes_info(self, op_name: str, version: Version | str) -> OpBytes:
-        """Digest, size and blob key of the newest bytes saved for a version."""
-        return _blobs.locate(self._ctx, check_name(op_name), _version(version))
+    def op_bytes_info(self, op_name: str, version: Version | str, *,
+                      verify: bool = True) -> OpBytes:
+        """Digest, size, blob key and signer of the newest bytes saved for a version.
+
+        With trusted keys, untrusted bytes raise UntrustedBytesError unless
+        ``verify=False`` (for showing who signed; never before loading them).
+        """
+        return _blobs.locate(self._ctx, check_name(op_name), _version(version), verify=verify)
 
     # -- links ---------------------------------------------------------------
     def register_valid_link(self, downstream_op_name: str | None, upstream_op_name: str,
@@ -337,7 +385,7 @@ class OpStore:
                                      idempotency_key=_key(idempotency_key))
 
     def repair_alias_heads(self, *, dry_run: bool = False) -> list[tuple[str, str, int]]:
-        """Roll alias heads that lag their history forward (``gc`` does it; design.md D15)."""
+        """Roll alias heads that lag their history forward (``gc`` does it; design.md D17)."""
         return _alias_heads.repair_heads(self._ctx, dry_run=dry_run)
 
     def resolve(self, op_name: str,

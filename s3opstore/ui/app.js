@@ -108,6 +108,15 @@ function pager(name, data) {
     next ? link("op", { name, page: data.page + 1 }, "Older →") : h("span", { class: "btn", "aria-hidden": "true" }, "Older →"));
 }
 
+// Who signed a version's bytes (design.md D15): the key id or "unsigned", and whether the
+// server trusts that signature when it is configured with trusted keys.
+function signer(bytes, id) {
+  const who = bytes.signed_by ? h("span", { class: "mono" }, `key ${bytes.signed_by}`) : h("span", { class: "muted" }, "unsigned");
+  const verdict = bytes.trusted === true ? h("span", { class: "badge" }, "trusted")
+    : bytes.trusted === false ? h("span", { class: "badge warn" }, "not trusted") : [];
+  return h("span", id ? { id, "data-trusted": String(bytes.trusted) } : { "data-trusted": String(bytes.trusted) }, who, " ", verdict);
+}
+
 async function opPage(params, show) {
   markNav("ops");
   const name = params.get("name") || "";
@@ -120,7 +129,8 @@ async function opPage(params, show) {
          h("div", { class: "muted small" }, creationTime(row.info.version))),
     cell("Registered", when(row.info.registered_at), h("div", { class: "muted small" }, row.info.registered_host)),
     cell("Bytes", row.bytes ? [h("span", { class: "mono", title: row.bytes.sha256 }, row.bytes.sha256.slice(0, 12)),
-                                 h("div", { class: "muted small" }, size(row.bytes.size))]
+                                 h("div", { class: "muted small" }, size(row.bytes.size)),
+                                 h("div", { class: "small" }, signer(row.bytes))]
                             : h("span", { class: "muted" }, "not saved")),
     cell("Aliases", row.aliases.map((alias) => badge(alias)))));
   const aliases = data.aliases.length
@@ -179,6 +189,7 @@ async function versionPage(params, show) {
             fact("By", `${info.registered_host} (pid ${info.registered_pid})`),
             fact("Bytes", data.bytes ? h("span", { class: "mono wrap" }, `sha256:${data.bytes.sha256}`) : h("span", { class: "muted" }, "not saved")),
             data.bytes ? fact("Size", `${size(data.bytes.size)} (${data.bytes.size} bytes)`) : [],
+            data.bytes ? fact("Signed by", signer(data.bytes, "signed-by")) : [],
             fact("Aliases", data.aliases.length ? data.aliases.map((a) => badge(a)) : h("span", { class: "muted" }, "none")))),
         h("h2", {}, "Pull its bytes"),
         data.bytes ? h("pre", { class: "cmd", id: "pull" }, data.pull_command)

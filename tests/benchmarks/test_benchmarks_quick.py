@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # depend on the neighbours. These limits only catch a hang.
 pytestmark = pytest.mark.timeout(960)
 SCENARIOS = ["requests", "transfer", "latency", "scale", "contention", "warm", "cold_start",
-             "profile", "http", "ui"]
+             "profile", "http", "ui", "signing"]
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +258,15 @@ def test_check_stability_runs_twice_and_fails_when_a_figure_moved(
     documents[1] = _document(1.0, 1.0, 0.5)
     calls.clear()
     assert main(["--check-stability", "--out-dir", str(tmp_path)]) == 0
+
+
+@pytest.mark.slow
+def test_signing_reports_the_added_cost_as_ratios(quick_run: tuple[dict[str, Any], str]) -> None:
+    data = _results(quick_run, "signing")["data"]
+    assert data["crypto"]["sign_us"] > 0 and data["crypto"]["verify_us"] > 0
+    for size in ("1 KiB", "1 MiB"):
+        for what in ("save", "load"):
+            entry = data[size][what]
+            assert entry["ratio_ci"]["n"] == data[size]["pairs"] >= 6
+            assert len(entry["seconds"]) == len(entry["signed_seconds"]) == data[size]["pairs"]
+            assert entry["ratio_ci"]["ratio"] > 0 and entry["requests"]  # equal on both sides

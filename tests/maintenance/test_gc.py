@@ -150,11 +150,11 @@ class _BindDuringDelete(CountingStore):
         if "/blobs/" in key and not self.fired:
             self.fired = True
             # The writer found the blob before the delete (reused it) and binds it now.
-            from s3opstore.registry import blobs
+            from s3opstore.registry import blob_bindings
             from s3opstore.registry.versions import require_version
 
             record = require_version(self.writer._ctx, "feat", self.version)
-            blobs._bind(self.writer._ctx, record, ORPHAN_DIGEST, len(ORPHAN), None)
+            blob_bindings._bind(self.writer._ctx, record, ORPHAN_DIGEST, len(ORPHAN), None)
 
 
 def test_blob_bound_during_its_deletion_is_put_back(local_store: CliStore) -> None:

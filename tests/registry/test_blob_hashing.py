@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from s3opstore.registry.blobs import MD5_LIMIT, _prepared
+from s3opstore.registry.blob_source import MD5_LIMIT, _prepared
 
 
 def _expected(data: bytes, *, md5: bool) -> tuple[str, str | None, int]:

@@ -191,3 +191,25 @@ def test_readme_states_the_alias_budgets_asserted_here() -> None:
                 "`binding_ttl` > 0 (a conditional GET answered 304, no blob); 3 with the "
                 "default `binding_ttl=0` (+ the version's status and binding LISTs) |"):
         assert row in readme, row
+
+
+def test_signing_and_verifying_add_no_request(counted: tuple[OpStore, RequestCounter]) -> None:
+    """D15: the signature rides in the binding, and is checked from the binding alone."""
+    from s3opstore.trust import SigningKey, TrustedKeys
+
+    store, counter = counted
+    key = SigningKey.generate()
+    signing = OpStore(store.store, signer=key)
+    trusting = OpStore(store.store, trusted_keys=TrustedKeys.of(key))
+    for i, (saver, loader) in enumerate([(store, store), (signing, trusting)]):
+        saver.register_version("op", v(i))
+        counter.take()
+        saved = saver.save_op_bytes("op", v(i), b"weights %d" % i * 1000)
+        save_counts = counter.take()
+        assert loader.load_op_bytes("op", v(i)) == b"weights %d" % i * 1000
+        load_counts = counter.take()
+        assert saved.signer == (None if saver is store else key.key_id)
+        if saver is store:
+            unsigned_save, unsigned_load = save_counts, load_counts
+    assert save_counts == unsigned_save, (save_counts, unsigned_save)
+    assert load_counts == unsigned_load == Counter({"GetObject": 2, "ListObjectsV2": 1})

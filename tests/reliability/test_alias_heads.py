@@ -1,6 +1,6 @@
 """Alias heads under exact interleavings: crashes between the history and the head, racing movers.
 
-Each test pins one interleaving (design.md, D15) and states what readers of the head
+Each test pins one interleaving (design.md, D17) and states what readers of the head
 see: never a position older than an acknowledged move; a move whose writer died before
 moving the head is invisible to head readers until the next move or gc rolls the head
 forward, and fsck names the gap meanwhile. Runs on memory, local, moto and SeaweedFS.

@@ -566,7 +566,7 @@ def test_corrupt_manifest_is_named_and_contained(garbage: bytes) -> None:
     bad_keys = ["ops/broken/head.json"]
     bad_keys.append(next(i.key for i in inner.list("ops/broken/bytes/")))
     bad_keys.append(next(i.key for i in inner.list("aliases/broken/prod/")))
-    bad_keys.append(alias_head_key("broken", "prod"))  # what alias reads read (D15)
+    bad_keys.append(alias_head_key("broken", "prod"))  # what alias reads read (D17)
     for key in bad_keys:
         inner.put(key, garbage)
 

@@ -18,6 +18,7 @@ import pytest
 
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
+from s3opstore.trust import SigningKey
 from tests.api.serving import Served
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +30,7 @@ HOSTILE_ALIAS = '"><script>window.__pwned=2</script>'
 HOSTILE_PIPELINE = "</li><b id=injected>pipe</b>"
 CLF_VERSIONS = 60
 START = datetime(2024, 3, 1, 9, 0, 0)
+SIGNER = SigningKey.generate()  # signs pca's bytes; clf's stay unsigned (design.md D15)
 
 
 def version(tag: str, minute: int, minor: str = "", patch: str = "") -> Version:
@@ -54,7 +56,7 @@ def fill(root: Path) -> Fixture:
     store.register_valid_link("pca", "scaler", found.scaler)
     found.pca = version("pca", 1)
     store.register_valid_link("clf", "pca", found.pca)
-    store.save_op_bytes("pca", found.pca, b"pca-bytes")
+    store.with_trust(signer=SIGNER).save_op_bytes("pca", found.pca, b"pca-bytes")
     for i in range(CLF_VERSIONS):  # 60 versions: two pages of 50, newest first
         v = version("clf" if i < 40 else "clf-2", 10 + i, minor=f"data-{i // 5}",
                     patch=f"dtype-{i}")
@@ -83,6 +85,21 @@ def served(registry: Fixture, tmp_path_factory: pytest.TempPathFactory) -> Itera
     root = registry.store.url.removeprefix("file://")
     server = Served(f"s3opstore serve --store {root} --port 0",
                     cwd=tmp_path_factory.mktemp("cwd"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def served_trusting(registry: Fixture,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The same store served with S3OPSTORE_TRUSTED_KEYS naming SIGNER's public key."""
+    root = registry.store.url.removeprefix("file://")
+    cwd = tmp_path_factory.mktemp("cwd-trusting")
+    (cwd / "trusted.pub").write_bytes(SIGNER.public_pem())
+    server = Served(f"s3opstore serve --store {root} --port 0", cwd=cwd,
+                    env={"S3OPSTORE_TRUSTED_KEYS": str(cwd / "trusted.pub")})
     try:
         yield server
     finally:

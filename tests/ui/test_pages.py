@@ -5,15 +5,17 @@ from __future__ import annotations
 import shlex
 import subprocess
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from s3opstore.cli.resolve import resolve_pipeline
-from tests.api.serving import BIN
+from tests.api.serving import BIN, Served
 from tests.ui.conftest import (
     CLF_VERSIONS,
     HOSTILE_ALIAS,
     HOSTILE_OP,
     HOSTILE_PIPELINE,
+    SIGNER,
     Browsing,
     Fixture,
 )
@@ -58,7 +60,7 @@ def test_op_page_pages_versions_newest_first_with_alias_badges_and_history(
     assert tab.data("tr[data-version]", "version") == newest[:50]
     first = page.locator("tr[data-version]").first
     assert first.locator("td").first.inner_text().strip() == records[-1].number_text
-    assert first.locator("td").nth(3).inner_text().split()[-2:] == ["500", "B"]
+    assert first.locator("td").nth(3).inner_text().split()[-3:] == ["500", "B", "unsigned"]
     # badges on the versions the aliases point at now, not where they pointed before
     badged = {v: page.locator(f"tr[data-version='{v}'] .badge").all_text_contents()
               for v in newest[:50]}
@@ -210,3 +212,32 @@ def test_phone_width_has_no_sideways_scrolling(browser: object, served: object) 
         assert tab.errors == []
     finally:
         context.close()
+
+
+def test_the_signer_of_each_versions_bytes_is_shown(
+        browser: Any, served: Served, served_trusting: Served, registry: Fixture) -> None:
+    """D15: the key id (or "unsigned"), and the server's verdict when it has trusted keys."""
+    assert registry.pca is not None
+    pca, clf = f"#/version?op=pca&v={quote(str(registry.pca))}", \
+        f"#/version?op=clf&v={quote(str(registry.clf[-1]))}"
+    expected = {
+        (served.url, pca): (f"key {SIGNER.key_id}", "null"),
+        (served.url, clf): ("unsigned", "null"),
+        (served_trusting.url, pca): (f"key {SIGNER.key_id} trusted", "true"),
+        (served_trusting.url, clf): ("unsigned not trusted", "false"),
+    }
+    for (base, fragment), (text, trusted) in expected.items():
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tab = Browsing(context.new_page(), base)
+        try:
+            page = tab.open(fragment)
+            tab.wait("version")
+            assert " ".join(page.inner_text("#signed-by").split()) == text
+            assert page.get_attribute("#signed-by", "data-trusted") == trusted
+        finally:
+            context.close()
+        assert tab.errors == []
+    tab = Browsing(browser.new_context().new_page(), served_trusting.url)
+    page = tab.open("#/op?name=pca")
+    tab.wait("op")
+    assert f"key {SIGNER.key_id}" in page.inner_text(f"tr[data-version='{registry.pca}']")
