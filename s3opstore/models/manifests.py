@@ -38,6 +38,7 @@ __all__ = [
     "OpHead",
     "OpMarker",
     "PipelineManifest",
+    "Sequenced",
     "StatusManifest",
     "StoreFormat",
     "TagsManifest",
@@ -151,6 +152,16 @@ class Tokened(_Manifest):
     token: Token
 
 
+class Sequenced(Tokened):
+    """A record of a newest-first create-only log: its place in the log is ``seq``.
+
+    ``Committer.append`` (registry/commit.py) accepts only these: the newest
+    record's ``seq`` plus one is the key the next record is created under.
+    """
+
+    seq: int = Field(ge=0)
+
+
 class VersionManifest(Tokened):
     """Body of a version's listing entry (its key encodes the same record)."""
 
@@ -195,7 +206,7 @@ class PipelineManifest(_Registered, Tokened):
     last_op_name: str
 
 
-class BytesBinding(_Registered, Tokened):
+class BytesBinding(_Registered, Sequenced):
     """'The bytes of version V of op O are blob sha256:D', seq-th save of V."""
 
     kind: Literal["bytes"] = "bytes"
@@ -206,7 +217,7 @@ class BytesBinding(_Registered, Tokened):
     size: int = Field(ge=0)
 
 
-class AliasManifest(_Registered, Tokened):
+class AliasManifest(_Registered, Sequenced):
     """The seq-th position of alias A of op O: it points at ``version``.
 
     ``deleted``: this position deletes the alias (``version`` is where it
@@ -245,7 +256,7 @@ class VersionMetadata(_Registered, Tokened):
     source: dict[MetaKey, MetaText] = Field(default_factory=dict)
 
 
-class TagsManifest(_Registered, Tokened):
+class TagsManifest(_Registered, Sequenced):
     """The seq-th state of the mutable tags of an op (``version`` None) or of a version."""
 
     kind: Literal["tags"] = "tags"
@@ -255,7 +266,7 @@ class TagsManifest(_Registered, Tokened):
     tags: dict[MetaKey, MetaText]
 
 
-class StatusManifest(_Registered, Tokened):
+class StatusManifest(_Registered, Sequenced):
     """The seq-th status of an op (``version`` None: active or hidden) or of a version
     (active, deprecated or archived). Nothing is deleted: a status only changes how the
     thing is listed and loaded."""
