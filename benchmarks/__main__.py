@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -94,6 +95,7 @@ def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], list[Result]]:
                 continue
             module: ModuleType = importlib.import_module(f"benchmarks.{module_name}")
             print(f"== {module.TITLE}", flush=True)
+            load_before = os.getloadavg()[0]
             begin = time.perf_counter()
             try:
                 result: Result = module.run(bench)
@@ -101,7 +103,9 @@ def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], list[Result]]:
                 result = Result(module.NAME, module.TITLE, error=traceback.format_exc())
                 print(result.error, file=sys.stderr, flush=True)
             result.seconds = time.perf_counter() - begin
-            print(f"   done in {result.seconds:.1f} s", flush=True)
+            result.load = (round(load_before, 1), round(os.getloadavg()[0], 1))
+            print(f"   done in {result.seconds:.1f} s, load average {load_before:.1f} to "
+                  f"{result.load[1]:.1f}", flush=True)
             results.append(result)
     document: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
