@@ -152,9 +152,12 @@ def register_version(ctx: Context, op: str, version: Version,
     # does not pay for it again (each saved request is one less on a contended op):
     # - ``absent_through``: ``version`` has no seq <= this (a LIST of its entry
     #   prefix found nothing while the head's latest, another version, had it);
-    # - ``listed``: the seq whose listing entry we saw stored (created or read back).
+    # - ``listed``: the seq whose listing entry we saw stored (created or read back);
+    # - ``tries``: attempts so far; from the second on, the op is contended and the
+    #   previous latest's entry was most likely written by another writer already.
     absent_through: int | None = None
     listed: int | None = None
+    tries = 0
 
     def registered(head: OpHead) -> VersionRecord | None:
         """``find_version`` on ``head``, skipping the LIST when it cannot find anything new.
@@ -183,6 +186,8 @@ def register_version(ctx: Context, op: str, version: Version,
                 registered_pid=identity.pid)
             keys = [(digest, version.vid)] if digest else []
             return Put(OpHead(op_name=op, latest=record, token=token, idempotency=keys), record)
+        nonlocal tries
+        tries += 1
         head = snapshot.value
         used = dict(head.idempotency).get(digest) if digest is not None else None
         if used is not None and used != version.vid:
@@ -205,11 +210,15 @@ def register_version(ctx: Context, op: str, version: Version,
         def list_previous_latest() -> None:
             # D2: the latest's entry exists before the head moves past it. Stored
             # entries are never removed, so one we saw stored need not be written again.
+            # Under contention a HEAD that finds it (1 request) replaces the create that
+            # would answer 412 and read it back (2); uncontended, the create comes first.
             nonlocal listed
-            if listed != latest.seq:
-                ctx.committer.create(version_entry_key(latest),
-                                     VersionManifest(record=latest, token=head.token))
-                listed = latest.seq
+            if listed == latest.seq:
+                return
+            key = version_entry_key(latest)
+            if tries < 2 or ctx.store.head(key) is None:
+                ctx.committer.create(key, VersionManifest(record=latest, token=head.token))
+            listed = latest.seq
 
         return Put(new_head, record, before=list_previous_latest)
 
