@@ -258,3 +258,19 @@ def test_check_stability_runs_twice_and_fails_when_a_figure_moved(
     documents[1] = _document(1.0, 1.0, 0.5)
     calls.clear()
     assert main(["--check-stability", "--out-dir", str(tmp_path)]) == 0
+
+
+def test_merge_replaces_only_the_scenarios_run() -> None:
+    old = {"mode": "full", "generated_at": "old", "stability": {"moved": []},
+           "scenarios_run": ["requests", "transfer"],
+           "results": {"requests": {"name": "requests", "v": 1},
+                       "transfer": {"name": "transfer", "v": 1}}}
+    new = {"mode": "full", "generated_at": "new", "scenarios_run": ["contention", "transfer"],
+           "results": {"contention": {"name": "contention", "v": 2},
+                       "transfer": {"name": "transfer", "v": 2}}}
+    merged = bench_main.merged(old, new)
+    assert merged["scenarios_run"] == ["requests", "transfer", "contention"]  # running order
+    assert {name: r["v"] for name, r in merged["results"].items()} == {
+        "requests": 1, "transfer": 2, "contention": 2}
+    assert merged["generated_at"] == "new"
+    assert "stability" not in merged  # the old run's comparison says nothing about the new
