@@ -274,3 +274,17 @@ def test_merge_replaces_only_the_scenarios_run() -> None:
         "requests": 1, "transfer": 2, "contention": 2}
     assert merged["generated_at"] == "new"
     assert "stability" not in merged  # the old run's comparison says nothing about the new
+
+
+def test_the_documented_stability_command_is_valid() -> None:
+    """README's one command for re-measuring what it quotes parses, as written."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    commands = [line.strip().strip("`") for line in readme.splitlines()
+                if line.strip().startswith("`python -m benchmarks --only")]
+    assert commands, "README shows no stability command"
+    for command in commands:
+        words = command.split()
+        assert words[:3] == ["python", "-m", "benchmarks"]
+        args = bench_main.parse_args(words[3:])
+        assert args.check_stability and args.merge
+        assert set(args.chosen) <= set(bench_main.NAMES)
