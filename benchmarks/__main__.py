@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -41,6 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-stability", action="store_true",
                         help="run everything twice, back to back, and say which headline "
                         "ratio moved by more than 10%% (exit status 1 if one did)")
+    parser.add_argument("--merge", action="store_true",
+                        help="replace only the scenarios run in --out-dir's results.json, "
+                        "keeping the others (and their provenance) as they are")
     parser.add_argument("--rerender", action="store_true",
                         help="only rewrite results.md from the results.json in --out-dir")
     args = parser.parse_args(argv)
@@ -72,14 +76,33 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   {row['figure']}: {row['first']} -> {row['second']} "
                   f"({row['change']:+.1%}){flag}", flush=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    (args.out_dir / "results.json").write_text(json.dumps(document, indent=2, sort_keys=False))
-    (args.out_dir / "results.md").write_text(render_markdown(document, results[:len(
-        document["scenarios_run"])]))
+    saved = args.out_dir / "results.json"
+    if args.merge and saved.exists():
+        document = merged(json.loads(saved.read_text()), document)
+        shown = results_from_json(document)
+    else:
+        shown = results[:len(document["scenarios_run"])]
+    saved.write_text(json.dumps(document, indent=2, sort_keys=False))
+    (args.out_dir / "results.md").write_text(render_markdown(document, shown))
     print(f"wrote {args.out_dir / 'results.md'} and results.json "
           f"in {document['total_seconds']} s", flush=True)
     if any(r.error for r in results):
         return 1
     return 1 if document.get("stability", {}).get("moved") else 0
+
+
+def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` with the scenarios ``new`` ran replaced by ``new``'s, in running order.
+
+    The run-level facts (time, machine, commit, stability) become the new run's:
+    the preamble says which scenarios came from which run.
+    """
+    results = {**old["results"], **new["results"]}
+    ordered = {name: results[name] for name in NAMES if name in results}
+    stale = {"results", "stability", "second_run"}  # about the old run only
+    return {**{key: value for key, value in old.items() if key not in stale},
+            **{key: value for key, value in new.items() if key != "results"},
+            "scenarios_run": list(ordered), "results": ordered}
 
 
 def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], list[Result]]:
@@ -94,6 +117,7 @@ def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], list[Result]]:
                 continue
             module: ModuleType = importlib.import_module(f"benchmarks.{module_name}")
             print(f"== {module.TITLE}", flush=True)
+            load_before = os.getloadavg()[0]
             begin = time.perf_counter()
             try:
                 result: Result = module.run(bench)
@@ -101,7 +125,9 @@ def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], list[Result]]:
                 result = Result(module.NAME, module.TITLE, error=traceback.format_exc())
                 print(result.error, file=sys.stderr, flush=True)
             result.seconds = time.perf_counter() - begin
-            print(f"   done in {result.seconds:.1f} s", flush=True)
+            result.load = (round(load_before, 1), round(os.getloadavg()[0], 1))
+            print(f"   done in {result.seconds:.1f} s, load average {load_before:.1f} to "
+                  f"{result.load[1]:.1f}", flush=True)
             results.append(result)
     document: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",

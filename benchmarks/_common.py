@@ -56,9 +56,13 @@ class Result:
     data: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
+    # 1-minute load average when the scenario started and when it ended: the machine
+    # is shared, so a figure is only as good as the quiet it was measured in.
+    load: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "seconds": round(self.seconds, 2),
+                "load_average": [round(v, 1) for v in self.load] if self.load else None,
                 "error": self.error, "notes": self.notes, "data": self.data,
                 "tables": [{"caption": t.caption, "columns": t.columns, "rows": t.rows}
                            for t in self.tables]}

@@ -104,7 +104,8 @@ def run(bench: Bench) -> Result:
                      fmt(wall.max * 1e3, 0), fmt(imp.median * 1e3, 0),
                      fmt(req.median * 1e3, 0), fmt(ratio(wall.median, floor))])
         data[name] = {"wall_ms": wall.json(1e3, 1), "import_ms": imp.json(1e3, 1),
-                      "first_request_ms": req.json(1e3, 1)}
+                      "first_request_ms": req.json(1e3, 1),
+                      "ratio_to_bare": round(ratio(wall.median, floor), 3)}
     result.tables.append(Table(
         ["case", "wall ms median", "min", "max", "import ms (in child)",
          "first request ms (in child)", "ratio to bare interpreter"], rows,

@@ -61,6 +61,14 @@ def headline_figures(document: dict[str, Any]) -> dict[str, float]:
     for name, entry in (scale.get("operations") or {}).items():
         if "ratio_top_to_base" in entry:
             figures[f"scale {name} top / base"] = entry["ratio_top_to_base"]
+    warm = _get(document, "warm", "data") or {}
+    for name, entry in warm.items():
+        if not name.startswith("plain") and "ratio_to_plain" in entry:
+            figures[f"warm {name} time / plain"] = entry["ratio_to_plain"]
+    cold = _get(document, "cold_start", "data", "cases") or {}
+    for name, entry in cold.items():
+        if name != "python -c pass" and "ratio_to_bare" in entry:
+            figures[f"cold start {name} / bare interpreter"] = entry["ratio_to_bare"]
     pairs = _get(document, "contention", "data", "pair_ratios") or {}
     if pairs:
         top = max(pairs, key=int)
@@ -90,7 +98,15 @@ def compare_runs(first: dict[str, Any], second: dict[str, Any], *,
                      "change": round(change, 3)})
         if abs(change) > threshold:
             moved.append(name)
-    return {"threshold": threshold, "figures": rows, "moved": moved}
+    return {"threshold": threshold, "figures": rows, "moved": moved,
+            "load_average": [load_range(first), load_range(second)]}
+
+
+def load_range(document: dict[str, Any]) -> list[float] | None:
+    """The lowest and highest 1-minute load average seen at any scenario's start or end."""
+    seen = [value for result in document.get("results", {}).values()
+            for value in (result.get("load_average") or [])]
+    return [min(seen), max(seen)] if seen else None
 
 
 def headline(document: dict[str, Any]) -> list[str]:
@@ -172,7 +188,13 @@ def stability_md(stability: dict[str, Any]) -> list[str]:
     out = ["## Stability: two back-to-back runs", "",
            f"Every headline ratio of the first run against the second; a change beyond "
            f"{stability['threshold']:.0%} is marked. "
-           + ("Nothing moved." if not moved else f"{len(moved)} figure(s) moved."), ""]
+           + ("Nothing moved." if not moved else f"{len(moved)} figure(s) moved.")]
+    loads = stability.get("load_average") or []
+    if loads and all(loads):
+        out[-1] += (" Load average (1 min) during the first run "
+                    f"{loads[0][0]:.1f} to {loads[0][1]:.1f}, during the second "
+                    f"{loads[1][0]:.1f} to {loads[1][1]:.1f}.")
+    out.append("")
     rows = [[f["figure"], f"{f['first']:.3f}", f"{f['second']:.3f}", f"{f['change']:+.1%}",
              "MOVED" if f["figure"] in moved else ""] for f in stability["figures"]]
     return [*out, table_md(["figure", "first run", "second run", "change", ""], rows), ""]
@@ -211,7 +233,9 @@ def render_markdown(document: dict[str, Any], results: list[Result]) -> str:
             out += [table_md(table.columns, table.rows), ""]
         out += [f"- {note}" for note in result.notes]
         # Rounded as results.json stores it first, so --rerender prints the same figure.
-        out += [f"- Scenario time: {round(result.seconds, 2):.1f} s", ""]
+        load = (f"; load average (1 min) {result.load[0]:.1f} at its start, "
+                f"{result.load[1]:.1f} at its end" if result.load else "")
+        out += [f"- Scenario time: {round(result.seconds, 2):.1f} s{load}", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -222,5 +246,6 @@ def results_from_json(document: dict[str, Any]) -> list[Result]:
         out.append(Result(
             raw["name"], raw["title"],
             tables=[Table(t["columns"], t["rows"], t["caption"]) for t in raw["tables"]],
-            notes=raw["notes"], data=raw["data"], seconds=raw["seconds"], error=raw["error"]))
+            notes=raw["notes"], data=raw["data"], seconds=raw["seconds"], error=raw["error"],
+            load=tuple(raw["load_average"]) if raw.get("load_average") else None))
     return out

@@ -28,17 +28,23 @@ NAME = "warm"
 TITLE = "6. Warm reuse (Lambda-style loop)"
 
 
-def _loop(invoke: Callable[[], Any], counter: Any, n: int, change_at: int,
-          change: Callable[[], None]) -> list[dict[str, Any]]:
-    rows = []
+def _interleaved(cases: dict[str, tuple[Callable[[], Any], Any, Callable[[], None]]], n: int,
+                 change_at: int) -> dict[str, list[dict[str, Any]]]:
+    """Invocation i of every strategy, then invocation i + 1 of every one, and so on.
+
+    Interleaved, so a burst of load from the neighbours slows every strategy
+    alike and the time ratios stay comparable.
+    """
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
     for i in range(n):
-        if i == change_at:
-            change()
-        counter.reset()
-        elapsed = timed(invoke)
-        snap = counter.snapshot()
-        rows.append({"i": i, "seconds": elapsed, "requests": snap["total"],
-                     "blob_requests": snap["blob"], "after_change": i == change_at})
+        for name, (invoke, counter, change) in cases.items():
+            if i == change_at:
+                change()
+            counter.reset()
+            elapsed = timed(invoke)
+            snap = counter.snapshot()
+            rows[name].append({"i": i, "seconds": elapsed, "requests": snap["total"],
+                               "blob_requests": snap["blob"], "after_change": i == change_at})
     return rows
 
 
@@ -46,7 +52,7 @@ def run(bench: Bench) -> Result:
     result = Result(NAME, TITLE)
     n = 20 if bench.quick else 200
     size = 64 * KiB if bench.quick else 1 * MiB
-    strategies: dict[str, list[dict[str, Any]]] = {}
+    cases: dict[str, tuple[Callable[[], Any], Any, Callable[[], None]]] = {}
     for name in ("plain latest_version + load_op_bytes", "CachedLoader (strict)",
                  "CachedLoader (binding_ttl=60 s)"):
         store, counter, _client = bench.opstore(bench.prefix("warm"))
@@ -72,7 +78,8 @@ def run(bench: Bench) -> Result:
                                   binding_ttl=ttl)
             def invoke(loader: CachedLoader = loader, op: str = op) -> Any:
                 return loader.load_latest(op)
-        strategies[name] = _loop(invoke, counter, n, n // 2, change)
+        cases[name] = (invoke, counter, change)
+    strategies = _interleaved(cases, n, n // 2)
 
     rows, data = [], {}
     plain_ms = None
@@ -98,7 +105,8 @@ def run(bench: Bench) -> Result:
          "time ratio to plain", "requests on first invocation",
          "requests right after a new version"], rows,
         caption=f"{n} invocations in one process, op bytes {size // KiB} KiB, a new version "
-        f"registered and saved before invocation {n // 2}."))
+        f"registered and saved before invocation {n // 2}; the strategies' invocations "
+        "interleaved."))
     result.notes.append(
         "Strict mode needs 3 small requests per warm invocation (a conditional GET of "
         "head.json answered 304, LIST the version's status: archived since?, LIST its newest "

@@ -49,6 +49,7 @@ __all__ = [
     "OpHead",
     "OpMarker",
     "PipelineManifest",
+    "Sequenced",
     "StatusManifest",
     "StoreFormat",
     "TagsManifest",
@@ -162,6 +163,16 @@ class Tokened(_Manifest):
     token: Token
 
 
+class Sequenced(Tokened):
+    """A record of a newest-first create-only log: its place in the log is ``seq``.
+
+    ``Committer.append`` (registry/commit.py) accepts only these: the newest
+    record's ``seq`` plus one is the key the next record is created under.
+    """
+
+    seq: int = Field(ge=0)
+
+
 class VersionManifest(Tokened):
     """Body of a version's listing entry (its key encodes the same record)."""
 
@@ -226,7 +237,7 @@ class BytesSignature(_Frozen):
     value: str = Field(min_length=1, max_length=512, description="the signature, base64")
 
 
-class BytesBinding(_Registered, Tokened):
+class BytesBinding(_Registered, Sequenced):
     """'The bytes of version V of op O are blob sha256:D', seq-th save of V.
 
     ``signature`` is optional (D13): absent for an unsigned save, and dropped
@@ -250,7 +261,7 @@ class BytesBinding(_Registered, Tokened):
         return data
 
 
-class AliasManifest(_Registered, Tokened):
+class AliasManifest(_Registered, Sequenced):
     """The seq-th position of alias A of op O: it points at ``version``.
 
     ``deleted``: this position deletes the alias (``version`` is where it
@@ -304,7 +315,7 @@ class VersionMetadata(_Registered, Tokened):
     source: dict[MetaKey, MetaText] = Field(default_factory=dict)
 
 
-class TagsManifest(_Registered, Tokened):
+class TagsManifest(_Registered, Sequenced):
     """The seq-th state of the mutable tags of an op (``version`` None) or of a version."""
 
     kind: Literal["tags"] = "tags"
@@ -314,7 +325,7 @@ class TagsManifest(_Registered, Tokened):
     tags: dict[MetaKey, MetaText]
 
 
-class StatusManifest(_Registered, Tokened):
+class StatusManifest(_Registered, Sequenced):
     """The seq-th status of an op (``version`` None: active or hidden) or of a version
     (active, deprecated or archived). Nothing is deleted: a status only changes how the
     thing is listed and loaded."""

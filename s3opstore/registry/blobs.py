@@ -70,13 +70,14 @@ def save_bytes(ctx: Context, op: str, version: Version, data: BlobSource,
         sha, size = source.digests.sha256, source.digests.size
         key = blob_key(op, sha)
         ctx.ensure_safe()
-        if not _proven(ctx.store.head(key), source):
+        sent = not _proven(ctx.store.head(key), source)
+        if sent:
             ctx.store.upload(key, source.rewind(), size=size)
         binding, ours = _bind(ctx, record, sha, size, idempotency_key)
         # gc may have decided to delete the blob before our binding was visible (it
         # listed the bindings, then we bound, then it deleted): look once more after
         # binding. A delete after this HEAD saw our binding first (gc re-lists after
         # deleting and puts the blob back; the blob was set aside in the trash).
-        if ours and _disproven(ctx.store.head(key), source):
+        if ours and _disproven(ctx.store.head(key), source, sent=sent):
             ctx.store.upload(key, source.rewind(), size=size)
     return OpBytes(op, record.version, sha, size, key, signer_of(binding))

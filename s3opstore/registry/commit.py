@@ -29,8 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
-
 from s3opstore.errors import (
     ConcurrentWriteError,
     ConflictError,
@@ -41,7 +39,7 @@ from s3opstore.errors import (
     StorageUnavailableError,
 )
 from s3opstore.models.codec import decode, encode
-from s3opstore.models.manifests import Tokened
+from s3opstore.models.manifests import Sequenced, Tokened
 from s3opstore.stores.base import IfMatch, ObjectStore, PutMode
 
 __all__ = ["Committer", "Done", "Put", "RetryPolicy", "Snapshot", "new_token", "same_key"]
@@ -50,20 +48,36 @@ __all__ = ["Committer", "Done", "Put", "RetryPolicy", "Snapshot", "new_token", "
 # Only tokened manifests go through the committer: the token is how a read-back
 # recognises our own write.
 M = TypeVar("M", bound=Tokened)
+S = TypeVar("S", bound=Sequenced)  # records of a newest-first create-only log
 R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Bounded, jittered exponential backoff for lost compare-and-swap races."""
+    """Bounded, jittered backoff for lost compare-and-swap races and 409s.
+
+    Lost races back off with decorrelated jitter (each delay drawn between
+    ``base_delay`` and three times the previous one, capped at ``max_delay``),
+    and the committer carries the last delay over to its next write, halving
+    it on each win: under sustained contention every writer keeps waiting
+    long enough that few attempts collide, instead of restarting from
+    ``base_delay`` at each new commit (a lost race costs ~5 requests, and on
+    a shared machine every wasted request slows the winners down too).
+    """
 
     max_attempts: int = 40
     base_delay: float = 0.01
-    max_delay: float = 0.5
+    max_delay: float = 2.0
 
     def sleep(self, attempt: int) -> None:
+        """Plain capped exponential backoff (used for 409 answers)."""
         ceiling = min(self.max_delay, self.base_delay * (2 ** min(attempt, 16)))
         time.sleep(random.uniform(0, ceiling))
+
+    def next_delay(self, previous: float) -> float:
+        """The delay after a lost race, given the one before it (decorrelated jitter)."""
+        low = self.base_delay
+        return min(self.max_delay, random.uniform(low, max(low, previous) * 3))
 
 
 def new_token(idempotency_key: str | None = None, *, scope: str = "",
@@ -116,6 +130,17 @@ class Committer:
         self.store = store
         self.retry = retry
         self._before_write = before_write  # the one-time conditional-write probe
+        # The backoff after the last lost race, carried over to the next write
+        # (see RetryPolicy). Shared by threads: a torn update only blurs a delay.
+        self._delay = 0.0
+
+    def _lost(self) -> None:
+        """Wait after a lost race: longer the more races were lost lately."""
+        self._delay = self.retry.next_delay(self._delay)
+        time.sleep(self._delay)
+
+    def _won(self) -> None:
+        self._delay /= 2
 
     # -- reads ---------------------------------------------------------------
     def read(self, key: str, model: type[M]) -> Snapshot[M] | None:
@@ -172,7 +197,7 @@ class Committer:
     def update(self, key: str, model: type[M],
                decide: Callable[[Snapshot[M] | None], Decision[R, M]]) -> R:
         """Compare-and-swap loop on ``key`` until ``decide`` is applied or says Done."""
-        for attempt in range(self.retry.max_attempts):
+        for _attempt in range(self.retry.max_attempts):
             snapshot = self.read(key, model)
             decision = decide(snapshot)
             if isinstance(decision, Done):
@@ -183,6 +208,7 @@ class Committer:
             mode: PutMode = "create" if snapshot is None else IfMatch(snapshot.etag)
             try:
                 self.store.put(key, encode(decision.value), mode=mode)
+                self._won()
                 return decision.result
             except (PreconditionFailedError, ConcurrentWriteError):
                 pass
@@ -191,37 +217,36 @@ class Committer:
                     raise
             current = self._read_back(key, model)
             if current is not None and current.value.token == decision.value.token:
+                self._won()
                 return decision.result
-            # Lost the race, or our write did not land: decide again on fresh state.
+            # Lost the race, or our write did not land: wait, then decide again on
+            # fresh state. (The read-back is not reused as the next snapshot: after a
+            # backoff it is stale, and an attempt on stale state is a sure loss.)
             # A write of ours that landed and was then superseded is found by
             # ``decide`` itself, which recognises already-applied work.
-            self.retry.sleep(attempt)
+            self._lost()
         raise ConflictError(f"gave up updating key {key!r} after {self.retry.max_attempts} "
                             "attempts: too many concurrent writers")
 
-    def append(self, prefix: str, key_for: Callable[[int], str], model: type[M],
-               decide: Callable[[Snapshot[M] | None, int], Decision[R, M]]) -> R:
+    def append(self, prefix: str, key_for: Callable[[int], str], model: type[S],
+               decide: Callable[[Snapshot[S] | None, int], Decision[R, S]]) -> R:
         """Add the next record of a newest-first create-only log under ``prefix``.
 
         ``decide(newest, next_seq)`` sees the newest record (or None) and the
         sequence number the new record would take.
         """
-        for attempt in range(self.retry.max_attempts):
+        for _attempt in range(self.retry.max_attempts):
             newest_key = next((info.key for info in self.store.list(prefix, limit=1)), None)
             newest = self.read(newest_key, model) if newest_key is not None else None
-            seq = 0 if newest is None else _seq_of(newest.value) + 1
+            seq = 0 if newest is None else newest.value.seq + 1
             decision = decide(newest, seq)
             if isinstance(decision, Done):
                 return decision.result
             _stored, created = self.create(key_for(seq), decision.value)
             if created:
+                self._won()
                 return decision.result
-            self.retry.sleep(attempt)  # someone else took that sequence number
+            self._lost()  # someone else took that sequence number
         raise ConflictError(f"gave up appending under {prefix!r} after "
                             f"{self.retry.max_attempts} attempts: too many concurrent writers")
 
-
-def _seq_of(value: BaseModel) -> int:
-    seq = getattr(value, "seq", None)
-    assert isinstance(seq, int), f"{type(value).__name__} has no seq"
-    return seq

@@ -148,6 +148,34 @@ def register_version(ctx: Context, op: str, version: Version,
     token = new_token(idempotency_key, scope=f"version\0{op}\0{version.vid}")
     digest = _key_digest(idempotency_key) if idempotency_key is not None else None
     identity = ctx.identity
+    # What earlier attempts of this call proved, so a retry after a lost race
+    # does not pay for it again (each saved request is one less on a contended op):
+    # - ``absent_through``: ``version`` has no seq <= this (a LIST of its entry
+    #   prefix found nothing while the head's latest, another version, had it);
+    # - ``listed``: the seq whose listing entry we saw stored (created or read back);
+    # - ``tries``: attempts so far; from the second on, the op is contended and the
+    #   previous latest's entry was most likely written by another writer already.
+    absent_through: int | None = None
+    listed: int | None = None
+    tries = 0
+
+    def registered(head: OpHead) -> VersionRecord | None:
+        """``find_version`` on ``head``, skipping the LIST when it cannot find anything new.
+
+        A version committed since the LIST that proved ``absent_through`` has a
+        seq in (absent_through, head.latest.seq]; the head's own latest is
+        compared directly, so only a gap of two or more commits needs the LIST.
+        """
+        nonlocal absent_through
+        latest = head.latest
+        if latest.version == version:
+            return latest
+        if absent_through is None or latest.seq > absent_through + 1:
+            found = _listed(ctx, op, version)
+            if found is not None:
+                return found
+        absent_through = latest.seq
+        return None
 
     def decide(snapshot: Snapshot[OpHead] | None) -> Done[VersionRecord] | Put[OpHead,
                                                                                VersionRecord]:
@@ -158,13 +186,15 @@ def register_version(ctx: Context, op: str, version: Version,
                 registered_pid=identity.pid)
             keys = [(digest, version.vid)] if digest else []
             return Put(OpHead(op_name=op, latest=record, token=token, idempotency=keys), record)
+        nonlocal tries
+        tries += 1
         head = snapshot.value
         used = dict(head.idempotency).get(digest) if digest is not None else None
         if used is not None and used != version.vid:
             raise ConflictError(
                 f"idempotency key {idempotency_key!r} was already used to register "
                 f"another version of op {op!r} ({used})")
-        existing = find_version(ctx, op, version, head)
+        existing = registered(head)
         if existing is not None:
             return Done(existing)
         latest = head.latest
@@ -178,8 +208,17 @@ def register_version(ctx: Context, op: str, version: Version,
         new_head = OpHead(op_name=op, latest=record, token=token, idempotency=keys)
 
         def list_previous_latest() -> None:
-            ctx.committer.create(version_entry_key(latest),
-                                 VersionManifest(record=latest, token=head.token))
+            # D2: the latest's entry exists before the head moves past it. Stored
+            # entries are never removed, so one we saw stored need not be written again.
+            # Under contention a HEAD that finds it (1 request) replaces the create that
+            # would answer 412 and read it back (2); uncontended, the create comes first.
+            nonlocal listed
+            if listed == latest.seq:
+                return
+            key = version_entry_key(latest)
+            if tries < 2 or ctx.store.head(key) is None:
+                ctx.committer.create(key, VersionManifest(record=latest, token=head.token))
+            listed = latest.seq
 
         return Put(new_head, record, before=list_previous_latest)
 

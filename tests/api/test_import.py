@@ -11,11 +11,9 @@ FORBIDDEN = ("s3opstore.cli", "rich", "moto", "hypothesis", "requests", "pytest"
              "s3opstore.testing", "boto3")
 
 PROBE = """
-import json, sys, time
-started = time.perf_counter()
+import json, sys
 import s3opstore.lambda_handler
-elapsed = time.perf_counter() - started
-print(json.dumps({"modules": sorted(sys.modules), "seconds": elapsed}))
+print(json.dumps({"modules": sorted(sys.modules)}))
 """
 
 
@@ -28,5 +26,5 @@ def test_importing_the_handler_imports_nothing_optional() -> None:
     loaded = sorted(name for name in modules
                     if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN))
     assert loaded == []
-    # Generous bound (a cold CI machine); the benchmark reports the real figure.
-    assert report["seconds"] < 5.0
+    # No bound on the import time: on a machine shared with other suites any bound is a
+    # coin toss. The cold-start benchmark measures it, as a ratio to a bare interpreter.

@@ -270,3 +270,33 @@ def test_signing_reports_the_added_cost_as_ratios(quick_run: tuple[dict[str, Any
             assert entry["ratio_ci"]["n"] == data[size]["pairs"] >= 6
             assert len(entry["seconds"]) == len(entry["signed_seconds"]) == data[size]["pairs"]
             assert entry["ratio_ci"]["ratio"] > 0 and entry["requests"]  # equal on both sides
+
+
+def test_merge_replaces_only_the_scenarios_run() -> None:
+    old = {"mode": "full", "generated_at": "old", "stability": {"moved": []},
+           "scenarios_run": ["requests", "transfer"],
+           "results": {"requests": {"name": "requests", "v": 1},
+                       "transfer": {"name": "transfer", "v": 1}}}
+    new = {"mode": "full", "generated_at": "new", "scenarios_run": ["contention", "transfer"],
+           "results": {"contention": {"name": "contention", "v": 2},
+                       "transfer": {"name": "transfer", "v": 2}}}
+    merged = bench_main.merged(old, new)
+    assert merged["scenarios_run"] == ["requests", "transfer", "contention"]  # running order
+    assert {name: r["v"] for name, r in merged["results"].items()} == {
+        "requests": 1, "transfer": 2, "contention": 2}
+    assert merged["generated_at"] == "new"
+    assert "stability" not in merged  # the old run's comparison says nothing about the new
+
+
+def test_the_documented_stability_command_is_valid() -> None:
+    """README's one command for re-measuring what it quotes parses, as written."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    commands = [line.strip().strip("`") for line in readme.splitlines()
+                if line.strip().startswith("`python -m benchmarks --only")]
+    assert commands, "README shows no stability command"
+    for command in commands:
+        words = command.split()
+        assert words[:3] == ["python", "-m", "benchmarks"]
+        args = bench_main.parse_args(words[3:])
+        assert args.check_stability and args.merge
+        assert set(args.chosen) <= set(bench_main.NAMES)

@@ -39,7 +39,9 @@ from tests.reliability.chaos_worker import SHARED_OP, completed, payload, versio
 from tests.reliability.invariants import check_invariants
 
 FULL = os.environ.get("S3OPSTORE_CHAOS_SCALE") == "full"
-WRITERS, OPS, MAX_KILLS, DEADLINE = (16, 100, 60, 300.0) if FULL else (8, 20, 12, 90.0)
+# DEADLINE only stops a hung run: it sits just under pytest's 300 s timeout in CI, since
+# on a machine shared with other suites a tighter bound fails runs that were merely slow.
+WRITERS, OPS, MAX_KILLS, DEADLINE = (16, 100, 60, 300.0) if FULL else (8, 20, 12, 240.0)
 REPO = Path(__file__).resolve().parents[2]
 
 
