@@ -15,8 +15,10 @@ from s3opstore.errors import AliasNotFoundError, ConflictError
 from s3opstore.models.keys import alias_key, alias_prefix, aliases_prefix, decode_names
 from s3opstore.models.manifests import AliasManifest, utc_now_ms
 from s3opstore.models.version import Version
+from s3opstore.registry import logged
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.events import Subject
 from s3opstore.registry.versions import require_version
 
 __all__ = ["UNSET", "alias_history", "delete_alias", "get_alias", "list_aliases",
@@ -97,8 +99,8 @@ def delete_alias(ctx: Context, op: str, alias: str, *,
             registered_host=identity.host, registered_pid=identity.pid, deleted=True)
         return Put(entry, entry)
 
-    return ctx.committer.append(alias_prefix(op, alias), lambda seq: alias_key(op, alias, seq),
-                                AliasManifest, decide)
+    return logged.append(ctx, Subject("alias.delete", op, None, alias), alias_prefix(op, alias),
+                         lambda seq: alias_key(op, alias, seq), AliasManifest, decide)
 
 
 def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
@@ -145,5 +147,6 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
             registered_host=identity.host, registered_pid=identity.pid)
         return Put(entry, entry)
 
-    return ctx.committer.append(alias_prefix(op, alias), lambda seq: alias_key(op, alias, seq),
-                                AliasManifest, decide)
+    return logged.append(ctx, Subject("alias.set", op, record.version.vid, alias),
+                         alias_prefix(op, alias), lambda seq: alias_key(op, alias, seq),
+                         AliasManifest, decide)
