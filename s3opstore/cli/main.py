@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from s3opstore import __version__
-from s3opstore.cli import browse, maint, register, retire, search, serve, tags, transfer
+from s3opstore.cli import browse, log, maint, register, retire, search, serve, tags, transfer
 from s3opstore.cli.demo import run_demo
 from s3opstore.cli.output import Output
 from s3opstore.errors import InvalidInputError, S3OpStoreError, StorageUnavailableError
@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="minimum age on the store's clock (default: 24)")
     cmd = command("fsck", maint.fsck, "check every manifest and reference; non-zero on problems")
     cmd.add_argument("--deep", action="store_true", help="also re-hash every blob")
+    cmd.add_argument("--repair", action="store_true",
+                     help="first append a recovered event for every write the history lacks")
+    log.add_arguments(command("log", log.run, log.HELP))
     cmd = command("import-chariots", maint.import_chariots,
                   "migrate a Chariots OpStore (database + saved files) into the store")
     cmd.add_argument("--db", required=True, metavar="URL", help="sqlite:///path/to/db")

@@ -40,8 +40,10 @@ from s3opstore.errors import (
     S3OpStoreError,
     UnsupportedFormatError,
 )
+from s3opstore.maintenance.fsck_log import check_history
 from s3opstore.models.codec import decode
 from s3opstore.models.keys import (
+    EVENTS_PREFIX,
     FORMAT_KEY,
     blob_key,
     name_of_segment,
@@ -155,6 +157,8 @@ class _Checker:
 
     # -- classification --------------------------------------------------------
     def classify(self, info: ObjectInfo) -> None:
+        if info.key.startswith(EVENTS_PREFIX):
+            return self.count("events")  # checked by fsck_log (D16)
         parts = info.key.split("/")
         top = parts[0]
         if top == "ops" and len(parts) >= 3:
@@ -443,6 +447,7 @@ def fsck(opstore: OpStore | ObjectStore, *, deep: bool = False,
         checker.check_links()
         checker.check_aliases()
         checker.check_pipelines()
+        check_history(store, report.add)  # the event chains (D16): maintenance/fsck_log.py
         _note_local_scratch(store, report)
     except S3OpStoreError as exc:
         report.add("", exc.kind, f"fsck could not finish: {exc.message}")

@@ -51,6 +51,7 @@ __all__ = [
     "FORMAT_KEY",
     "LINKS_PREFIX",
     "OPS_PREFIX",
+    "OP_EVENTS_PREFIX",
     "PIPELINES_PREFIX",
     "PROBE_PREFIX",
     "STATUS_PREFIX",
@@ -370,11 +371,12 @@ def status_key(op: str, version: Version | None, seq: int) -> str:
 
 # -- the history: hash-chained event logs, never deleted (design.md, D16) ---------------
 EVENTS_PREFIX = "events/"
+OP_EVENTS_PREFIX = "events/op/"  # list_dirs: the ops that have a chain
 
 
 def events_prefix(op: str | None) -> str:
     """``events/op/<op>/`` (an op's chain) or ``events/store/`` (the store's): newest first."""
-    return f"{EVENTS_PREFIX}store/" if op is None else f"{EVENTS_PREFIX}op/{_seg(op)}/"
+    return f"{EVENTS_PREFIX}store/" if op is None else f"{OP_EVENTS_PREFIX}{_seg(op)}/"
 
 
 def event_key(op: str | None, seq: int) -> str:

@@ -31,10 +31,10 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from s3opstore.errors import ConflictError, StorageUnavailableError
+from s3opstore.errors import ConflictError, InvalidInputError, StorageUnavailableError
 from s3opstore.models.events import Action, Event, event_digest, event_token
 from s3opstore.models.keys import (
-    EVENTS_PREFIX,
+    OP_EVENTS_PREFIX,
     decode_names,
     event_key,
     events_prefix,
@@ -42,11 +42,12 @@ from s3opstore.models.keys import (
     parse_inverted,
 )
 from s3opstore.models.manifests import utc_now_ms
+from s3opstore.models.names import check_name
 from s3opstore.registry.context import Context
 from s3opstore.stores.base import ObjectStore
 
 __all__ = ["ACTOR_ENV", "ChainFault", "Subject", "actor", "append_event", "forget_heads",
-           "read_chain", "read_log", "verify_chain"]
+           "history", "read_chain", "read_log", "verify_chain"]
 
 ACTOR_ENV = "S3OPSTORE_ACTOR"
 _TRANSIENT_RETRIES = 3
@@ -173,7 +174,7 @@ def chains(ctx: Context) -> list[str | None]:
     found: list[str | None] = []
     if any(True for _ in ctx.store.list(events_prefix(None), limit=1)):
         found.append(None)
-    found.extend(decode_names(ctx.store.list_dirs(f"{EVENTS_PREFIX}op/")))
+    found.extend(decode_names(ctx.store.list_dirs(OP_EVENTS_PREFIX)))
     return found
 
 
@@ -245,3 +246,14 @@ def event_key_hint(entries: list[tuple[str, Event]], seq: int) -> str:
     """The key a missing event would have (same chain as the others)."""
     op, _seq = parse_event_key(entries[0][0])
     return event_key(op, seq)
+
+
+def history(store: ObjectStore, op: str | None = None, *, every: bool = False,
+            limit: int | None = None) -> list[Event]:
+    """The faces' entry point (``s3opstore log``, ``GET /v1/log``): see :func:`read_log`."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                              or limit < 1):
+        raise InvalidInputError(f"limit {limit!r} is not a positive whole number")
+    if op is not None:
+        check_name(op, "op name")
+    return read_log(Context(store), op, every=every, limit=limit)
