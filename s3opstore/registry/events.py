@@ -53,8 +53,8 @@ ACTOR_ENV = "S3OPSTORE_ACTOR"
 _TRANSIENT_RETRIES = 3
 _ZERO = "0" * 64
 
-# store object -> chain (op, None for the store's) -> (seq, digest) of its newest known event
-_HEADS: weakref.WeakKeyDictionary[ObjectStore, dict[str | None, tuple[int, str]]] = (
+# store object -> chain (op, None for the store's) -> its newest known event
+_HEADS: weakref.WeakKeyDictionary[ObjectStore, dict[str | None, Event]] = (
     weakref.WeakKeyDictionary())
 _HEADS_LOCK = threading.Lock()
 
@@ -81,7 +81,7 @@ def actor() -> str:
     return f"{user}@{socket.gethostname()}"[:256]
 
 
-def _known_head(store: ObjectStore, op: str | None) -> tuple[int, str] | None:
+def _known_head(store: ObjectStore, op: str | None) -> Event | None:
     with _HEADS_LOCK:
         try:
             return _HEADS.get(store, {}).get(op)
@@ -89,15 +89,15 @@ def _known_head(store: ObjectStore, op: str | None) -> tuple[int, str] | None:
             return None
 
 
-def _remember(store: ObjectStore, op: str | None, seq: int, digest: str) -> None:
+def _remember(store: ObjectStore, op: str | None, event: Event) -> None:
     with _HEADS_LOCK:
         try:
             heads = _HEADS.setdefault(store, {})
         except TypeError:
             return
         known = heads.get(op)
-        if known is None or known[0] < seq:
-            heads[op] = (seq, digest)
+        if known is None or known.seq < event.seq:
+            heads[op] = event
 
 
 def forget_heads() -> None:
@@ -106,12 +106,12 @@ def forget_heads() -> None:
         _HEADS.clear()
 
 
-def _listed_head(ctx: Context, op: str | None) -> tuple[int, str | None]:
-    """The newest event's (seq, digest) by LIST MaxKeys=1 and GET; (-1, None) when empty."""
+def _listed_head(ctx: Context, op: str | None) -> tuple[int, Event | None]:
+    """The newest event's seq (by its key) and the event: LIST MaxKeys=1 and GET."""
     for info in ctx.store.list(events_prefix(op), limit=1):
         snapshot = ctx.committer.read(info.key, Event)
         if snapshot is not None:
-            return parse_inverted(info.key.rsplit("/", 1)[-1]), snapshot.value.digest
+            return parse_inverted(info.key.rsplit("/", 1)[-1]), snapshot.value
     return -1, None
 
 
@@ -130,13 +130,16 @@ def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha
     store, committer = ctx.store, ctx.committer
     identity, who = ctx.identity, actor()
     known = _known_head(store, subject.op)
-    head: tuple[int, str | None] | None = known
+    head: tuple[int, Event | None] | None = None if known is None else (known.seq, known)
     collided = False
     transient = 0
     for attempt in range(ctx.retry.max_attempts):
         if head is None:
             head = _listed_head(ctx, subject.op)
-        seq, prev = head[0] + 1, head[1]
+        newest = head[1]
+        if newest is not None and newest.token == event_token(manifest_key, manifest_sha256):
+            return newest  # this very write is the chain's newest event already
+        seq, prev = head[0] + 1, None if newest is None else newest.digest
         event = _build(subject, seq, prev, manifest_key, manifest_sha256, who,
                        identity.host, identity.pid, recovered)
         try:
@@ -148,10 +151,10 @@ def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha
             ctx.retry.sleep(attempt)
             continue
         if created:
-            _remember(store, subject.op, seq, event.digest)
+            _remember(store, subject.op, event)
             return event
         # Someone else took that number: step forward from their event once, then LIST.
-        head = None if collided else (seq, stored.digest)
+        head = None if collided else (seq, stored)
         collided = True
         ctx.retry.sleep(0)
     raise ConflictError(f"gave up appending to the history of "

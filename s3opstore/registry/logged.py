@@ -53,9 +53,13 @@ class _Watch(Generic[M, R]):
 
 
 def create(ctx: Context, subject: Subject, key: str, value: M) -> tuple[M, bool]:
-    """``committer.create``, plus the event when this call created ``key``."""
+    """``committer.create``, plus the event when this call created ``key``.
+
+    ``created`` also answers True for an earlier call with the same idempotency key
+    (same token); only our own bytes (this call's ``registered_at``) get an event.
+    """
     stored, created = ctx.committer.create(key, value)
-    if created:
+    if created and stored == value:
         append_event(ctx, subject, key, manifest_digest(encode(value)))
     return stored, created
 
