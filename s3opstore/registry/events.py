@@ -134,15 +134,16 @@ def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha
     collided = False
     transient = 0
     for attempt in range(ctx.retry.max_attempts):
-        if head is None:
-            head = _listed_head(ctx, subject.op)
-        newest = head[1]
-        if newest is not None and newest.token == event_token(manifest_key, manifest_sha256):
-            return newest  # this very write is the chain's newest event already
-        seq, prev = head[0] + 1, None if newest is None else newest.digest
-        event = _build(subject, seq, prev, manifest_key, manifest_sha256, who,
-                       identity.host, identity.pid, recovered)
         try:
+            if head is None:
+                head = _listed_head(ctx, subject.op)
+            newest = head[1]
+            if newest is not None and newest.token == event_token(manifest_key,
+                                                                  manifest_sha256):
+                return newest  # this very write is the chain's newest event already
+            seq, prev = head[0] + 1, None if newest is None else newest.digest
+            event = _build(subject, seq, prev, manifest_key, manifest_sha256, who,
+                           identity.host, identity.pid, recovered)
             stored, created = committer.create(event_key(subject.op, seq), event)
         except StorageUnavailableError:
             transient += 1

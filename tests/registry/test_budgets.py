@@ -41,7 +41,7 @@ class RequestCounter:
         # "before-send.s3.PutObject": fired once per HTTP attempt, retries included
         operation = event_name.rsplit(".", 1)[-1]
         url = str(getattr(request, "url", ""))
-        if "/events/" in url or "prefix=" in url and "events%2F" in url:
+        if "/events/" in url or ("prefix=" in url and "events%2F" in url):
             self.log[operation] += 1
         else:
             self.by_operation[operation] += 1

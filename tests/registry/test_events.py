@@ -7,6 +7,7 @@ checks that ``fsck`` names it; the kill test dies between a write and its event.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -79,7 +80,7 @@ def test_every_write_appends_one_event_to_its_chain(store: ObjectStore) -> None:
     chain = _events(store)
     assert [e.seq for e in chain] == list(range(len(chain)))
     assert chain[0].prev is None
-    assert all(later.prev == earlier.digest for earlier, later in zip(chain, chain[1:]))
+    assert all(later.prev == earlier.digest for earlier, later in itertools.pairwise(chain))
     assert all(e.intact for e in chain)
     assert fsck(store).ok, fsck(store).problems
 
