@@ -103,44 +103,57 @@ def unlogged_writes(ctx: Context, logged: set[str]) -> list[Logged]:
             found.append(Logged(key, digest_of(key), subject))
 
     for name in list_pipelines(ctx):
-        want(pipeline_key(name), Subject("pipeline.register", None, None, name))
+        try:
+            want(pipeline_key(name), Subject("pipeline.register", None, None, name))
+        except S3OpStoreError:
+            continue  # a damaged pipeline: the main walk of fsck names it
     for op in list_ops(ctx):
-        if op_marker_key(op) in present:
-            want(op_marker_key(op), Subject("op.declare", op))
-        for record in list_versions(ctx, op).items:
-            vid = record.version.vid
-            key = version_entry_key(record)
-            if key not in logged:
-                found.append(Logged(key, manifest_digest(encode(record)),
-                                    Subject("version.register", op, vid)))
-            if metadata_key(op, record.version) in present:
-                want(metadata_key(op, record.version), Subject("metadata.register", op, vid))
-            for key in under(bytes_prefix(op, record.version)):
-                want(key, Subject("bytes.bind", op, vid))
-            for key in under(tags_prefix(op, record.version)):
-                want(key, Subject("tags.set", op, vid))
-            for key in under(status_prefix(op, record.version)):
-                if key not in logged:
-                    state = decode(StatusManifest, store.get(key).data, key).state
-                    want(key, Subject("status.set", op, vid, state))
-        for key in under(tags_prefix(op)):
-            want(key, Subject("tags.set", op))
-        for key in under(status_prefix(op)):
+        try:
+            _op_writes(ctx, op, present, under, want, found, logged)
+        except S3OpStoreError:
+            continue  # a damaged op: the main walk names its keys
+    return found
+
+
+def _op_writes(ctx: Context, op: str, present: set[str], under: Callable[[str], Iterable[str]],
+               want: Callable[[str, Subject], None], found: list[Logged],
+               logged: set[str]) -> None:
+    store = ctx.store
+    if op_marker_key(op) in present:
+        want(op_marker_key(op), Subject("op.declare", op))
+    for record in list_versions(ctx, op).items:
+        vid = record.version.vid
+        key = version_entry_key(record)
+        if key not in logged:
+            found.append(Logged(key, manifest_digest(encode(record)),
+                                Subject("version.register", op, vid)))
+        if metadata_key(op, record.version) in present:
+            want(metadata_key(op, record.version), Subject("metadata.register", op, vid))
+        for key in under(bytes_prefix(op, record.version)):
+            want(key, Subject("bytes.bind", op, vid))
+        for key in under(tags_prefix(op, record.version)):
+            want(key, Subject("tags.set", op, vid))
+        for key in under(status_prefix(op, record.version)):
             if key not in logged:
                 state = decode(StatusManifest, store.get(key).data, key).state
-                want(key, Subject("status.set", op, None, state))
-        for alias in list_aliases(ctx, op, include_deleted=True):
-            for key in under(alias_prefix(op, alias)):
-                if key not in logged:
-                    entry = decode(AliasManifest, store.get(key).data, key)
-                    action: Action = "alias.delete" if entry.deleted else "alias.set"
-                    want(key, Subject(action, op, None if entry.deleted else entry.version.vid,
-                                      alias))
-        for up in _upstreams(ctx, op):
-            for key in under(link_prefix(op, up)):
-                if key not in logged:
-                    want(key, Subject("link.register", op, parse_link_key(key).vid, up))
-    return found
+                want(key, Subject("status.set", op, vid, state))
+    for key in under(tags_prefix(op)):
+        want(key, Subject("tags.set", op))
+    for key in under(status_prefix(op)):
+        if key not in logged:
+            state = decode(StatusManifest, store.get(key).data, key).state
+            want(key, Subject("status.set", op, None, state))
+    for alias in list_aliases(ctx, op, include_deleted=True):
+        for key in under(alias_prefix(op, alias)):
+            if key not in logged:
+                entry = decode(AliasManifest, store.get(key).data, key)
+                action: Action = "alias.delete" if entry.deleted else "alias.set"
+                want(key, Subject(action, op, None if entry.deleted else entry.version.vid,
+                                  alias))
+    for up in _upstreams(ctx, op):
+        for key in under(link_prefix(op, up)):
+            if key not in logged:
+                want(key, Subject("link.register", op, parse_link_key(key).vid, up))
 
 
 def _upstreams(ctx: Context, downstream: str) -> list[str]:
@@ -152,8 +165,11 @@ def _check_subject(ctx: Context, key: str, event: Event, add: AddFn,
     if event.action == "version.register":
         op = event.op or ""
         if op not in records:
-            records[op] = {r.version.vid: manifest_digest(encode(r))
-                           for r in list_versions(ctx, op).items}
+            try:
+                records[op] = {r.version.vid: manifest_digest(encode(r))
+                               for r in list_versions(ctx, op).items}
+            except S3OpStoreError:
+                records[op] = {}  # a damaged op: the main walk names its keys
         found = records[op].get(event.version or "")
     else:
         try:
