@@ -7,6 +7,8 @@ checks that ``fsck`` names it; the kill test dies between a write and its event.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import itertools
 from collections import Counter
 from datetime import datetime
@@ -19,7 +21,7 @@ from s3opstore.errors import InvalidInputError, InvalidNameError, StorageUnavail
 from s3opstore.maintenance.fsck import fsck
 from s3opstore.maintenance.fsck_log import repair_history
 from s3opstore.models.events import Event, event_digest
-from s3opstore.models.keys import EVENTS_PREFIX, alias_key, event_key, events_prefix
+from s3opstore.models.keys import EVENTS_PREFIX, alias_key, blob_key, event_key, events_prefix
 from s3opstore.models.version import Version
 from s3opstore.registry.events import ACTOR_ENV, Subject, append_event, forget_heads, history
 from s3opstore.registry.opstore import OpStore
@@ -247,3 +249,18 @@ def test_bad_arguments_are_refused_before_any_request(store: ObjectStore) -> Non
     with pytest.raises(InvalidNameError, match="U\\+0000"):
         history(store, "bad\x00op")
     assert list(store.list(events_prefix(OP))) == []
+
+
+def test_gc_never_deletes_events(store: ObjectStore) -> None:
+    from s3opstore.maintenance.gc import collect_garbage
+
+    opstore = OpStore(store)
+    _write_everything(opstore)
+    orphan = b"a writer died before binding these"  # what gc is for
+    store.upload(blob_key(OP, hashlib.sha256(orphan).hexdigest()), io.BytesIO(orphan),
+                 size=len(orphan))
+    events = sorted(info.key for info in store.list(EVENTS_PREFIX))
+    report = collect_garbage(opstore, grace_hours=0)
+    assert report.deleted  # gc did delete something: the orphan
+    assert sorted(info.key for info in store.list(EVENTS_PREFIX)) == events
+    assert fsck(store).ok
