@@ -35,7 +35,7 @@ class EventInfo(m._Response):
     pid: int
     action: str
     version: str | None = Field(description="the version id the write was about")
-    name: str | None = Field(description="alias, pipeline, link upstream op, or status")
+    name: str | None = Field(description="alias, pipeline, link downstream op, or status")
     manifest_key: str
     manifest_sha256: str
     recovered: bool = Field(description="appended by fsck --repair after a lost event")

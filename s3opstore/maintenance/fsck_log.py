@@ -153,7 +153,7 @@ def _op_writes(ctx: Context, op: str, present: set[str], under: Callable[[str], 
     for up in _upstreams(ctx, op):
         for key in under(link_prefix(op, up)):
             if key not in logged:
-                want(key, Subject("link.register", op, parse_link_key(key).vid, up))
+                want(key, Subject("link.register", up, parse_link_key(key).vid, op))
 
 
 def _upstreams(ctx: Context, downstream: str) -> list[str]:

@@ -38,7 +38,7 @@ class Event(Tokened):
     """The ``seq``-th event of a chain (the op's, or the store's when ``op`` is None).
 
     ``version`` is a version id, ``name`` the other subject of the write (an
-    alias, a pipeline, a link's upstream op). ``recovered`` marks an event
+    alias, a pipeline, a link's downstream op). ``recovered`` marks an event
     ``fsck --repair`` appended for a write whose writer died before logging it.
     """
 

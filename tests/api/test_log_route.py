@@ -35,9 +35,11 @@ def test_http_writes_are_logged_and_read_back(api: Api) -> None:
     status, body = api.post("log", {"op_name": "scaler"})
     assert status == 200 and body["op_name"] == "scaler"
     events = body["events"]
-    assert [(e["seq"], e["action"], e["version"]) for e in events] == [
-        (2, "alias.set", B.vid), (1, "version.register", B.vid), (0, "version.register", A.vid)]
-    assert events[0]["prev"] == events[1]["digest"] and events[2]["prev"] is None
+    assert [(e["seq"], e["action"], e["version"], e["name"]) for e in events] == [
+        (4, "alias.set", B.vid, "prod"), (3, "link.register", B.vid, "model"),
+        (2, "version.register", B.vid, None), (1, "link.register", A.vid, "model"),
+        (0, "version.register", A.vid, None)]
+    assert events[0]["prev"] == events[1]["digest"] and events[4]["prev"] is None
     stored = history(api.store.store, "scaler")
     assert [e["digest"] for e in events] == [e.digest for e in stored]
 
@@ -68,5 +70,5 @@ def test_compat_client_writes_are_logged(api: Api, monkeypatch: pytest.MonkeyPat
     actions = {(e.op, e.action) for e in history(api.store.store, every=True)}
     assert {("scaler", "version.register"), ("scaler", "bytes.bind"),
             ("model", "version.register"), ("model", "bytes.bind"),
-            ("model", "link.register"), (None, "pipeline.register")} <= actions
+            ("scaler", "link.register"), (None, "pipeline.register")} <= actions
     assert fsck(api.store).ok
