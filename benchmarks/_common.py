@@ -69,7 +69,10 @@ class Result:
 
 
 class RequestCounter:
-    """Counts S3 requests a boto3 client sends, by kind, and blob vs metadata.
+    """Counts S3 requests a boto3 client sends, by kind, and blob vs metadata vs history.
+
+    ``log`` counts the requests to the history (``events/``, design.md D16), which
+    ``meta`` leaves out: budgets are per registry write, the history's cost is shown apart.
 
     Hooks ``before-send.s3`` (one call per HTTP attempt, retries included)
     and ``after-call.s3`` (final status per API call: 412/409 counted).
@@ -78,6 +81,7 @@ class RequestCounter:
     def __init__(self, client: Any) -> None:
         self.kinds: Counter[str] = Counter()
         self.blob = 0
+        self.log = 0
         self.statuses: Counter[int] = Counter()
         self._lock = threading.Lock()
         client.meta.events.register("before-send.s3", self._before_send)
@@ -87,8 +91,11 @@ class RequestCounter:
         operation = event_name.rsplit(".", 1)[-1]
         with self._lock:
             self.kinds[_KIND.get(operation, operation)] += 1
-            if request is not None and "/blobs/sha256/" in str(request.url):
+            url = str(request.url) if request is not None else ""
+            if "/blobs/sha256/" in url:
                 self.blob += 1
+            elif "/events/" in url or ("prefix=" in url and "events%2F" in url):
+                self.log += 1
 
     def _after_call(self, http_response: Any = None, **_: Any) -> None:
         if http_response is not None:
@@ -100,6 +107,7 @@ class RequestCounter:
             self.kinds.clear()
             self.statuses.clear()
             self.blob = 0
+            self.log = 0
 
     @property
     def total(self) -> int:
@@ -107,8 +115,9 @@ class RequestCounter:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"total": sum(self.kinds.values()), "blob": self.blob,
-                    "meta": sum(self.kinds.values()) - self.blob, "by_kind": dict(self.kinds)}
+            total = sum(self.kinds.values())
+            return {"total": total, "blob": self.blob, "log": self.log,
+                    "meta": total - self.blob - self.log, "by_kind": dict(self.kinds)}
 
 
 class Bench:

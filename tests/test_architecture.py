@@ -98,7 +98,7 @@ def test_layers_import_only_downward() -> None:
 
 
 # -- one home for the layout, and faces that go through the registry ----------------------
-LAYOUT_PREFIXES = ("ops/", "links/", "aliases/", "pipelines/", "_s3opstore/")
+LAYOUT_PREFIXES = ("ops/", "links/", "aliases/", "pipelines/", "_s3opstore/", "events/")
 # module -> why a layout-looking literal may stay there
 LAYOUT_LITERALS_ALLOWED = {
     "models/keys.py": "the layout itself",

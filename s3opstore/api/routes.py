@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from s3opstore.api import (
     browse,
+    log_routes,
     metadata_routes,
     ref_routes,
     retire_routes,
@@ -266,6 +267,9 @@ ROUTES: tuple[Route, ...] = (
     Route("browse_pipeline", browse.BrowsePipelineRequest, browse.BrowsePipelineResponse,
           browse.browse_pipeline,
           "What resolve would load for a pipeline, or the links that are missing.",
+          tag="browse"),
+    Route("log", log_routes.LogRequest, log_routes.LogResponse, log_routes.log,
+          "The history of writes, newest first: one op's chain, or all merged by time.",
           tag="browse"),
 )
 

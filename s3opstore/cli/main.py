@@ -32,6 +32,7 @@ from s3opstore.cli import (
     browse,
     completion,
     keys,
+    log,
     maint,
     register,
     retire,
@@ -176,7 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     cmd = command("fsck", maint.fsck, "check every manifest and reference; non-zero on problems")
     cmd.add_argument("--deep", action="store_true", help="also re-hash every blob")
     keys.add_trust_option(cmd)
+    cmd.add_argument("--repair", action="store_true",
+                     help="first append a recovered event for every write the history lacks")
     keys.add_arguments(command("keys", keys.run, keys.HELP), lambda sub: _common(sub, top=False))
+    log.add_arguments(command("log", log.run, log.HELP))
     cmd = command("import-chariots", maint.import_chariots,
                   "migrate a Chariots OpStore (database + saved files) into the store")
     cmd.add_argument("--db", required=True, metavar="URL", help="sqlite:///path/to/db")

@@ -49,6 +49,11 @@ def gc(store: OpStore, args: argparse.Namespace, out: Output) -> int:
 def fsck(store: OpStore, args: argparse.Namespace, out: Output) -> int:
     from s3opstore.maintenance.fsck import fsck as run_fsck
 
+    if args.repair:  # the history first (D16): appends, never edits
+        from s3opstore.maintenance.fsck_log import repair_history
+
+        for event in repair_history(store.store):
+            out.note(f"recovered: {event.action} {event.manifest_key}")
     with out.progress("checking") as bar:
         report = run_fsck(store, deep=args.deep,
                           progress=lambda done, total: bar.update(completed=done, total=total))

@@ -45,6 +45,7 @@ from s3opstore.maintenance.fsck_checks import (
     check_pipelines,
     note_local_scratch,
 )
+from s3opstore.maintenance.fsck_log import check_history
 from s3opstore.maintenance.fsck_report import Findings, FsckReport, Problem
 from s3opstore.maintenance.fsck_walk import FsckContext, ProgressFn
 from s3opstore.registry.format import read_format
@@ -56,6 +57,11 @@ __all__ = ["CHECKS", "Check", "FsckReport", "Problem", "fsck"]
 #: one check: reads what the walk found (the context), adds to the findings
 Check = Callable[[FsckContext, Findings], None]
 
+
+def _check_history(ctx: FsckContext, findings: Findings) -> None:
+    check_history(ctx.store, findings.add)  # the event chains (D16): maintenance/fsck_log.py
+
+
 #: run in this order after the walk; the op check comes first (it registers versions)
 CHECKS: list[Check] = [
     check_ops,
@@ -64,6 +70,7 @@ CHECKS: list[Check] = [
     check_aliases,
     check_alias_heads,
     check_pipelines,
+    _check_history,
     note_local_scratch,
 ]
 

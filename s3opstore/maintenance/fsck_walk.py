@@ -24,6 +24,7 @@ from s3opstore.maintenance.fsck_report import Findings
 from s3opstore.models.codec import decode
 from s3opstore.models.keys import (
     ALIAS_HEADS_PREFIX,
+    EVENTS_PREFIX,
     FORMAT_KEY,
     name_of_segment,
     parse_version_entry,
@@ -102,6 +103,8 @@ class FsckContext:
             return None
 
     def classify(self, info: ObjectInfo) -> None:
+        if info.key.startswith(EVENTS_PREFIX):
+            return self.count("events")  # checked by fsck_log (D16)
         parts = info.key.split("/")
         top = parts[0]
         if top == "ops" and len(parts) >= 3:

@@ -23,6 +23,8 @@ take and return names, never segments.
     tags/<op>/v/<vid>/<inv-seq>.json           create a version's mutable tags, newest first
     status/<op>/op/<inv-seq>.json              create the op's status (hidden), newest first
     status/<op>/v/<vid>/<inv-seq>.json         create a version's status (deprecated, archived)
+    events/op/<op>/<inv-seq>.json              create the op's hash-chained history (D16)
+    events/store/<inv-seq>.json                create the store-level history (pipelines)
     _s3opstore/format.json                     create the store's format version (D13)
     _s3opstore/probe/<uuid>                    create the conditional-write probe
     _s3opstore/clock/<uuid>                    put    gc's reading of the store's clock
@@ -47,9 +49,11 @@ from s3opstore.models.version import Version
 __all__ = [
     "ALIAS_HEADS_PREFIX",
     "CLOCK_PREFIX",
+    "EVENTS_PREFIX",
     "FORMAT_KEY",
     "LINKS_PREFIX",
     "OPS_PREFIX",
+    "OP_EVENTS_PREFIX",
     "PIPELINES_PREFIX",
     "PROBE_PREFIX",
     "STATUS_PREFIX",
@@ -65,6 +69,8 @@ __all__ = [
     "decode_ctime",
     "decode_names",
     "encode_ctime",
+    "event_key",
+    "events_prefix",
     "link_key",
     "link_prefix",
     "metadata_key",
@@ -73,6 +79,7 @@ __all__ = [
     "op_marker_key",
     "op_prefix",
     "parse_alias_head_key",
+    "parse_event_key",
     "parse_inverted",
     "parse_link_key",
     "parse_pipeline_key",
@@ -381,3 +388,31 @@ def status_prefix(op: str, version: Version | None = None) -> str:
 
 def status_key(op: str, version: Version | None, seq: int) -> str:
     return f"{status_prefix(op, version)}{inverted(seq)}.json"
+
+
+# -- the history: hash-chained event logs, never deleted (design.md, D16) ---------------
+EVENTS_PREFIX = "events/"
+OP_EVENTS_PREFIX = "events/op/"  # list_dirs: the ops that have a chain
+
+
+def events_prefix(op: str | None) -> str:
+    """``events/op/<op>/`` (an op's chain) or ``events/store/`` (the store's): newest first."""
+    return f"{EVENTS_PREFIX}store/" if op is None else f"{OP_EVENTS_PREFIX}{_seg(op)}/"
+
+
+def event_key(op: str | None, seq: int) -> str:
+    return f"{events_prefix(op)}{inverted(seq)}.json"
+
+
+def parse_event_key(key: str) -> tuple[str | None, int]:
+    """(op or None, seq) of an event key; ValueError for anything else."""
+    parts = key[len(EVENTS_PREFIX):].split("/") if key.startswith(EVENTS_PREFIX) else []
+    if len(parts) == 2 and parts[0] == "store":
+        op, name = None, parts[1]
+    elif len(parts) == 3 and parts[0] == "op":
+        op, name = decode_name(parts[1]), parts[2]
+    else:
+        raise ValueError(f"not an event key: {key!r}")
+    if not re.fullmatch(r"\d{20}\.json", name):
+        raise ValueError(f"not an event key: {key!r}")
+    return op, parse_inverted(name)

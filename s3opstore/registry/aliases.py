@@ -24,8 +24,10 @@ from s3opstore.models.keys import alias_key, alias_prefix, aliases_prefix, decod
 from s3opstore.models.manifests import AliasManifest, VersionRecord, utc_now_ms
 from s3opstore.models.version import Version
 from s3opstore.registry import alias_heads as _heads
+from s3opstore.registry import logged
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.events import Subject
 from s3opstore.registry.versions import find_version, require_version
 
 __all__ = ["UNSET", "Unset", "alias_history", "delete_alias", "get_alias", "get_alias_record",
@@ -85,7 +87,7 @@ def get_alias_record(ctx: Context, op: str, alias: str) -> VersionRecord:
     return record if record is not None else require_version(ctx, op, entry.version)
 
 
-def _append_then_move(ctx: Context, op: str, alias: str,
+def _append_then_move(ctx: Context, op: str, alias: str, subject: Subject,
                       decide: Callable[[Snapshot[AliasManifest] | None, int],
                                        Done[AliasManifest] | Put[AliasManifest, AliasManifest]],
                       record: VersionRecord | None) -> AliasManifest:
@@ -96,9 +98,8 @@ def _append_then_move(ctx: Context, op: str, alias: str,
     raised, so what readers see next agrees with the error.
     """
     try:
-        position = ctx.committer.append(alias_prefix(op, alias),
-                                        lambda seq: alias_key(op, alias, seq),
-                                        AliasManifest, decide)
+        position = logged.append(ctx, subject, alias_prefix(op, alias),
+                                 lambda seq: alias_key(op, alias, seq), AliasManifest, decide)
     except (ConflictError, AliasNotFoundError):
         with contextlib.suppress(S3OpStoreError):  # best effort: the refusal is the answer
             _heads.catch_up(ctx, op, alias)
@@ -153,7 +154,8 @@ def delete_alias(ctx: Context, op: str, alias: str, *,
             registered_host=identity.host, registered_pid=identity.pid, deleted=True)
         return Put(entry, entry)
 
-    return _append_then_move(ctx, op, alias, decide, None)
+    return _append_then_move(ctx, op, alias, Subject("alias.delete", op, None, alias), decide,
+                             None)
 
 
 def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
@@ -200,4 +202,5 @@ def set_alias(ctx: Context, op: str, alias: str, version: Version, *,
             registered_host=identity.host, registered_pid=identity.pid)
         return Put(entry, entry)
 
-    return _append_then_move(ctx, op, alias, decide, record)
+    return _append_then_move(ctx, op, alias, Subject("alias.set", op, record.version.vid, alias),
+                             decide, record)

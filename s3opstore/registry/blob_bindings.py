@@ -20,8 +20,10 @@ from s3opstore.errors import ConflictError, IntegrityError
 from s3opstore.models.keys import bytes_key, bytes_prefix
 from s3opstore.models.manifests import BytesBinding, BytesSignature, VersionRecord, utc_now_ms
 from s3opstore.models.version import Version
+from s3opstore.registry import logged
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token, same_key
 from s3opstore.registry.context import Context
+from s3opstore.registry.events import Subject
 from s3opstore.trust.verify import sign_binding
 
 __all__ = ["OpBytes", "newest_binding", "signer_of"]
@@ -102,8 +104,8 @@ def _bind(ctx: Context, record: VersionRecord, sha: str, size: int,
             registered_pid=identity.pid, signature=signature)
         return Put(binding, binding)
 
-    binding = ctx.committer.append(bytes_prefix(op, version),
-                                   lambda seq: bytes_key(op, version, seq), BytesBinding, decide)
+    binding = logged.append(ctx, Subject("bytes.bind", op, version.vid), bytes_prefix(op, version),
+                            lambda seq: bytes_key(op, version, seq), BytesBinding, decide)
     return binding, binding.token == token
 
 

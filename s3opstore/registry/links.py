@@ -11,8 +11,10 @@ from __future__ import annotations
 from s3opstore.models.keys import link_key, link_prefix, parse_link_key
 from s3opstore.models.manifests import LinkManifest, VersionRecord, utc_now_ms
 from s3opstore.models.version import Version
+from s3opstore.registry import logged
 from s3opstore.registry.commit import new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.events import Subject
 from s3opstore.registry.listing import Listing, SkippedKey, skipped_key
 from s3opstore.registry.versions import register_version
 
@@ -31,7 +33,10 @@ def register_valid_link(ctx: Context, downstream: str | None, upstream: str, ver
         downstream_op_name=downstream, upstream_op_name=upstream, upstream_version=canonical,
         token=new_token(idempotency_key, scope=f"link\0{downstream}\0{upstream}\0{canonical.vid}"),
         registered_at=utc_now_ms(), registered_host=identity.host, registered_pid=identity.pid)
-    ctx.committer.create(link_key(downstream, upstream, canonical), manifest)
+    # logged in the upstream op's chain, whose head this call just used: many upstream
+    # ops validated for one downstream op must not all meet on one chain (D16)
+    logged.create(ctx, Subject("link.register", upstream, canonical.vid, downstream),
+                  link_key(downstream, upstream, canonical), manifest)
     return record
 
 

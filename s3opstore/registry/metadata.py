@@ -36,9 +36,11 @@ from s3opstore.models.manifests import (
     utc_now_ms,
 )
 from s3opstore.models.version import Version
+from s3opstore.registry import logged
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.events import Subject
 from s3opstore.registry.pipelines import op_exists
 
 __all__ = ["Metadata", "get_metadata", "get_tags", "register_with_metadata", "set_tags",
@@ -109,7 +111,8 @@ def register_with_metadata(ctx: Context, op: str, version: Version, metadata: Me
         op_name=op, version=version, **_content(metadata),
         token=new_token(idempotency_key, scope=f"meta\0{op}\0{version.vid}"),
         registered_at=utc_now_ms(), registered_host=identity.host, registered_pid=identity.pid)
-    stored, _created = ctx.committer.create(metadata_key(op, version), manifest)
+    stored, _created = logged.create(ctx, Subject("metadata.register", op, version.vid),
+                                     metadata_key(op, version), manifest)
     if _content(stored) != _content(manifest):
         raise AlreadyExistsError(
             f"version {version} of op {op!r} was registered with other metadata; metadata is "
@@ -180,7 +183,8 @@ def set_tags(ctx: Context, op: str, version: Version | None, tags: Mapping[str, 
                              registered_pid=identity.pid)
         return Put(entry, entry)
 
-    return ctx.committer.append(tags_prefix(op, version), lambda seq: tags_key(op, version, seq),
-                                TagsManifest, decide)
+    return logged.append(ctx, Subject("tags.set", op, version.vid if version else None),
+                         tags_prefix(op, version), lambda seq: tags_key(op, version, seq),
+                         TagsManifest, decide)
 
 

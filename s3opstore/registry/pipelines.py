@@ -21,8 +21,10 @@ from s3opstore.models.keys import (
     upstreams_prefix,
 )
 from s3opstore.models.manifests import OpMarker, PipelineManifest, utc_now_ms
+from s3opstore.registry import logged
 from s3opstore.registry.commit import new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.events import Subject
 
 __all__ = ["get_pipeline", "list_ops", "list_pipelines", "op_exists", "pipeline_exists",
            "register_pipeline"]
@@ -40,14 +42,15 @@ def register_pipeline(ctx: Context, name: str, last_op: str,
         pipeline_name=name, last_op_name=last_op,
         token=new_token(idempotency_key, scope=f"pipeline\0{name}"),
         registered_at=utc_now_ms(), registered_host=identity.host, registered_pid=identity.pid)
-    stored, _created = ctx.committer.create(pipeline_key(name), manifest)
+    stored, _created = logged.create(ctx, Subject("pipeline.register", None, None, name),
+                                     pipeline_key(name), manifest)
     if stored.last_op_name != last_op:
         raise AlreadyExistsError(
             f"pipeline {name!r} is already registered with last op {stored.last_op_name!r}, "
             f"not {last_op!r}")
     marker = OpMarker(op_name=last_op, registered_at=utc_now_ms(),
                       token=new_token(idempotency_key, scope=f"op\0{last_op}"))
-    ctx.committer.create(op_marker_key(last_op), marker)
+    logged.create(ctx, Subject("op.declare", last_op), op_marker_key(last_op), marker)
     return stored
 
 

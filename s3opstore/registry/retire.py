@@ -24,9 +24,11 @@ from s3opstore.errors import InvalidInputError, OpNotFoundError
 from s3opstore.models.keys import STATUS_PREFIX, decode_names, status_key, status_prefix
 from s3opstore.models.manifests import StatusManifest, utc_now_ms
 from s3opstore.models.version import Version
+from s3opstore.registry import logged
 from s3opstore.registry import versions as _versions
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.events import Subject
 from s3opstore.registry.pipelines import op_exists
 
 __all__ = ["RetiredVersionError", "RetiredVersionWarning", "VersionState", "check_loadable",
@@ -93,8 +95,9 @@ def set_status(ctx: Context, op: str, version: Version | None, state: str,
                                registered_host=identity.host, registered_pid=identity.pid)
         return Put(entry, entry)
 
-    return ctx.committer.append(status_prefix(op, version),
-                                lambda seq: status_key(op, version, seq), StatusManifest, decide)
+    return logged.append(ctx, Subject("status.set", op, version.vid if version else None, state),
+                         status_prefix(op, version), lambda seq: status_key(op, version, seq),
+                         StatusManifest, decide)
 
 
 def hidden_ops(ctx: Context) -> set[str]:

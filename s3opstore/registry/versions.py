@@ -37,6 +37,7 @@ from s3opstore.models.manifests import (
     utc_now_ms,
 )
 from s3opstore.models.version import Version
+from s3opstore.registry import logged
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
 from s3opstore.registry.listing import Listing, SkippedKey, skipped_key
@@ -222,4 +223,4 @@ def register_version(ctx: Context, op: str, version: Version,
 
         return Put(new_head, record, before=list_previous_latest)
 
-    return ctx.committer.update(op_head_key(op), OpHead, decide)
+    return logged.update_head(ctx, op_head_key(op), decide)  # + its event (D16)

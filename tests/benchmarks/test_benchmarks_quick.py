@@ -69,6 +69,8 @@ def test_request_counts_are_within_the_issue_budgets(
     assert ops["latest_version"]["meta_max"] == 1
     assert ops["pipeline_exists (yes)"]["by_kind"] == {"HEAD": 1}
     assert ops["register_version (new version)"]["meta_max"] <= 4
+    assert ops["register_version (new version)"]["log"] == 1  # its event (D16)
+    assert ops["latest_version"]["log"] == 0  # reads never touch the history
     assert ops["load_op_bytes (1 KiB)"]["blob"] >= 1
     assert ops["load_op_bytes (1 KiB)"]["meta_max"] <= 2
     budgeted = [op for op in ops.values() if op["budget"] is not None]
@@ -108,9 +110,10 @@ def test_transfer_latency_and_scale_figures_are_sane(
     assert scale["levels"] == [10, 200]
     listing = scale["operations"]["get_versions (full listing)"]
     assert listing["200"]["requests_per_call"] == 2  # head + one LIST page
-    assert scale["operations"]["register_version (new)"]["200"]["requests_per_call"] == 4
+    # every request, the event's PUT included (design.md, D16)
+    assert scale["operations"]["register_version (new)"]["200"]["requests_per_call"] == 5
     assert scale["operations"]["register_valid_link (version registered)"]["200"][
-        "requests_per_call"] == 3
+        "requests_per_call"] == 4
 
 
 @pytest.mark.slow

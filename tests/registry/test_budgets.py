@@ -8,6 +8,11 @@ get_validated_links of N links == ceil(N/1000); pipeline_exists == 1; get_alias 
 resolve("op@alias") == 1; set_alias 6-7 (the first of an alias: 5-6); delete_alias 5; a warm
 CachedLoader.load_ref("op@alias") == 1 with a binding TTL (a 304), 3 without. A new process
 reads the store's root manifest (design.md, D13) once: one more GET, once.
+
+Every write also appends its event to the op's history (design.md, D16): requests to
+``events/`` are counted apart, so each budget is asserted without the log (the budget
+before D16) and for the log alone: 1 PUT once the process knows the chain's head, and a
+LIST (plus a GET when the chain is not empty) the first time it appends to a chain.
 """
 
 from __future__ import annotations
@@ -22,22 +27,37 @@ import pytest
 
 from s3opstore import CachedLoader, OpStore, Version
 from s3opstore.registry.context import forget_probes
+from s3opstore.registry.events import forget_heads
 from s3opstore.stores.s3 import S3Store
 from tests.conftest import _session_bucket
 
 
 class RequestCounter:
+    """Requests by operation; those to the history (``events/``) are kept apart."""
+
     def __init__(self, client: Any) -> None:
         self.by_operation: Counter[str] = Counter()
+        self.log: Counter[str] = Counter()
         client.meta.events.register("before-send.s3", self._count)
 
-    def _count(self, event_name: str, **_: Any) -> None:
+    def _count(self, event_name: str, request: Any = None, **_: Any) -> None:
         # "before-send.s3.PutObject": fired once per HTTP attempt, retries included
-        self.by_operation[event_name.rsplit(".", 1)[-1]] += 1
+        operation = event_name.rsplit(".", 1)[-1]
+        url = str(getattr(request, "url", ""))
+        if "/events/" in url or ("prefix=" in url and "events%2F" in url):
+            self.log[operation] += 1
+        else:
+            self.by_operation[operation] += 1
 
     def take(self) -> Counter[str]:
+        """Requests without the log since the last take (the log's: :meth:`take_log`)."""
         taken = Counter(self.by_operation)
         self.by_operation.clear()
+        return taken
+
+    def take_log(self) -> Counter[str]:
+        taken = Counter(self.log)
+        self.log.clear()
         return taken
 
 
@@ -52,6 +72,7 @@ def counted(request: pytest.FixtureRequest) -> Iterator[tuple[OpStore, RequestCo
                             client=client))
     store.check_store()
     counter.take()
+    counter.take_log()
     yield store, counter
 
 
@@ -67,27 +88,35 @@ def test_register_and_read_budgets(counted: tuple[OpStore, RequestCounter]) -> N
     store, counter = counted
     store.register_version("op", v(0))
     assert total(counter.take()) == 2  # first version: GET head (404) + create head
+    # the first event of a new chain: LIST (empty) + create-only PUT
+    assert counter.take_log() == Counter({"ListObjectsV2": 1, "PutObject": 1})
     for i in range(1, 4):
         store.register_version("op", v(i))
         counts = counter.take()
         assert total(counts) == 4, counts  # GET head, LIST, PUT entry, PUT head
         assert counts["PutObject"] == 2 and counts["GetObject"] == 1
+        assert counter.take_log() == Counter({"PutObject": 1})  # the chain head is known
     store.register_version("op", v(1))  # already registered, not the latest
     assert total(counter.take()) <= 2
+    assert total(counter.take_log()) == 0  # nothing written, nothing logged
 
     assert store.latest_version("op") is not None
     assert counter.take() == Counter({"GetObject": 1})  # README: latest_version costs 1
 
     store.register_valid_link("down", "op", v(3))  # the latest
     assert total(counter.take()) <= 3
+    # logged in the upstream op's chain, whose head this process knows: 1 PUT
+    assert counter.take_log() == Counter({"PutObject": 1})
     store.register_valid_link("down", "op", v(1))  # an older one
     assert total(counter.take()) <= 3
+    assert counter.take_log() == Counter({"PutObject": 1})
     # The same links again: the create answers 412 and the link is read back to confirm
     # it (a 412 is never taken on trust), so an existing link to an older version costs 4.
     store.register_valid_link("down", "op", v(3))
     assert total(counter.take()) <= 3
     store.register_valid_link("down", "op", v(1))
     assert total(counter.take()) <= 4
+    assert total(counter.take_log()) == 0
 
     assert len(store.get_versions("op")) == 4
     assert total(counter.take()) == 1 + math.ceil(4 / 1000)  # GET head + LIST entries
@@ -95,9 +124,32 @@ def test_register_and_read_budgets(counted: tuple[OpStore, RequestCounter]) -> N
     assert total(counter.take()) == math.ceil(2 / 1000)  # LIST pages only
 
     store.register_pipeline("pipe", "down")
-    counter.take()
+    assert total(counter.take()) == 2  # PUT pipeline, PUT op marker
+    # the store's chain and down's are new: LIST + PUT each
+    assert counter.take_log() == Counter({"ListObjectsV2": 2, "PutObject": 2})
     assert store.pipeline_exists("pipe")
     assert total(counter.take()) == 1
+    assert total(counter.take_log()) == 0  # reads never touch the history
+
+    store.set_alias("op", "prod", v(3))
+    assert total(counter.take()) <= 5  # find the version (1-2), LIST + GET newest, PUT
+    assert counter.take_log() == Counter({"PutObject": 1})
+
+
+def test_a_new_process_finds_the_chain_head_once(
+        counted: tuple[OpStore, RequestCounter]) -> None:
+    """A process that does not know a chain's head reads it once: LIST + GET, then PUTs."""
+    store, counter = counted
+    store.register_version("op", v(0))
+    forget_probes()
+    forget_heads()
+    counter.take()
+    counter.take_log()
+    reopened = OpStore(store.store)
+    reopened.register_version("op", v(1))
+    assert counter.take_log() == Counter({"ListObjectsV2": 1, "GetObject": 1, "PutObject": 1})
+    reopened.register_version("op", v(2))
+    assert counter.take_log() == Counter({"PutObject": 1})
 
 
 def test_bytes_budgets(counted: tuple[OpStore, RequestCounter]) -> None:
@@ -105,6 +157,7 @@ def test_bytes_budgets(counted: tuple[OpStore, RequestCounter]) -> None:
     store.register_version("op", v(0))
     store.save_op_bytes("op", v(0), b"weights" * 1000)
     counter.take()
+    assert counter.take_log() == Counter({"ListObjectsV2": 1, "PutObject": 2})
     assert store.load_op_bytes("op", v(0)) == b"weights" * 1000
     counts = counter.take()
     assert counts["GetObject"] == 2 and counts["ListObjectsV2"] == 1  # binding + blob
@@ -113,6 +166,7 @@ def test_bytes_budgets(counted: tuple[OpStore, RequestCounter]) -> None:
     store.save_op_bytes("op", v(0), b"weights" * 1000)
     counts = counter.take()
     assert counts["PutObject"] == 0 and counts["HeadObject"] == 1, counts
+    assert total(counter.take_log()) == 0  # nothing bound, nothing logged
 
 
 def test_alias_budgets(counted: tuple[OpStore, RequestCounter], tmp_path: Path) -> None:
@@ -155,11 +209,13 @@ def test_alias_budgets(counted: tuple[OpStore, RequestCounter], tmp_path: Path) 
 def test_costs_do_not_grow_with_history(counted: tuple[OpStore, RequestCounter]) -> None:
     """The 1,005th registration costs what the 5th did, and listings page by 1000."""
     store, counter = counted
-    per_registration = []
+    per_registration, logged = [], []
     for i in range(1005):
         store.register_version("op", v(i))
         per_registration.append(total(counter.take()))
+        logged.append(total(counter.take_log()))
     assert max(per_registration[5:]) == per_registration[5] == 4
+    assert max(logged[1:]) == 1  # the history costs one PUT, however long it is
     assert len(store.get_versions("op")) == 1005
     assert total(counter.take()) <= math.ceil(1005 / 1000) + 2
     assert store.latest_version("op") is not None

@@ -87,7 +87,8 @@ def test_the_probe_runs_once_per_store() -> None:
     opstore.register_version("op", v("b"))
     OpStore(store).register_version("op", v("c"))
     assert probes >= 3  # probe create, second create, stale If-Match, head create
-    assert store.counts["put"] - probes == 4  # two registrations: entry + head each
+    # two registrations: entry + head + event (design.md, D16) each
+    assert store.counts["put"] - probes == 6
 
 
 class _ReadsFailAfterLostWrite(MemoryStore):

@@ -24,8 +24,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+import orjson
+
 from s3opstore.errors import S3OpStoreError
 from s3opstore.models.codec import decode
+from s3opstore.models.events import Event
 from s3opstore.models.keys import (
     blob_key,
     name_of_segment,
@@ -64,6 +67,7 @@ _PATTERNS = {
     "alias_head": re.compile(rf"^alias-heads/(?P<op>{_NAME})/(?P<alias>{_NAME})\.json$"),
     "probe": re.compile(r"^_s3opstore/(probe|clock)/[0-9a-f]+$"),
     "format": re.compile(r"^_s3opstore/format\.json$"),
+    "event": re.compile(rf"^events/(store|op/(?P<op>{_NAME}))/(?P<inv>\d{{20}})\.json$"),
 }
 
 
@@ -86,7 +90,7 @@ def _classify(key: str) -> tuple[str, dict[str, str]] | None:
             parts = match.groupdict()
             try:
                 for field_name in ("op", "down", "up", "name", "alias"):
-                    if field_name in parts:
+                    if parts.get(field_name) is not None:
                         parts[field_name] = name_of_segment(parts[field_name])
             except ValueError:
                 return None  # a segment that encodes no name is outside the layout
@@ -105,6 +109,7 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
     alias_heads: dict[tuple[str, str], AliasHead] = {}
     links: list[tuple[str, str, str]] = []
     pipelines: dict[str, PipelineManifest] = {}
+    events: dict[str, dict[int, Event]] = {}
 
     def problem(text: str) -> None:
         report.problems.append(text)
@@ -156,10 +161,25 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
             elif kind == "format":  # the root manifest (design.md, D13)
                 if read_format(store) is None:
                     problem(f"root manifest {key!r} listed, then not found")
+            elif kind == "event":  # the history (design.md, D16): checked per chain below
+                event = decode(Event, store.get(key).data, key)
+                chain = events.setdefault(parts.get("op") or "", {})
+                chain[parse_inverted(parts["inv"])] = event
             elif kind in ("probe", "trash", "upload"):
                 report.leftovers.append(key)
         except (S3OpStoreError, ValueError) as exc:
             problem(f"{key!r} does not parse: {exc}")
+
+    for chain_name, chain in sorted(events.items()):
+        if sorted(chain) != list(range(len(chain))):
+            problem(f"history of {chain_name or 'the store'!r}: seqs {sorted(chain)} not dense")
+        for seq, event in chain.items():
+            fields = event.model_dump(mode="json", exclude={"digest"})
+            digest = hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            before = chain.get(seq - 1)
+            if event.seq != seq or digest != event.digest or event.prev != (
+                    before.digest if before is not None else None):
+                problem(f"history of {chain_name or 'the store'!r}: event {seq} is not chained")
 
     registered: dict[str, dict[str, VersionRecord]] = {}
     for op in sorted(set(heads) | set(entries)):

@@ -16,6 +16,7 @@ from typing import Any
 
 from s3opstore.errors import S3OpStoreError
 from s3opstore.maintenance.fsck import fsck
+from s3opstore.maintenance.fsck_log import repair_history
 from s3opstore.registry.context import forget_probes
 from s3opstore.registry.opstore import OpStore
 from s3opstore.testing.model import RegistryState, observe
@@ -77,9 +78,17 @@ def _differences(expected: tuple[RegistryState, list[str]],
     return out
 
 
-def check_stored(store: OpStore) -> list[str]:
-    """Problems found by the tests' own checker and by ``fsck --deep``."""
+def check_stored(store: OpStore, *, failed: bool = False) -> list[str]:
+    """Problems found by the tests' own checker and by ``fsck --deep``.
+
+    ``failed``: a call raised. Its write may have landed without its event (design.md,
+    D16: the event follows the write, and a plain retry finds the work done and logs
+    nothing); ``fsck --repair`` must then log exactly those writes. A call that returned
+    gets no such allowance: its event must be there.
+    """
     problems = list(check_invariants(store.store).problems)
+    if failed:
+        repair_history(store.store)
     report = fsck(store, deep=True)
     problems += [f"fsck: {p.kind} {p.key}: {p.message}" for p in report.problems]
     return problems
@@ -134,7 +143,7 @@ def run_path(h: Harness, path: WritePath, idempotency_key: str | None) -> list[C
             if diff:
                 cell.failures.append(f"{where}: state differs: {diff[:3]}")
                 continue
-            problems = check_stored(clean)
+            problems = check_stored(clean, failed=first is None)
             if problems:
                 cell.failures.append(f"{where}: invariants: {problems[:3]}")
                 continue

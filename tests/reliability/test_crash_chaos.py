@@ -6,7 +6,8 @@ a chaos loop SIGKILLs random writers and restarts them (each resumes at its
 first unacknowledged operation, with the same idempotency key). The loop is
 bounded in kills and time. Afterwards every acknowledged operation must be
 in the store with the result it was acknowledged with, numbering must be
-consistent, the stored invariants and ``fsck --deep`` clean, and gc may
+consistent, the stored invariants and ``fsck --deep`` clean (after ``--repair`` logged
+the writes a kill left without their event, at most one per kill), and gc may
 delete only leftovers (unreferenced blobs, scratch keys), never a blob a
 binding references.
 
@@ -30,6 +31,7 @@ from typing import Any
 import pytest
 
 from s3opstore.maintenance.fsck import fsck
+from s3opstore.maintenance.fsck_log import repair_history
 from s3opstore.maintenance.gc import collect_garbage
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.s3 import S3Store
@@ -151,6 +153,13 @@ def test_sigkilled_writers_lose_nothing_acknowledged(seaweed: SeaweedFS, tmp_pat
 
     report = check_invariants(store.store)
     assert report.clean, report.problems
+    # The history (design.md, D16): a writer killed between a write and its event leaves
+    # that write unlogged, and only then; fsck names each one, --repair logs each once.
+    unlogged = [p for p in fsck(store).problems if p.kind == "unlogged"]
+    assert len(unlogged) <= kills, unlogged
+    recovered = repair_history(store.store)
+    assert sorted(e.manifest_key for e in recovered) == sorted(p.key for p in unlogged)
+    assert repair_history(store.store) == []
     deep = fsck(store, deep=True)
     assert deep.ok, deep.problems
 
@@ -180,6 +189,7 @@ def test_sigkilled_writers_lose_nothing_acknowledged(seaweed: SeaweedFS, tmp_pat
     figures.record("crash-chaos", {
         "scale": "full" if FULL else "ci", "writers": WRITERS, "ops_per_writer": OPS,
         "acknowledged_ops": len(acknowledged), "sigkills": kills,
+        "unlogged_then_recovered": len(recovered),
         "sigkills_mid_operation": mid_op_kills, "restarts": restarts,
         "leftovers_from_crashes": len(report.leftovers), "planted_orphans": len(planted),
         "gc_deleted": len(swept.deleted),

@@ -163,7 +163,8 @@ def _own_keys(name: str) -> tuple[str, ...]:
     return (f"ops/{seg}/", f"aliases/op/{seg}/", f"aliases/{seg}/", f"alias-heads/op/{seg}.json",
             f"alias-heads/{seg}/", f"links/{seg}/",
             f"links/down/{seg}/", f"pipelines/{seg}.json", "pipelines/pipe2.json",
-            "ops/op/", "ops/down/", "links/down/op/", "_s3opstore/probe/")
+            "ops/op/", "ops/down/", "links/down/op/", "_s3opstore/probe/",
+            f"events/op/{seg}/", "events/op/op/", "events/op/down/", "events/store/")
 
 
 @pytest.mark.parametrize("trick", NAME_TRICKS, ids=lambda a: repr(a[:20]))
@@ -249,7 +250,8 @@ def test_generated_names_are_refused_or_stay_in_their_op(name: str) -> None:
     written = [key for primitive, key in recorder.calls if primitive in WRITE_PRIMITIVES]
     segment = encode_name(name)
     assert all(key.startswith((f"ops/{segment}/", f"aliases/op/{segment}/",
-                               f"alias-heads/op/{segment}.json", "_s3opstore/probe/"))
+                               f"alias-heads/op/{segment}.json", f"events/op/{segment}/",
+                               "events/op/op/", "_s3opstore/probe/"))
                for key in written), written
     assert store.list_aliases("op") == sorted({"prod", name})
     assert check_invariants(inner).clean
@@ -594,5 +596,6 @@ def test_corrupt_manifest_is_named_and_contained(garbage: bytes) -> None:
 
     report = fsck(store, deep=True)
     assert {p.key for p in report.problems} >= set(bad_keys), report.problems
-    assert all(p.key in bad_keys or p.key.startswith(("ops/broken/", "aliases/broken/"))
+    assert all(p.key in bad_keys or p.key.startswith(("ops/broken/", "aliases/broken/",
+                                                      "events/op/broken/"))
                for p in report.problems), report.problems

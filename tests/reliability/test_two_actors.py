@@ -20,6 +20,7 @@ import pytest
 
 from s3opstore.errors import ConflictError, IntegrityError
 from s3opstore.maintenance.fsck import fsck
+from s3opstore.maintenance.fsck_log import repair_history
 from s3opstore.maintenance.gc import GcReport, collect_garbage
 from s3opstore.models.keys import blob_key, trash_root
 from s3opstore.models.version import Version
@@ -114,6 +115,8 @@ def test_writer_killed_right_after_binding_a_blob_gc_deleted(base: ObjectStore) 
         OpStore(Hooked(base, gc_now, die)).save_op_bytes(OP, V, GENUINE)
     assert base.head(BLOB) is None
     assert OpStore(base).load_op_bytes(OP, V) == GENUINE
+    # killed before logging its binding too (D16): fsck --repair logs it, once
+    assert [e.action for e in repair_history(base)] == ["bytes.bind"]
     _settled(base)
 
 
