@@ -63,7 +63,9 @@ def test_one_exception_root_with_stable_kinds() -> None:
 
 # module -> why it may import boto3/botocore/s3transfer
 BOTOCORE_SPEAKERS = {
-    "stores/s3.py": "the S3 backend, where every botocore error is translated",
+    "stores/s3.py": "the S3 backend: every botocore call sits in its one _errors block",
+    "stores/s3_errors.py": "the S3 backend's translation table from botocore's failures to "
+                           "ours, which s3.py's _errors block applies",
     "stores/s3_client.py": "builds the S3 backend's boto3 clients; sends no request, so "
                            "it has no error to translate",
     "testing/boto_faults.py": "test-only fault injection below botocore's own retries (it "

@@ -9,8 +9,7 @@ the first result, even from another process (a retried Lambda invocation).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -20,9 +19,6 @@ from s3opstore.models.manifests import (
     AliasManifest,
     BytesSignature,
     PipelineManifest,
-    StatusManifest,
-    TagsManifest,
-    VersionMetadata,
     VersionRecord,
 )
 from s3opstore.models.names import check_name
@@ -30,22 +26,20 @@ from s3opstore.models.version import Version
 from s3opstore.registry import alias_heads as _alias_heads
 from s3opstore.registry import aliases as _aliases
 from s3opstore.registry import blobs as _blobs
-from s3opstore.registry import browsing as _browsing
 from s3opstore.registry import links as _links
 from s3opstore.registry import metadata as _metadata
 from s3opstore.registry import pipelines as _pipelines
 from s3opstore.registry import refs as _refs
 from s3opstore.registry import retire as _retire
-from s3opstore.registry import search as _search
 from s3opstore.registry import uploads as _uploads
 from s3opstore.registry import versions as _versions
+from s3opstore.registry.arguments import as_version, idempotency
 from s3opstore.registry.blobs import BlobSource, OpBytes
+from s3opstore.registry.catalog import Catalog
 from s3opstore.registry.commit import RetryPolicy
 from s3opstore.registry.context import Context
 from s3opstore.registry.listing import Listing
 from s3opstore.registry.metadata import Metadata
-from s3opstore.registry.resolution import PipelineResolution, resolve_pipeline
-from s3opstore.registry.search import MetricRange, Page, VersionHit
 from s3opstore.registry.trust_options import (
     SignerOption,
     TrustOption,
@@ -62,37 +56,11 @@ from s3opstore.trust.verify import Verifier
 __all__ = ["DEFAULT_STORE_DIR", "OpStore"]
 
 DEFAULT_STORE_DIR = ".s3opstore"
-_IDEMPOTENCY_MAX = 200
 
 
-def _version(value: Version | str) -> Version:
-    if isinstance(value, Version):
-        return value
-    if isinstance(value, str):
-        return Version.parse(value)
-    raise InvalidVersionError(f"version {value!r} is neither a Version nor a version string")
 
 
-def _key(idempotency_key: str | None) -> str | None:
-    """Keys are hashed as UTF-8 and stored in manifests: lone surrogates and controls are out."""
-    if idempotency_key is None:
-        return None
-    if (not isinstance(idempotency_key, str)
-            or not 1 <= len(idempotency_key) <= _IDEMPOTENCY_MAX
-            or not idempotency_key.isprintable()):
-        raise InvalidInputError(
-            f"idempotency key {idempotency_key!r} must be a string of 1-{_IDEMPOTENCY_MAX} "
-            "printable characters")
-    try:
-        idempotency_key.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInputError(
-            f"idempotency key {idempotency_key!r} is not valid Unicode (a lone surrogate)"
-        ) from None
-    return idempotency_key
-
-
-class OpStore:
+class OpStore(Catalog):
     """The op registry over an object store (S3 bucket prefix or local directory)."""
 
     def __init__(self, store: ObjectStore, *, single_writer: bool = False,
@@ -165,40 +133,12 @@ class OpStore:
         the version, immutable; registering again with other metadata raises
         AlreadyExistsError and writes nothing. See :mod:`s3opstore.registry.metadata`.
         """
-        op, parsed, key = check_name(op_name), _version(version), _key(idempotency_key)
+        op, parsed, key = check_name(op_name), as_version(version), idempotency(idempotency_key)
         if metadata is not None:
             checked = Metadata.of(metadata)
             if not checked.empty:
                 return _metadata.register_with_metadata(self._ctx, op, parsed, checked, key)
         return _versions.register_version(self._ctx, op, parsed, key)
-
-    def get_metadata(self, op_name: str, ref: Version | str = "latest") -> VersionMetadata | None:
-        """The registration metadata of the version ``ref`` names (None: registered without)."""
-        record = self.resolve(op_name, ref)
-        return _metadata.get_metadata(self._ctx, record.op_name, record.version)
-
-    def set_tags(self, op_name: str, tags: Mapping[str, str] | None = None, *,
-                 unset: Iterable[str] = (), version: Version | str | None = None,
-                 idempotency_key: str | None = None) -> TagsManifest:
-        """Change the mutable tags of the op (``version`` None) or of a version (any ref).
-
-        Every change is kept: :meth:`tag_history`.
-        """
-        op = check_name(op_name)
-        target = None if version is None else self.resolve(op, version).version
-        return _metadata.set_tags(self._ctx, op, target, tags or {}, unset,
-                                  _key(idempotency_key))
-
-    def get_tags(self, op_name: str, version: Version | str | None = None) -> dict[str, str]:
-        op = check_name(op_name)
-        target = None if version is None else self.resolve(op, version).version
-        return _metadata.get_tags(self._ctx, op, target)
-
-    def tag_history(self, op_name: str,
-                    version: Version | str | None = None) -> list[TagsManifest]:
-        op = check_name(op_name)
-        target = None if version is None else self.resolve(op, version).version
-        return _metadata.tag_history(self._ctx, op, target)
 
     def get_versions(self, op_name: str) -> list[VersionRecord]:
         """All versions in registration order; ``[]`` for an unknown op.
@@ -217,7 +157,7 @@ class OpStore:
 
     def get_version(self, op_name: str, version: Version | str) -> VersionRecord:
         """The registered record of ``version``; raises VersionNotFoundError."""
-        return _versions.require_version(self._ctx, check_name(op_name), _version(version))
+        return _versions.require_version(self._ctx, check_name(op_name), as_version(version))
 
     def list_ops(self, *, include_hidden: bool = False) -> list[str]:
         """Known ops in name order; hidden ops (:meth:`hide_op`) only with ``include_hidden``."""
@@ -235,11 +175,11 @@ class OpStore:
     def save_op_bytes(self, op_name: str, version: Version | str, data: BlobSource, *,
                       idempotency_key: str | None = None) -> OpBytes:
         """Save the serialized op (bytes, binary file object, or path) for a registered version."""
-        return _blobs.save_bytes(self._ctx, check_name(op_name), _version(version), data,
-                                 _key(idempotency_key))
+        return _blobs.save_bytes(self._ctx, check_name(op_name), as_version(version), data,
+                                 idempotency(idempotency_key))
 
     def load_op_bytes(self, op_name: str, version: Version | str) -> bytes:
-        return _blobs.load_bytes(self._ctx, check_name(op_name), _version(version))
+        return _blobs.load_bytes(self._ctx, check_name(op_name), as_version(version))
 
     def read_op_bytes(self, where: OpBytes) -> bytes:
         """The bytes :meth:`op_bytes_info` located, digest verified (no second lookup).
@@ -253,7 +193,7 @@ class OpStore:
     def load_op_bytes_to(self, op_name: str, version: Version | str,
                          target: BinaryIO | str | os.PathLike[str]) -> OpBytes:
         """Stream the bytes to a path or binary file object, digest verified."""
-        return _blobs.load_to(self._ctx, check_name(op_name), _version(version), target)
+        return _blobs.load_to(self._ctx, check_name(op_name), as_version(version), target)
 
     def bind_uploaded_blob(self, op_name: str, version: Version | str, sha256: str, size: int,
                            *, upload_key: str | None = None,
@@ -273,8 +213,8 @@ class OpStore:
             raise InvalidInputError(f"size {size!r} is not a non-negative integer")
         if upload_key is not None and not isinstance(upload_key, str):
             raise InvalidInputError(f"upload key {upload_key!r} is not a string")
-        return _blobs.bind_uploaded(self._ctx, check_name(op_name), _version(version), sha256,
-                                    size, _key(idempotency_key), upload_key,
+        return _blobs.bind_uploaded(self._ctx, check_name(op_name), as_version(version), sha256,
+                                    size, idempotency(idempotency_key), upload_key,
                                     as_signature(signature))
 
     def new_upload_key(self, op_name: str) -> str:
@@ -284,7 +224,7 @@ class OpStore:
     def prepare_upload(self, op_name: str, version: Version | str, sha256: str,
                        size: int) -> UploadTicket:
         """A staging key for a presigned PUT, and whether the bytes are proven stored already."""
-        return _uploads.prepare_upload(self._ctx, check_name(op_name), _version(version),
+        return _uploads.prepare_upload(self._ctx, check_name(op_name), as_version(version),
                                        sha256, size)
 
     def op_bytes_info(self, op_name: str, version: Version | str, *,
@@ -294,7 +234,7 @@ class OpStore:
         With trusted keys, untrusted bytes raise UntrustedBytesError unless
         ``verify=False`` (for showing who signed; never before loading them).
         """
-        return _blobs.locate(self._ctx, check_name(op_name), _version(version), verify=verify)
+        return _blobs.locate(self._ctx, check_name(op_name), as_version(version), verify=verify)
 
     # -- links ---------------------------------------------------------------
     def register_valid_link(self, downstream_op_name: str | None, upstream_op_name: str,
@@ -309,7 +249,7 @@ class OpStore:
             downstream_op_name, "downstream op name")
         return _links.register_valid_link(
             self._ctx, downstream, check_name(upstream_op_name, "upstream op name"),
-            _version(upstream_version), _key(idempotency_key))
+            as_version(upstream_version), idempotency(idempotency_key))
 
     def get_validated_links(self, downstream_op_name: str, upstream_op_name: str) -> set[Version]:
         return _links.get_validated_links(
@@ -328,7 +268,7 @@ class OpStore:
                           idempotency_key: str | None = None) -> PipelineManifest:
         return _pipelines.register_pipeline(
             self._ctx, check_name(pipeline_name, "pipeline name"),
-            check_name(last_op_name, "last op name"), _key(idempotency_key))
+            check_name(last_op_name, "last op name"), idempotency(idempotency_key))
 
     def pipeline_exists(self, pipeline_name: str) -> bool:
         return _pipelines.pipeline_exists(self._ctx, check_name(pipeline_name, "pipeline name"))
@@ -350,13 +290,13 @@ class OpStore:
         (what ``s3opstore alias set`` does).
         """
         if isinstance(expected, str):
-            expected = _version(expected)
+            expected = as_version(expected)
         elif not (expected is None or isinstance(expected, Version | _aliases.Unset)):
             raise InvalidVersionError(
                 f"expected {expected!r} is neither a version, a version string nor None")
         alias = _refs.check_alias_name(check_name(alias, "alias"))
-        return _aliases.set_alias(self._ctx, check_name(op_name), alias, _version(version),
-                                  expected=expected, idempotency_key=_key(idempotency_key))
+        return _aliases.set_alias(self._ctx, check_name(op_name), alias, as_version(version),
+                                  expected=expected, idempotency_key=idempotency(idempotency_key))
 
     def get_alias(self, op_name: str, alias: str) -> VersionRecord:
         """The record the alias points at (one GET of the alias's head)."""
@@ -382,107 +322,8 @@ class OpStore:
         if isinstance(expected, Version | str):
             expected = self.resolve(op, expected).version
         return _aliases.delete_alias(self._ctx, op, name, expected=expected,
-                                     idempotency_key=_key(idempotency_key))
+                                     idempotency_key=idempotency(idempotency_key))
 
     def repair_alias_heads(self, *, dry_run: bool = False) -> list[tuple[str, str, int]]:
         """Roll alias heads that lag their history forward (``gc`` does it; design.md D17)."""
         return _alias_heads.repair_heads(self._ctx, dry_run=dry_run)
-
-    def resolve(self, op_name: str,
-                ref: Version | str | _aliases.Unset = _aliases.UNSET) -> VersionRecord:
-        """The record a reference names: ``latest`` (the default), a number ``1.2.0``,
-        a version string, an alias, or a unique version id prefix (``3f2a1b9c``, or the
-        short form tables print). ``op_name`` may carry the ref itself: ``"pca@production"``.
-
-        Rules and their order: :mod:`s3opstore.registry.refs`.
-        """
-        if isinstance(ref, _aliases.Unset):
-            op_name, text = _refs.split_op_ref(op_name, _refs.LATEST)
-            ref = _refs.LATEST if text is None else text
-        return _refs.resolve_ref(self._ctx, check_name(op_name), ref)
-
-    # -- retirement without deletion ------------------------------------------------------------
-    def set_version_status(self, op_name: str, ref: Version | str, state: str, *,
-                           reason: str | None = None,
-                           idempotency_key: str | None = None) -> StatusManifest:
-        """``active``, ``deprecated`` (loads warn) or ``archived`` (loads refuse by default).
-
-        Nothing is deleted; every change is kept (:meth:`status_history`).
-        """
-        op = check_name(op_name)
-        record = self.resolve(op, ref)
-        return _retire.set_status(self._ctx, op, record.version, state, reason,
-                                  _key(idempotency_key))
-
-    def hide_op(self, op_name: str, *, hidden: bool = True, reason: str | None = None,
-                idempotency_key: str | None = None) -> StatusManifest:
-        """Leave an op out of listings (``hidden=False`` shows it again); it stays readable."""
-        return _retire.set_status(self._ctx, check_name(op_name), None,
-                                  "hidden" if hidden else "active", reason,
-                                  _key(idempotency_key))
-
-    def status(self, op_name: str, ref: Version | str | None = None) -> StatusManifest | None:
-        """The op's (``ref`` None) or a version's current status; None: never changed."""
-        op = check_name(op_name)
-        version = None if ref is None else self.resolve(op, ref).version
-        return _retire.status(self._ctx, op, version)
-
-    def status_history(self, op_name: str,
-                       ref: Version | str | None = None) -> list[StatusManifest]:
-        op = check_name(op_name)
-        version = None if ref is None else self.resolve(op, ref).version
-        return _retire.status_history(self._ctx, op, version)
-
-    def check_loadable(self, op_name: str, version: Version | str, *,
-                       allow_archived: bool = False) -> StatusManifest | None:
-        """Warn (RetiredVersionWarning) for a deprecated version; raise RetiredVersionError
-        for an archived one unless ``allow_archived`` (1 LIST, + 1 GET when retired)."""
-        return _retire.check_loadable(self._ctx, check_name(op_name), _version(version),
-                                      allow_archived=allow_archived)
-
-    # -- search ------------------------------------------------------------------------------
-    def search_versions(self, op_name: str, *, tags: Mapping[str, str] | None = None,
-                        metrics: Iterable[MetricRange | str] = (),
-                        registered_after: datetime | None = None,
-                        registered_before: datetime | None = None, alias: str | None = None,
-                        limit: int = 100, after: int | str | None = None) -> Page[VersionHit]:
-        """Versions of an op passing every filter given, in registration order, one page.
-
-        ``metrics`` are ranges like ``"auc>=0.9"``; ``after`` continues from a page's
-        ``next_after``. Filters and costs: :mod:`s3opstore.registry.search`.
-        """
-        ranges = [m if isinstance(m, MetricRange) else MetricRange.parse(m) for m in metrics]
-        return _search.search_versions(
-            self._ctx, check_name(op_name), tags=tags, metrics=ranges,
-            registered_after=registered_after, registered_before=registered_before,
-            alias=None if alias is None else check_name(alias, "alias"), limit=limit,
-            after=after)
-
-    def search_ops(self, pattern: str = "*", *, tags: Mapping[str, str] | None = None,
-                   limit: int = 100, after: str | None = None,
-                   include_hidden: bool = False) -> Page[str]:
-        """Op names matching a glob and the op's mutable tags, in name order, one page."""
-        return _search.search_ops(self._ctx, pattern, tags=tags, limit=limit, after=after,
-                                  include_hidden=include_hidden)
-
-    # -- pipeline resolution ---------------------------------------------------------------
-    # -- listings by key (the web UI's paging and lineage) ----------------------------
-    def version_entry_keys(self, op_name: str) -> tuple[dict[int, str], list[str]]:
-        """seq -> listing-entry key of every listed version of the op, and foreign keys."""
-        return _browsing.version_entry_keys(self._ctx, check_name(op_name))
-
-    def listed_version_by_id(self, op_name: str, vid: str) -> VersionRecord | None:
-        """The listed record of the version with id ``vid``; None if unlisted (or latest)."""
-        return _browsing.entry_of_vid(self._ctx, check_name(op_name), vid)
-
-    def link_downstreams(self) -> list[str]:
-        """Every op that validated links point to."""
-        return _browsing.link_downstreams(self._ctx)
-
-    def link_upstreams(self, downstream: str) -> list[str]:
-        """The ops with validated links for ``downstream``."""
-        return _browsing.link_upstreams(self._ctx, check_name(downstream))
-
-    def resolve_pipeline(self, pipeline_name: str) -> PipelineResolution:
-        """Which version of each op the pipeline would load, or which link is missing."""
-        return resolve_pipeline(self._ctx, check_name(pipeline_name, "pipeline name"))

@@ -1,8 +1,9 @@
-"""The S3 backend: with s3_client.py (which builds its clients), the only place that knows botocore.
+"""The S3 backend: with s3_client.py and s3_errors.py, the only place that knows botocore.
 
-Every botocore exception is translated here, once, into the package's own
-hierarchy (``raise ... from exc``). Conditional writes map to
-``If-None-Match: *`` (create) and ``If-Match: <etag>`` (compare-and-swap).
+Every botocore exception is translated here, once (by the table in
+``s3_errors.py``), into the package's own hierarchy (``raise ... from exc``).
+Conditional writes map to ``If-None-Match: *`` (create) and ``If-Match: <etag>``
+(compare-and-swap).
 Large objects go through s3transfer's managed transfers so memory stays
 bounded whatever the size. Every upload and copy asks S3 for a SHA-256
 checksum (whole object for one PUT, composite over parts for multipart), and
@@ -24,8 +25,6 @@ are built in ``s3_client.py``, which sends no request.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
 import contextlib
 import copy
@@ -36,20 +35,11 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
 )
 
 from s3opstore.errors import (
-    ConcurrentWriteError,
-    ObjectNotFoundError,
-    PreconditionFailedError,
     S3OpStoreError,
-    StorageAccessError,
     StorageError,
-    StorageUnavailableError,
 )
 from s3opstore.stores.base import (
     BLOB_PART_SIZE,
@@ -68,6 +58,13 @@ from s3opstore.stores.s3_client import (
     refuse_directory_bucket,
     sigv4_twin,
 )
+from s3opstore.stores.s3_errors import (
+    Missing,
+    http_status,
+    is_missing,
+    stored_sha256,
+    translate,
+)
 from s3opstore.stores.s3_streams import CountingSink, Unclosable, at_start
 
 if TYPE_CHECKING:
@@ -76,73 +73,9 @@ if TYPE_CHECKING:
 
 __all__ = ["S3Store", "check_sdk_version", "default_client", "endpoint_client"]
 
-_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
-_PRECONDITION = {"PreconditionFailed", "412"}
-_CONFLICT = {"ConditionalRequestConflict", "409", "OperationAborted"}
-_THROTTLE = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "503", "500",
-             "InternalError", "ServiceUnavailable", "RequestTimeTooSkewed"}
-_ACCESS = {"AccessDenied", "403", "NoSuchBucket", "InvalidAccessKeyId",
-           "SignatureDoesNotMatch", "AllAccessDisabled", "ExpiredToken"}
-_TRANSPORT = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError,
-              ConnectTimeoutError)
-
 # Below this size a blob moves in one request; above it s3transfer splits it.
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 MULTIPART_CHUNKSIZE = BLOB_PART_SIZE
-
-
-def _stored_sha256(response: Any) -> str | None:
-    """S3's ``ChecksumSHA256`` ("<b64>" or "<b64>-<parts>") as base.ObjectInfo.sha256 hex."""
-    raw = response.get("ChecksumSHA256")
-    if not isinstance(raw, str) or not raw:
-        return None
-    encoded, _, parts = raw.partition("-")
-    try:
-        digest = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if len(digest) != 32 or (parts and not parts.isdigit()):
-        return None
-    return digest.hex() + (f"-{int(parts)}" if parts else "")
-
-
-# What an absent object (404, NoSuchKey) means to the call that met it (module doc).
-_Missing = Literal["not_found", "precondition", "absent"]
-
-
-def _is_missing(exc: ClientError | BotoCoreError) -> bool:
-    return isinstance(exc, ClientError) and (
-        _code(exc) in _NOT_FOUND or _status(exc) == 404) and _code(exc) != "NoSuchBucket"
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-
-
-# Codes S3 answers for a plain denial (a HEAD has no body: its code is the status).
-_DENIED = {"AccessDenied", "403", "Forbidden"}
-_OBJECT_READS = {"GetObject", "HeadObject"}
-
-
-def _missing_key_hint(exc: ClientError, bucket: str, *, write: bool) -> str:
-    """Why a read of a key may be refused: S3's 403-for-a-missing-key rule.
-
-    S3 answers 404 for a missing key only to a caller allowed s3:ListBucket on the bucket
-    for that GetObject/HeadObject request; otherwise the miss is a 403, which cannot be
-    told from a real denial. Name the likely cause instead of leaving it to be guessed.
-    """
-    code = _code(exc)
-    denied = code in _DENIED or (not code and _status(exc) == 403)
-    if write or not denied or exc.operation_name not in _OBJECT_READS:
-        return ""
-    return (f". If the key does not exist: S3 answers 403 instead of 404 for a missing key "
-            f"to a caller without s3:ListBucket on bucket {bucket!r} (a grant limited by an "
-            f"s3:prefix condition does not count); grant s3:ListBucket on the bucket without "
-            f"an s3:prefix condition (terraform/README.md, 'Missing keys must read as 404')")
 
 
 class S3Store:
@@ -184,7 +117,7 @@ class S3Store:
         return full[len(self.prefix) + 1:] if self.prefix else full
 
     @contextlib.contextmanager
-    def _errors(self, key: str, *, may_apply: bool = False, missing: _Missing = "not_found",
+    def _errors(self, key: str, *, may_apply: bool = False, missing: Missing = "not_found",
                 what: str | None = None) -> Iterator[None]:
         """Translate whatever botocore or s3transfer raises inside the block (see module doc).
 
@@ -203,41 +136,10 @@ class S3Store:
                 if what is None:
                     raise
                 raise StorageError(f"{what} of key {key!r} failed: {exc}") from exc
-            if missing == "absent" and _is_missing(cause):
+            if missing == "absent" and is_missing(cause):
                 return  # the answer is "not there": the caller looks at what it got
-            raise self._translate(cause, key, may_apply=may_apply, missing=missing) from exc
-
-    def _translate(self, exc: Exception, key: str, *, may_apply: bool,
-                   missing: _Missing) -> S3OpStoreError:
-        """Map one botocore failure to our hierarchy (the single translation table)."""
-        if isinstance(exc, ClientError):
-            code, status = _code(exc), _status(exc)
-            if code == "NoSuchBucket":
-                return StorageAccessError(f"bucket {self.bucket!r} does not exist")
-            if code in _NOT_FOUND or status == 404:
-                # If-Match on a missing key answers 404: for a CAS that is a failed condition.
-                return (PreconditionFailedError(key) if missing == "precondition"
-                        else ObjectNotFoundError(key))
-            if code in _PRECONDITION or status == 412:
-                return PreconditionFailedError(key)
-            if code in _CONFLICT or status == 409:
-                return ConcurrentWriteError(key)
-            if code in _ACCESS or status == 403:
-                # Not self._full(key): for a LIST, ``key`` is a prefix ("ops/"), which is no
-                # valid key, and checking it here would turn the refusal into InvalidKeyError.
-                where = f"{self.prefix}/{key}" if self.prefix else key
-                return StorageAccessError(
-                    f"S3 refused access to s3://{self.bucket}/{where}: {code} {exc}"
-                    + _missing_key_hint(exc, self.bucket, write=may_apply))
-            if code in _THROTTLE or status >= 500:
-                return StorageUnavailableError(
-                    f"S3 unavailable for key {key!r}: {code or status}", maybe_applied=may_apply)
-            return StorageError(f"S3 error for key {key!r}: {code or status}: {exc}")
-        if isinstance(exc, _TRANSPORT):
-            return StorageUnavailableError(
-                f"S3 unreachable for key {key!r}: {type(exc).__name__}",
-                maybe_applied=may_apply)
-        return StorageError(f"S3 client error for key {key!r}: {exc}")
+            raise translate(cause, key, bucket=self.bucket, prefix=self.prefix,
+                            may_apply=may_apply, missing=missing) from exc
 
     def get(self, key: str) -> GetResult:
         full = self._full(key)
@@ -254,7 +156,7 @@ class S3Store:
                 response = self.client.get_object(Bucket=self.bucket, Key=full,
                                                   IfNoneMatch=etag)
             except ClientError as exc:
-                if _status(exc) == 304:  # Not Modified: botocore raises it, it is an answer
+                if http_status(exc) == 304:  # Not Modified: botocore raises it, it is an answer
                     return None
                 raise
             data = response["Body"].read()
@@ -271,7 +173,7 @@ class S3Store:
             return None
         return ObjectInfo(key=key, size=response["ContentLength"], etag=response["ETag"],
                           last_modified=response.get("LastModified"),
-                          sha256=_stored_sha256(response))
+                          sha256=stored_sha256(response))
 
     def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
         full = self._full(key)
