@@ -40,8 +40,16 @@ sort newest first, so the head of such a log is one ``LIST MaxKeys=1``.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
+from s3opstore.models.key_codecs import (
+    EPOCH,
+    MS,
+    clean_host,
+    decode_ctime,
+    encode_ctime,
+    inverted,
+    parse_inverted,
+)
 from s3opstore.models.manifests import VersionRecord
 from s3opstore.models.names import decode_name, encode_name
 from s3opstore.models.version import Version
@@ -103,54 +111,11 @@ __all__ = [
     "versions_prefix",
 ]
 
-_INVERT = 10**20 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
-_HOST = re.compile(r"[^A-Za-z0-9.-]")
-_CTIME = re.compile(r"^(\d{8}T\d{6})(?:\.(\d{6}))?(Z?)$")
 _ENTRY = re.compile(
     r"^(?P<seq>\d{20})_(?P<M>\d+)\.(?P<m>\d+)\.(?P<p>\d+)_(?P<ctime>[0-9T.Z]+)_"
     r"(?P<reg>\d+)_(?P<host>[A-Za-z0-9.-]+)_(?P<pid>\d+)\.json$")
 _LINK = re.compile(
     r"^(?P<vid>[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40})_(?P<ctime>[0-9T.Z]+)\.json$")
-
-
-def clean_host(host: str) -> str:
-    """Host names as they can appear in a key: safe characters, at most 63."""
-    return (_HOST.sub("-", host)[:63].strip(".-")) or "unknown"
-
-
-def inverted(seq: int) -> str:
-    return f"{_INVERT - seq:020d}"
-
-
-def parse_inverted(name: str) -> int:
-    return _INVERT - int(name.split(".", 1)[0])
-
-
-def encode_ctime(moment: datetime) -> str:
-    """Creation time in a key: exact (microseconds, naive or UTC) and sortable.
-
-    Fixed width: the year is always four digits (``strftime("%Y")`` drops the
-    zeros below year 1000 on glibc), so every time
-    :func:`~s3opstore.models.version.check_creation_time` accepts decodes again.
-    """
-    text = (f"{moment.year:04d}{moment.month:02d}{moment.day:02d}T"
-            f"{moment.hour:02d}{moment.minute:02d}{moment.second:02d}")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}"
-    return text + ("Z" if moment.tzinfo is not None else "")
-
-
-def decode_ctime(text: str) -> datetime:
-    """The time :func:`encode_ctime` wrote; ValueError for anything else (a listing skips it)."""
-    match = _CTIME.match(text)
-    if not match:
-        raise ValueError(f"bad encoded creation time {text!r}")
-    d = match.group(1)  # YYYYMMDDTHHMMSS, sliced: strptime dominated long listings
-    moment = datetime(int(d[0:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]),
-                      int(d[13:15]), int(match.group(2) or 0))
-    return moment.replace(tzinfo=UTC) if match.group(3) else moment
 
 
 def op_head_key(op: str) -> str:
@@ -176,7 +141,7 @@ def version_dir_of_vid(op: str, vid: str) -> str:
 
 def version_entry_key(record: VersionRecord) -> str:
     major, minor, patch = record.number
-    reg_ms = (record.registered_at - _EPOCH) // _MS
+    reg_ms = (record.registered_at - EPOCH) // MS
     name = (f"{record.seq:020d}_{major}.{minor}.{patch}_"
             f"{encode_ctime(record.version.creation_time)}_{reg_ms}_"
             f"{clean_host(record.registered_host)}_{record.registered_pid}.json")
@@ -196,7 +161,7 @@ def parse_version_entry(op: str, key: str) -> VersionRecord:
         op_name=op, version=version,
         number=(int(match["M"]), int(match["m"]), int(match["p"])),
         seq=int(match["seq"]),
-        registered_at=_EPOCH + int(match["reg"]) * _MS,
+        registered_at=EPOCH + int(match["reg"]) * MS,
         registered_host=match["host"], registered_pid=int(match["pid"]),
     )
 

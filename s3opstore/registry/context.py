@@ -22,7 +22,8 @@ import uuid
 from dataclasses import dataclass
 
 from s3opstore.errors import PreconditionFailedError, StorageError, UnsafeStoreError
-from s3opstore.models.keys import clean_host, probe_key
+from s3opstore.models.key_codecs import clean_host
+from s3opstore.models.keys import probe_key
 from s3opstore.registry.commit import Committer, RetryPolicy
 from s3opstore.registry.format import check_format, ensure_format_written, forget_formats
 from s3opstore.stores.base import IfMatch, ObjectStore

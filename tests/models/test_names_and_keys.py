@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from s3opstore import Version, VersionRecord
 from s3opstore.errors import InvalidNameError
-from s3opstore.models import keys
+from s3opstore.models import key_codecs, keys
 from s3opstore.models.names import (
     MAX_SEGMENT_LENGTH,
     check_name,
@@ -151,6 +151,6 @@ def test_inverted_sequences_sort_newest_first() -> None:
 
 
 def test_hosts_are_cleaned_for_keys() -> None:
-    assert keys.clean_host("my_host/../x") == "my-host-..-x"
-    assert keys.clean_host("") == "unknown"
-    assert len(keys.clean_host("h" * 300)) == 63
+    assert key_codecs.clean_host("my_host/../x") == "my-host-..-x"
+    assert key_codecs.clean_host("") == "unknown"
+    assert len(key_codecs.clean_host("h" * 300)) == 63
