@@ -31,7 +31,6 @@ from typing import Any
 
 from s3opstore.api.browse_models import (
     MAX_EDGE_VERSIONS,
-    MAX_PER_PAGE,
     AliasHistoryEntry,
     AliasState,
     BrowseOpRequest,
@@ -64,30 +63,7 @@ from s3opstore.models.manifests import AliasManifest, VersionRecord
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
 
-__all__ = [
-    "MAX_EDGE_VERSIONS",
-    "MAX_PER_PAGE",
-    "AliasHistoryEntry",
-    "AliasState",
-    "BrowseOpRequest",
-    "BrowseOpResponse",
-    "BrowseOpsRequest",
-    "BrowseOpsResponse",
-    "BrowsePipelineRequest",
-    "BrowsePipelineResponse",
-    "BrowseVersionRequest",
-    "BrowseVersionResponse",
-    "BytesInfo",
-    "LineageEdge",
-    "LineageNode",
-    "LineageRequest",
-    "LineageResponse",
-    "LinkedOp",
-    "OpSummary",
-    "PipelineSummary",
-    "ResolvedOp",
-    "UnresolvedLink",
-    "VersionRow",
+__all__ = [  # the request and response models are in browse_models.py
     "browse_op",
     "browse_ops",
     "browse_pipeline",

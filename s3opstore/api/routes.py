@@ -24,6 +24,7 @@ from s3opstore.api import (
     search_routes,
     uploads,
 )
+from s3opstore.api import browse_models as bm
 from s3opstore.api import models as m
 from s3opstore.api.types import Call, HttpError
 from s3opstore.models.manifests import VersionRecord
@@ -251,20 +252,20 @@ ROUTES: tuple[Route, ...] = (
           uploads.presign_download,
           "A presigned GET URL for the newest bytes of a version.", tag="transfers"),
     # -- browsing: one route per page of the web UI (/ui/) --------------------------
-    Route("browse_ops", browse.BrowseOpsRequest, browse.BrowseOpsResponse, browse.browse_ops,
+    Route("browse_ops", bm.BrowseOpsRequest, bm.BrowseOpsResponse, browse.browse_ops,
           "Every op with its latest version, version count and aliases; every pipeline.",
           tag="browse"),
-    Route("browse_op", browse.BrowseOpRequest, browse.BrowseOpResponse, browse.browse_op,
+    Route("browse_op", bm.BrowseOpRequest, bm.BrowseOpResponse, browse.browse_op,
           "One page of an op's versions, newest first, with bytes and aliases; alias history.",
           tag="browse"),
-    Route("browse_version", browse.BrowseVersionRequest, browse.BrowseVersionResponse,
+    Route("browse_version", bm.BrowseVersionRequest, bm.BrowseVersionResponse,
           browse.browse_version,
           "One version: its record, bytes, aliases, links both ways, the pull command.",
           tag="browse"),
-    Route("lineage", browse.LineageRequest, browse.LineageResponse, browse.lineage,
+    Route("lineage", bm.LineageRequest, bm.LineageResponse, browse.lineage,
           "The graph of validated links: whole, around an op, or reached by a pipeline.",
           tag="browse"),
-    Route("browse_pipeline", browse.BrowsePipelineRequest, browse.BrowsePipelineResponse,
+    Route("browse_pipeline", bm.BrowsePipelineRequest, bm.BrowsePipelineResponse,
           browse.browse_pipeline,
           "What resolve would load for a pipeline, or the links that are missing.",
           tag="browse"),
