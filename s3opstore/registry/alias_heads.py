@@ -63,11 +63,8 @@ def read_head_if_changed(ctx: Context, op: str, alias: str,
 
 def newest_logged(ctx: Context, op: str, alias: str) -> AliasManifest | None:
     """The newest position in the history, a deletion included (1 LIST + 1 GET)."""
-    for info in ctx.store.list(alias_prefix(op, alias), limit=1):
-        snapshot = ctx.committer.read(info.key, AliasManifest)
-        if snapshot is not None:
-            return snapshot.value
-    return None
+    snapshot = ctx.committer.newest(alias_prefix(op, alias), AliasManifest)
+    return None if snapshot is None else snapshot.value
 
 
 def current(ctx: Context, op: str,

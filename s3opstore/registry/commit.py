@@ -228,6 +228,17 @@ class Committer:
         raise ConflictError(f"gave up updating key {key!r} after {self.retry.max_attempts} "
                             "attempts: too many concurrent writers")
 
+    def newest(self, prefix: str, model: type[S]) -> Snapshot[S] | None:
+        """The newest record of a newest-first log (1 LIST ``MaxKeys=1`` + 1 GET), or None."""
+        newest_key = next((info.key for info in self.store.list(prefix, limit=1)), None)
+        return None if newest_key is None else self.read(newest_key, model)
+
+    def history(self, prefix: str, model: type[S]) -> list[S]:
+        """Every record of a newest-first log, oldest first (one GET each)."""
+        entries = [snapshot.value for info in self.store.list(prefix)
+                   if (snapshot := self.read(info.key, model)) is not None]
+        return sorted(entries, key=lambda entry: entry.seq)
+
     def append(self, prefix: str, key_for: Callable[[int], str], model: type[S],
                decide: Callable[[Snapshot[S] | None, int], Decision[R, S]]) -> R:
         """Add the next record of a newest-first create-only log under ``prefix``.
@@ -236,8 +247,7 @@ class Committer:
         sequence number the new record would take.
         """
         for _attempt in range(self.retry.max_attempts):
-            newest_key = next((info.key for info in self.store.list(prefix, limit=1)), None)
-            newest = self.read(newest_key, model) if newest_key is not None else None
+            newest = self.newest(prefix, model)
             seq = 0 if newest is None else newest.value.seq + 1
             decision = decide(newest, seq)
             if isinstance(decision, Done):

@@ -126,10 +126,8 @@ def get_metadata(ctx: Context, op: str, version: Version) -> VersionMetadata | N
 
 
 def _newest(ctx: Context, op: str, version: Version | None) -> TagsManifest | None:
-    for info in ctx.store.list(tags_prefix(op, version), limit=1):
-        snapshot = ctx.committer.read(info.key, TagsManifest)
-        return None if snapshot is None else snapshot.value
-    return None
+    snapshot = ctx.committer.newest(tags_prefix(op, version), TagsManifest)
+    return None if snapshot is None else snapshot.value
 
 
 def get_tags(ctx: Context, op: str, version: Version | None) -> dict[str, str]:
@@ -139,12 +137,7 @@ def get_tags(ctx: Context, op: str, version: Version | None) -> dict[str, str]:
 
 def tag_history(ctx: Context, op: str, version: Version | None) -> list[TagsManifest]:
     """Every state the tags took, oldest first."""
-    entries = []
-    for info in ctx.store.list(tags_prefix(op, version)):
-        snapshot = ctx.committer.read(info.key, TagsManifest)
-        if snapshot is not None:
-            entries.append(snapshot.value)
-    return sorted(entries, key=lambda entry: entry.seq)
+    return ctx.committer.history(tags_prefix(op, version), TagsManifest)
 
 
 def check_tags(tags: Mapping[str, str], unset: Iterable[str]) -> tuple[dict[str, str], list[str]]:

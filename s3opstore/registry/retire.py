@@ -48,10 +48,8 @@ class RetiredVersionError(InvalidInputError):
 
 
 def _newest(ctx: Context, op: str, version: Version | None) -> StatusManifest | None:
-    for info in ctx.store.list(status_prefix(op, version), limit=1):
-        snapshot = ctx.committer.read(info.key, StatusManifest)
-        return None if snapshot is None else snapshot.value
-    return None
+    snapshot = ctx.committer.newest(status_prefix(op, version), StatusManifest)
+    return None if snapshot is None else snapshot.value
 
 
 def status(ctx: Context, op: str, version: Version | None) -> StatusManifest | None:
@@ -60,12 +58,7 @@ def status(ctx: Context, op: str, version: Version | None) -> StatusManifest | N
 
 
 def status_history(ctx: Context, op: str, version: Version | None) -> list[StatusManifest]:
-    entries = []
-    for info in ctx.store.list(status_prefix(op, version)):
-        snapshot = ctx.committer.read(info.key, StatusManifest)
-        if snapshot is not None:
-            entries.append(snapshot.value)
-    return sorted(entries, key=lambda entry: entry.seq)
+    return ctx.committer.history(status_prefix(op, version), StatusManifest)
 
 
 def set_status(ctx: Context, op: str, version: Version | None, state: str,
