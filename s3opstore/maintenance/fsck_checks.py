@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from s3opstore.maintenance.fsck_report import Findings
 from s3opstore.maintenance.fsck_walk import FsckContext, OpState
+from s3opstore.models.head import OpHead
 from s3opstore.models.keys import (
     op_head_key,
     parse_inverted,
@@ -21,7 +22,6 @@ from s3opstore.models.keys import (
 from s3opstore.models.manifests import (
     AliasManifest,
     LinkManifest,
-    OpHead,
     PipelineManifest,
     VersionRecord,
 )

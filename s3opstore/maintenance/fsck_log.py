@@ -10,7 +10,10 @@
   names is not in the store, or is not what was written (its SHA-256 differs; a
   version's event is checked against the registered record);
 - ``unlogged``: a manifest no event names (its writer died, or raised, between
-  the write and its event; or it predates the history).
+  the write and its event; or it predates the history). A version's event rides
+  in its head, so only a version from before that (or whose event was removed)
+  can be unlogged. The event a head carries is checked against the head and the
+  version chain it continues.
 
 :func:`repair_history` appends one ``recovered`` event for each unlogged
 manifest; it never edits or removes an event, so a damaged chain stays
@@ -26,13 +29,16 @@ from dataclasses import dataclass
 from s3opstore.errors import CorruptManifestError, S3OpStoreError
 from s3opstore.models.codec import decode, encode
 from s3opstore.models.events import Action, Event, manifest_digest
+from s3opstore.models.head import OpHead
 from s3opstore.models.keys import (
     EVENTS_PREFIX,
     alias_prefix,
     bytes_prefix,
+    chain_prefix,
     decode_names,
     link_prefix,
     metadata_key,
+    op_head_key,
     op_marker_key,
     parse_event_key,
     parse_link_key,
@@ -41,6 +47,7 @@ from s3opstore.models.keys import (
     tags_prefix,
     upstreams_prefix,
     version_entry_key,
+    version_events_prefix,
 )
 from s3opstore.models.manifests import (
     AliasManifest,
@@ -74,11 +81,12 @@ class Logged:
     subject: Subject
 
 
-def _read_events(store: ObjectStore, add: AddFn) -> dict[str | None, list[tuple[str, Event]]]:
-    chains: dict[str | None, list[tuple[str, Event]]] = {}
+def _read_events(store: ObjectStore, add: AddFn) -> dict[str, list[tuple[str, Event]]]:
+    """Every stored event, by the prefix of its chain."""
+    chains: dict[str, list[tuple[str, Event]]] = {}
     for info in store.list(EVENTS_PREFIX):
         try:
-            op, _seq = parse_event_key(info.key)
+            parse_event_key(info.key)
         except ValueError as exc:
             add(info.key, "bad_key", str(exc))
             continue
@@ -87,8 +95,36 @@ def _read_events(store: ObjectStore, add: AddFn) -> dict[str | None, list[tuple[
         except CorruptManifestError as exc:
             add(info.key, exc.kind, exc.message)
             continue
-        chains.setdefault(op, []).append((info.key, event))
+        chains.setdefault(chain_prefix(info.key), []).append((info.key, event))
     return chains
+
+
+def _head_events(ctx: Context, chains: dict[str, list[tuple[str, Event]]],
+                 add: AddFn) -> list[tuple[str, Event]]:
+    """The events op heads carry (their latest version's, D16), each checked against
+    its head and against the stored version chain it continues."""
+    found: list[tuple[str, Event]] = []
+    for op in list_ops(ctx):
+        key = op_head_key(op)
+        try:
+            head = ctx.committer.read(key, OpHead)
+        except S3OpStoreError:
+            continue  # a damaged head: the main walk names it
+        if head is None or head.value.event is None:
+            continue
+        event, latest = head.value.event, head.value.latest
+        stored = {e.seq: e for _k, e in chains.get(version_events_prefix(op), [])}
+        before = stored.get(event.seq - 1)
+        if not event.intact:
+            add(key, "event_edited", "the event the head carries does not match its digest")
+        elif event.seq != latest.seq or event.version != latest.version.vid:
+            add(key, "event_subject_mismatch", f"the head carries the event of seq "
+                f"{event.seq} ({event.version}), its latest is seq {latest.seq}")
+        elif before is not None and event.prev != before.digest:
+            add(key, "event_chain_break", f"prev {event.prev} is not the digest of "
+                f"version event {event.seq - 1}")
+        found.append((key, event))
+    return found
 
 
 def unlogged_writes(ctx: Context, logged: set[str]) -> list[Logged]:
@@ -235,6 +271,7 @@ def check_history(store: ObjectStore, add: AddFn) -> set[str]:
     for entries in chains.values():
         for fault in verify_chain(entries):
             add(fault.key, fault.kind, fault.message)
+    for entries in [*chains.values(), _head_events(ctx, chains, add)]:
         for key, event in entries:
             logged.add(event.manifest_key)
             _check_subject(ctx, key, event, add, records)
@@ -247,7 +284,9 @@ def check_history(store: ObjectStore, add: AddFn) -> set[str]:
 def repair_history(store: ObjectStore) -> list[Event]:
     """Append a ``recovered`` event for every unlogged write; returns them."""
     ctx = Context(store)
-    logged = {event.manifest_key for entries in _read_events(store, lambda *_: None).values()
+    chains = _read_events(store, lambda *_: None)
+    logged = {event.manifest_key for entries in [*chains.values(),
+                                                 _head_events(ctx, chains, lambda *_: None)]
               for _key, event in entries}
     return [append_event(ctx, item.subject, item.key, item.sha256, recovered=True)
             for item in unlogged_writes(ctx, logged)]

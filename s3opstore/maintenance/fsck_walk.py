@@ -22,6 +22,7 @@ from s3opstore.errors import (
 )
 from s3opstore.maintenance.fsck_report import Findings
 from s3opstore.models.codec import decode
+from s3opstore.models.head import OpHead
 from s3opstore.models.keys import (
     ALIAS_HEADS_PREFIX,
     EVENTS_PREFIX,
@@ -29,7 +30,7 @@ from s3opstore.models.keys import (
     name_of_segment,
     parse_version_entry,
 )
-from s3opstore.models.manifests import OpHead, OpMarker, VersionManifest, VersionRecord
+from s3opstore.models.manifests import OpMarker, VersionManifest, VersionRecord
 from s3opstore.models.names import encode_name
 from s3opstore.stores.base import ObjectInfo, ObjectStore
 from s3opstore.trust.verify import Verifier

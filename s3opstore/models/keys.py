@@ -65,6 +65,7 @@ __all__ = [
     "PIPELINES_PREFIX",
     "PROBE_PREFIX",
     "STATUS_PREFIX",
+    "VERSION_EVENTS_PREFIX",
     "alias_head_key",
     "alias_key",
     "alias_prefix",
@@ -73,6 +74,7 @@ __all__ = [
     "blob_prefix",
     "bytes_key",
     "bytes_prefix",
+    "chain_prefix",
     "clock_key",
     "decode_ctime",
     "decode_names",
@@ -108,6 +110,8 @@ __all__ = [
     "version_dir",
     "version_dir_of_vid",
     "version_entry_key",
+    "version_event_key",
+    "version_events_prefix",
     "versions_prefix",
 ]
 
@@ -358,6 +362,7 @@ def status_key(op: str, version: Version | None, seq: int) -> str:
 # -- the history: hash-chained event logs, never deleted (design.md, D16) ---------------
 EVENTS_PREFIX = "events/"
 OP_EVENTS_PREFIX = "events/op/"  # list_dirs: the ops that have a chain
+VERSION_EVENTS_PREFIX = "events/versions/"  # list_dirs: the ops with stored version events
 
 
 def events_prefix(op: str | None) -> str:
@@ -369,12 +374,26 @@ def event_key(op: str | None, seq: int) -> str:
     return f"{events_prefix(op)}{inverted(seq)}.json"
 
 
+def version_events_prefix(op: str) -> str:
+    """``events/versions/<op>/``: the op's version chain, keyed by the versions' own seqs."""
+    return f"{VERSION_EVENTS_PREFIX}{_seg(op)}/"
+
+
+def version_event_key(op: str, seq: int) -> str:
+    return f"{version_events_prefix(op)}{inverted(seq)}.json"
+
+
+def chain_prefix(key: str) -> str:
+    """The prefix of the chain an event key belongs to (its "directory")."""
+    return key.rsplit("/", 1)[0] + "/"
+
+
 def parse_event_key(key: str) -> tuple[str | None, int]:
-    """(op or None, seq) of an event key; ValueError for anything else."""
+    """(op or None, seq) of an event key of any chain; ValueError for anything else."""
     parts = key[len(EVENTS_PREFIX):].split("/") if key.startswith(EVENTS_PREFIX) else []
     if len(parts) == 2 and parts[0] == "store":
         op, name = None, parts[1]
-    elif len(parts) == 3 and parts[0] == "op":
+    elif len(parts) == 3 and parts[0] in ("op", "versions"):
         op, name = decode_name(parts[1]), parts[2]
     else:
         raise ValueError(f"not an event key: {key!r}")

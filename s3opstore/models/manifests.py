@@ -46,7 +46,6 @@ __all__ = [
     "BytesBinding",
     "BytesSignature",
     "LinkManifest",
-    "OpHead",
     "OpMarker",
     "PipelineManifest",
     "Sequenced",
@@ -178,22 +177,6 @@ class VersionManifest(Tokened):
 
     kind: Literal["version"] = "version"
     record: VersionRecord
-
-
-class OpHead(Tokened):
-    """The op's single mutable object: its latest version and small state.
-
-    Updated only by compare-and-swap. Invariant: every committed version other
-    than ``latest`` has a listing entry, because a writer writes the current
-    latest's entry *before* its CAS moves the head past it.
-    ``idempotency`` lists recent (idempotency-key digest, vid) pairs, oldest
-    first and bounded, so a reused key is recognised.
-    """
-
-    kind: Literal["op-head"] = "op-head"
-    op_name: str
-    latest: VersionRecord
-    idempotency: list[tuple[str, str]] = Field(default_factory=list)
 
 
 class OpMarker(Tokened):

@@ -65,8 +65,9 @@ from s3opstore.errors import (
 )
 from s3opstore.models.codec import decode
 from s3opstore.models.digests import is_sha256
+from s3opstore.models.head import OpHead
 from s3opstore.models.keys import alias_head_key, blob_key, bytes_prefix, op_head_key
-from s3opstore.models.manifests import BytesBinding, OpHead, StatusManifest, VersionRecord
+from s3opstore.models.manifests import BytesBinding, StatusManifest, VersionRecord
 from s3opstore.models.names import check_name
 from s3opstore.models.version import Version
 from s3opstore.registry import alias_heads as _heads

@@ -14,7 +14,10 @@ and answer :class:`Done` (nothing to write, here is the result) or
 Lost responses: every manifest carries the writer's token. After a 412, a
 409 or a transport failure that may have applied the write, the helper reads
 the key back; our token there means our write landed. If reading back fails
-too, :class:`OutcomeUnknownError` is raised and nothing is cleaned up. Tokens
+too, :class:`OutcomeUnknownError` is raised and nothing is cleaned up. A
+compare-and-swap that answered 412 or 409 did not apply, so :meth:`Committer.update`
+skips that read: its next attempt reads the key anyway and ``decide`` recognises
+work an earlier attempt already applied. Tokens
 derive from the caller's idempotency key when one is given, so a retry in a
 new process recognises the first attempt's write as its own.
 """
@@ -211,19 +214,21 @@ class Committer:
                 self._won()
                 return decision.result
             except (PreconditionFailedError, ConcurrentWriteError):
-                pass
+                # This PUT did not apply. No read-back: the next attempt reads the key
+                # anyway, after the backoff (a read now would be stale by then, and an
+                # attempt on stale state is a sure loss), and ``decide`` recognises work
+                # already applied -- an earlier attempt of ours that landed behind a
+                # lost response, even one since superseded. On a contended key this
+                # saves one GET per lost race.
+                self._lost()
+                continue
             except StorageUnavailableError as exc:
                 if not exc.maybe_applied:
                     raise
-            current = self._read_back(key, model)
+            current = self._read_back(key, model)  # unknown outcome: did ours land?
             if current is not None and current.value.token == decision.value.token:
                 self._won()
                 return decision.result
-            # Lost the race, or our write did not land: wait, then decide again on
-            # fresh state. (The read-back is not reused as the next snapshot: after a
-            # backoff it is stale, and an attempt on stale state is a sure loss.)
-            # A write of ours that landed and was then superseded is found by
-            # ``decide`` itself, which recognises already-applied work.
             self._lost()
         raise ConflictError(f"gave up updating key {key!r} after {self.retry.max_attempts} "
                             "attempts: too many concurrent writers")

@@ -11,7 +11,11 @@ Cost: each process keeps the chain heads it knows (sequence and digest), per
 store object. With a known head the uncontended append is one PUT; without
 one it is a LIST (``MaxKeys=1``) and a GET of the newest event first. A
 collision (someone else took the number) steps forward once from the event
-that won, then falls back to the LIST. A 5xx that did not apply is retried a
+that won, then falls back to the LIST; a process that collided forgets the
+head, so its next append to that contended chain starts with the LIST instead
+of a PUT sure to collide. Versions never append here: their event rides in the
+op head and is stored, under the version's own seq, by the next version's
+writer (:func:`version_event`). A 5xx that did not apply is retried a
 few times: the manifest is already there and a missing event is worth a
 retry. Reads never touch the history.
 
@@ -24,30 +28,39 @@ from __future__ import annotations
 
 import getpass
 import heapq
+import itertools
 import os
 import socket
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from s3opstore.errors import ConflictError, InvalidInputError, StorageUnavailableError
-from s3opstore.models.events import Action, Event, event_digest, event_token
+from s3opstore.models.codec import encode
+from s3opstore.models.events import Action, Event, event_digest, event_token, manifest_digest
+from s3opstore.models.head import OpHead
+from s3opstore.models.key_codecs import inverted
 from s3opstore.models.keys import (
     OP_EVENTS_PREFIX,
+    OPS_PREFIX,
+    VERSION_EVENTS_PREFIX,
+    chain_prefix,
     decode_names,
     event_key,
     events_prefix,
-    parse_event_key,
+    op_head_key,
     parse_inverted,
+    version_entry_key,
+    version_events_prefix,
 )
-from s3opstore.models.manifests import utc_now_ms
+from s3opstore.models.manifests import VersionRecord, utc_now_ms
 from s3opstore.models.names import check_name
 from s3opstore.registry.context import Context
 from s3opstore.stores.base import ObjectStore
 
 __all__ = ["ACTOR_ENV", "ChainFault", "Subject", "actor", "append_event", "forget_heads",
-           "history", "read_chain", "read_log", "verify_chain"]
+           "history", "logged_ops", "read_chain", "read_log", "verify_chain", "version_event"]
 
 ACTOR_ENV = "S3OPSTORE_ACTOR"
 _TRANSIENT_RETRIES = 3
@@ -89,14 +102,17 @@ def _known_head(store: ObjectStore, op: str | None) -> Event | None:
             return None
 
 
-def _remember(store: ObjectStore, op: str | None, event: Event) -> None:
+def _remember(store: ObjectStore, op: str | None, event: Event | None) -> None:
+    """Keep ``event`` as the chain's known head (None: forget it, start with a LIST)."""
     with _HEADS_LOCK:
         try:
             heads = _HEADS.setdefault(store, {})
         except TypeError:
             return
         known = heads.get(op)
-        if known is None or known.seq < event.seq:
+        if event is None:
+            heads.pop(op, None)
+        elif known is None or known.seq < event.seq:
             heads[op] = event
 
 
@@ -122,6 +138,17 @@ def _build(subject: Subject, seq: int, prev: str | None, key: str, sha256: str,
                   name=subject.name, manifest_key=key, manifest_sha256=sha256,
                   recovered=recovered, token=event_token(key, sha256))
     return draft.model_copy(update={"digest": event_digest(draft)})
+
+
+def version_event(ctx: Context, record: VersionRecord, prev: Event | None) -> Event:
+    """The event of a version about to be committed: it rides in the op head with the
+    record and takes the record's own seq in the op's version chain, after ``prev``
+    (the event the head being replaced carries), so it never races (D16)."""
+    identity = ctx.identity
+    return _build(Subject("version.register", record.op_name, record.version.vid),
+                  record.seq, None if prev is None else prev.digest,
+                  version_entry_key(record), manifest_digest(encode(record)), actor(),
+                  identity.host, identity.pid, False)
 
 
 def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha256: str, *,
@@ -152,7 +179,9 @@ def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha
             ctx.retry.sleep(attempt)
             continue
         if created:
-            _remember(store, subject.op, event)
+            # A chain we collided on is contended: our event is likely stale by the next
+            # append, and a stale head costs a PUT (412) and a GET before the LIST anyway.
+            _remember(store, subject.op, None if collided else event)
             return event
         # Someone else took that number: step forward from their event once, then LIST.
         head = None if collided else (seq, stored)
@@ -163,39 +192,56 @@ def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha
 
 
 # -- reading ------------------------------------------------------------------------
-def read_chain(ctx: Context, op: str | None, limit: int | None = None) -> list[Event]:
-    """The chain's events, newest first (at most ``limit``)."""
+def read_chain(ctx: Context, prefix: str, limit: int | None = None) -> list[Event]:
+    """The events stored under one chain's ``prefix``, newest first (at most ``limit``)."""
     events = []
-    for info in ctx.store.list(events_prefix(op), limit=limit):
+    for info in ctx.store.list(prefix, limit=limit):
         snapshot = ctx.committer.read(info.key, Event)
         if snapshot is not None:
             events.append(snapshot.value)
     return events
 
 
-def chains(ctx: Context) -> list[str | None]:
-    """Every chain of the store: the store's own (None) first, then ops by name."""
-    found: list[str | None] = []
-    if any(True for _ in ctx.store.list(events_prefix(None), limit=1)):
-        found.append(None)
-    found.extend(decode_names(ctx.store.list_dirs(OP_EVENTS_PREFIX)))
-    return found
+def _newest_first(groups: Iterable[list[Event]], limit: int | None) -> list[Event]:
+    """Merge newest-first lists by the writers' clocks (an order for people, not a proof).
+
+    At one millisecond a version's event sorts before the other events of its op: it
+    was decided before its head moved, so before any write that could follow it.
+    """
+    merged: Iterator[Event] = heapq.merge(
+        *groups, key=lambda event: (event.at, event.op or "",
+                                    event.action != "version.register", event.seq),
+        reverse=True)
+    return list(itertools.islice(merged, limit))
+
+
+def _op_log(ctx: Context, op: str, limit: int | None) -> list[Event]:
+    """One op's history: its chain, its version chain, and the event its head carries."""
+    versions = read_chain(ctx, version_events_prefix(op), limit)
+    head = ctx.committer.read(op_head_key(op), OpHead)
+    pending = None if head is None else head.value.event
+    if pending is not None and (not versions or versions[0].seq < pending.seq):
+        versions.insert(0, pending)
+    return _newest_first([read_chain(ctx, events_prefix(op), limit), versions], limit)
+
+
+def logged_ops(ctx: Context) -> list[str]:
+    """Every op that may have history: a chain, stored version events, or a head."""
+    found: set[str] = set()
+    for prefix in (OP_EVENTS_PREFIX, VERSION_EVENTS_PREFIX, OPS_PREFIX):
+        found.update(decode_names(ctx.store.list_dirs(prefix)))
+    return sorted(found)
 
 
 def read_log(ctx: Context, op: str | None = None, *, every: bool = False,
              limit: int | None = None) -> list[Event]:
-    """Newest first: one op's chain, the store's (``op`` None), or all merged by time."""
+    """Newest first: one op's history, the store's chain (``op`` None), or all of them."""
     if not every:
-        return read_chain(ctx, op, limit)
-    merged: Iterator[Event] = heapq.merge(
-        *(read_chain(ctx, chain, limit) for chain in chains(ctx)),
-        key=lambda event: (event.at, event.op or "", event.seq), reverse=True)
-    out: list[Event] = []
-    for event in merged:
-        if limit is not None and len(out) >= limit:
-            break
-        out.append(event)
-    return out
+        return read_chain(ctx, events_prefix(None), limit) if op is None else _op_log(
+            ctx, op, limit)
+    groups = [read_chain(ctx, events_prefix(None), limit)]
+    groups += [_op_log(ctx, name, limit) for name in logged_ops(ctx)]
+    return _newest_first(groups, limit)
 
 
 # -- verifying ----------------------------------------------------------------------
@@ -248,8 +294,7 @@ def verify_chain(entries: list[tuple[str, Event]]) -> list[ChainFault]:
 
 def event_key_hint(entries: list[tuple[str, Event]], seq: int) -> str:
     """The key a missing event would have (same chain as the others)."""
-    op, _seq = parse_event_key(entries[0][0])
-    return event_key(op, seq)
+    return f"{chain_prefix(entries[0][0])}{inverted(seq)}.json"
 
 
 def history(store: ObjectStore, op: str | None = None, *, every: bool = False,

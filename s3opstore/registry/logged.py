@@ -3,8 +3,9 @@
 Each wraps one shape of :class:`~s3opstore.registry.commit.Committer` write and
 appends the event only when *this call's* write landed: a create that created,
 or an update/append whose applied decision is the one returned. A call that
-finds the work already done (a retry, the same version again) writes nothing
-and logs nothing, so retries never duplicate an event.
+finds the work already done (a retry, the same link again) writes nothing
+and logs nothing, so retries never duplicate an event. Versions are the
+exception: their event rides in the op head itself (:mod:`versions`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from typing import Any, Generic, TypeVar
 
 from s3opstore.models.codec import encode
 from s3opstore.models.events import manifest_digest
-from s3opstore.models.keys import version_entry_key
-from s3opstore.models.manifests import OpHead, Sequenced, Tokened, VersionRecord
+from s3opstore.models.manifests import Sequenced, Tokened
 from s3opstore.registry.commit import Done, Put, Snapshot
 from s3opstore.registry.context import Context
 from s3opstore.registry.events import Subject, append_event
 
-__all__ = ["append", "create", "log_version", "update_head"]
+__all__ = ["append", "create"]
 
 M = TypeVar("M", bound=Tokened)
 S = TypeVar("S", bound=Sequenced)
@@ -75,22 +75,3 @@ def append(ctx: Context, subject: Subject, prefix: str, key_for: Callable[[int],
     if put is not None:
         append_event(ctx, subject, key_for(put.value.seq), manifest_digest(encode(put.value)))
     return result
-
-
-def log_version(ctx: Context, record: VersionRecord) -> None:
-    """The event of a registered version: it names the record's listing key (where
-    the record lives once it is no longer the latest) and the record's digest."""
-    append_event(ctx, Subject("version.register", record.op_name, record.version.vid),
-                 version_entry_key(record), manifest_digest(encode(record)))
-
-
-def update_head(ctx: Context, key: str,
-                decide: Callable[[Snapshot[OpHead] | None],
-                                 Done[VersionRecord] | Put[OpHead, VersionRecord]]
-                ) -> VersionRecord:
-    """``committer.update`` of an op head, plus the version's event when ours landed."""
-    watch: _Watch[OpHead, VersionRecord] = _Watch(decide)
-    record = ctx.committer.update(key, OpHead, watch)
-    if watch.landed(record) is not None:
-        log_version(ctx, record)
-    return record

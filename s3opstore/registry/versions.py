@@ -1,17 +1,20 @@
 """Registering and reading versions of an op.
 
-The op's head (``ops/<op>/head.json``) holds its latest version and is moved
-only by compare-and-swap. Before a writer moves it past version L, it writes
-L's listing entry (create-only; the entry's key encodes the whole record).
-So at every instant each committed version is either the head's latest or
-has a listing entry, and:
+The op's head (``ops/<op>/head.json``) holds its latest version, and that
+version's event (D16), and is moved only by compare-and-swap. Before a writer
+moves it past version L, it stores L's event in the op's version chain and
+then L's listing entry (both create-only, both pure functions of the head: the
+entry's key encodes the whole record). So at every instant each committed
+version is either the head's latest or has a listing entry and a stored event;
+a version's event is never a separate write that can race or be lost. And:
 
 - ``latest_version``: GET head (1 request);
 - ``get_versions``: GET head, then LIST the entries (1 + ceil(N/1000)); an
   entry key that does not parse is skipped and reported
   (:mod:`s3opstore.registry.listing`), never fatal to the listing;
 - registering a new version: GET head, LIST the version's entry prefix (is it
-  an older version?), PUT the old latest's entry, CAS the head (4 requests);
+  an older version?), PUT the old latest's event and entry, CAS the head (5
+  requests; the first version of an op: GET + create the head, 2);
 - numbers are computed against the latest version under the CAS, so
   concurrent writers get exactly the numbers sequential registration in the
   final order gives.
@@ -27,19 +30,25 @@ from s3opstore.errors import (
     OpNotFoundError,
     VersionNotFoundError,
 )
-from s3opstore.models.keys import op_head_key, parse_version_entry, version_dir, version_entry_key
+from s3opstore.models.head import OpHead
+from s3opstore.models.keys import (
+    op_head_key,
+    parse_version_entry,
+    version_dir,
+    version_entry_key,
+    version_event_key,
+)
 from s3opstore.models.keys import versions_prefix as _versions_prefix
 from s3opstore.models.manifests import (
-    OpHead,
     VersionManifest,
     VersionNumber,
     VersionRecord,
     utc_now_ms,
 )
 from s3opstore.models.version import Version
-from s3opstore.registry import logged
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
+from s3opstore.registry.events import version_event
 from s3opstore.registry.listing import Listing, SkippedKey, skipped_key
 
 __all__ = [
@@ -186,7 +195,8 @@ def register_version(ctx: Context, op: str, version: Version,
                 registered_at=utc_now_ms(), registered_host=identity.host,
                 registered_pid=identity.pid)
             keys = [(digest, version.vid)] if digest else []
-            return Put(OpHead(op_name=op, latest=record, token=token, idempotency=keys), record)
+            return Put(OpHead(op_name=op, latest=record, token=token, idempotency=keys,
+                              event=version_event(ctx, record, None)), record)
         nonlocal tries
         tries += 1
         head = snapshot.value
@@ -206,21 +216,26 @@ def register_version(ctx: Context, op: str, version: Version,
         keys = list(head.idempotency)
         if digest is not None:
             keys = [*keys, (digest, version.vid)][-MAX_IDEMPOTENCY_KEYS:]
-        new_head = OpHead(op_name=op, latest=record, token=token, idempotency=keys)
+        new_head = OpHead(op_name=op, latest=record, token=token, idempotency=keys,
+                          event=version_event(ctx, record, head.event))
 
         def list_previous_latest() -> None:
-            # D2: the latest's entry exists before the head moves past it. Stored
-            # entries are never removed, so one we saw stored need not be written again.
-            # Under contention a HEAD that finds it (1 request) replaces the create that
-            # would answer 412 and read it back (2); uncontended, the create comes first.
+            # D2: the latest's event, then its entry, exist before the head moves past
+            # it. Both are copies of what the head holds (identical bytes whoever writes
+            # them), stored objects are never removed, and the entry is written second,
+            # so an entry we saw stored proves both. Under contention a HEAD that finds
+            # it (1 request) replaces the creates that would answer 412 and read back
+            # (4); uncontended, the creates come first.
             nonlocal listed
             if listed == latest.seq:
                 return
             key = version_entry_key(latest)
             if tries < 2 or ctx.store.head(key) is None:
+                if head.event is not None:  # None: a head from before D16's version chain
+                    ctx.committer.create(version_event_key(op, latest.seq), head.event)
                 ctx.committer.create(key, VersionManifest(record=latest, token=head.token))
             listed = latest.seq
 
         return Put(new_head, record, before=list_previous_latest)
 
-    return logged.update_head(ctx, op_head_key(op), decide)  # + its event (D16)
+    return ctx.committer.update(op_head_key(op), OpHead, decide)

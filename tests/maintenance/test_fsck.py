@@ -8,8 +8,9 @@ import pytest
 
 from s3opstore.maintenance.fsck import fsck
 from s3opstore.models.codec import decode, encode
+from s3opstore.models.head import OpHead
 from s3opstore.models.keys import op_head_key
-from s3opstore.models.manifests import AliasManifest, OpHead
+from s3opstore.models.manifests import AliasManifest
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
 from tests.cli.support import CliStore, run_cli

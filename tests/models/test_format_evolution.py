@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from s3opstore import Version
 from s3opstore.errors import CorruptManifestError, UnsupportedFormatError
 from s3opstore.models.codec import decode, encode
-from s3opstore.models.manifests import OpHead, VersionRecord
+from s3opstore.models.head import OpHead
+from s3opstore.models.manifests import VersionRecord
 
 KEY = "ops/op/head.json"
 

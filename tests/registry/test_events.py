@@ -21,9 +21,27 @@ from s3opstore.errors import InvalidInputError, InvalidNameError, StorageUnavail
 from s3opstore.maintenance.fsck import fsck
 from s3opstore.maintenance.fsck_log import repair_history
 from s3opstore.models.events import Event, event_digest
-from s3opstore.models.keys import EVENTS_PREFIX, alias_key, blob_key, event_key, events_prefix
+from s3opstore.models.head import OpHead
+from s3opstore.models.keys import (
+    EVENTS_PREFIX,
+    alias_key,
+    blob_key,
+    event_key,
+    events_prefix,
+    op_head_key,
+    version_event_key,
+    version_events_prefix,
+)
 from s3opstore.models.version import Version
-from s3opstore.registry.events import ACTOR_ENV, Subject, append_event, forget_heads, history
+from s3opstore.registry.context import Context
+from s3opstore.registry.events import (
+    ACTOR_ENV,
+    Subject,
+    append_event,
+    forget_heads,
+    history,
+    read_chain,
+)
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.base import ObjectStore
 from s3opstore.stores.wrappers import CountingStore
@@ -44,8 +62,27 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
 
 
 def _events(store: ObjectStore, op: str | None = OP) -> list[Event]:
-    """The chain, oldest first."""
+    """The op's whole history (its chains merged by time), oldest first."""
     return list(reversed(history(store, op)))
+
+
+def _chain(store: ObjectStore, op: str | None = OP) -> list[Event]:
+    """The op's own chain (every write but its versions), oldest first."""
+    return list(reversed(read_chain(Context(store), events_prefix(op))))
+
+
+def _version_chain(store: ObjectStore, op: str = OP) -> list[Event]:
+    """The op's version events: those stored, then the one its head carries."""
+    stored = list(reversed(read_chain(Context(store), version_events_prefix(op))))
+    head = OpHead.model_validate_json(store.get(op_head_key(op)).data)
+    assert head.event is not None
+    return [*stored, head.event]
+
+
+def _linked(chain: list[Event]) -> bool:
+    return (chain[0].prev is None and [e.seq for e in chain] == list(range(len(chain)))
+            and all(later.prev == earlier.digest for earlier, later in itertools.pairwise(chain))
+            and all(e.intact for e in chain))
 
 
 def _problems(store: ObjectStore) -> list[tuple[str, str]]:
@@ -70,21 +107,23 @@ def _write_everything(opstore: OpStore) -> None:
 def test_every_write_appends_one_event_to_its_chain(store: ObjectStore) -> None:
     opstore = OpStore(store)
     _write_everything(opstore)
-    actions = [(e.action, e.name) for e in _events(store)]
-    assert actions == [
-        ("metadata.register", None), ("version.register", None), ("version.register", None),
-        ("bytes.bind", None), ("link.register", "down"), ("alias.set", "prod"),
-        ("alias.set", "prod"),
-        ("alias.delete", "prod"), ("tags.set", None), ("tags.set", None),
-        ("status.set", "deprecated")]
+    assert [(e.action, e.name) for e in _chain(store)] == [
+        ("metadata.register", None), ("bytes.bind", None), ("link.register", "down"),
+        ("alias.set", "prod"), ("alias.set", "prod"), ("alias.delete", "prod"),
+        ("tags.set", None), ("tags.set", None), ("status.set", "deprecated")]
+    # Versions chain through their op head: v(0)'s event was stored by v(1)'s writer,
+    # before its compare-and-swap; v(1)'s rides in the head until the next version.
+    versions = _version_chain(store)
+    assert [(e.action, e.version) for e in versions] == [
+        ("version.register", v(0).vid), ("version.register", v(1).vid)]
+    assert [info.key for info in store.list(version_events_prefix(OP))] == [
+        version_event_key(OP, 0)]
     assert [(e.action, e.name) for e in _events(store, "down")] == [
         ("op.declare", None), ("status.set", "hidden")]
     assert [(e.action, e.name) for e in _events(store, None)] == [("pipeline.register", "pipe")]
-    chain = _events(store)
-    assert [e.seq for e in chain] == list(range(len(chain)))
-    assert chain[0].prev is None
-    assert all(later.prev == earlier.digest for earlier, later in itertools.pairwise(chain))
-    assert all(e.intact for e in chain)
+    assert _linked(_chain(store)) and _linked(versions)
+    assert Counter(e.action for e in _events(store)) == Counter(
+        e.action for e in [*_chain(store), *versions])
     assert fsck(store).ok, fsck(store).problems
 
     # The same writes again change nothing, so they log nothing.
@@ -97,7 +136,7 @@ def test_every_write_appends_one_event_to_its_chain(store: ObjectStore) -> None:
     assert len(list(store.list(EVENTS_PREFIX))) == before
 
     merged = history(store, every=True)
-    assert len(merged) == before
+    assert len(merged) == before + 1  # + the event the op head carries
     assert [e.at for e in merged] == sorted((e.at for e in merged), reverse=True)
     assert len(history(store, every=True, limit=3)) == 3
 
@@ -127,7 +166,7 @@ def _chain_of_four(store: ObjectStore) -> list[str]:
     for i in range(4):
         opstore.register_version(OP, v(i))
     assert fsck(store).ok
-    return [event_key(OP, seq) for seq in range(4)]
+    return [version_event_key(OP, seq) for seq in range(3)]  # the 4th rides in the head
 
 
 def test_a_removed_event_is_a_gap(store: ObjectStore) -> None:
@@ -171,41 +210,57 @@ def test_an_event_must_match_the_store(store: ObjectStore) -> None:
     raw = orjson.loads(store.get(position).data)
     raw["registered_host"] = "elsewhere"
     store.put(position, orjson.dumps(raw, option=orjson.OPT_SORT_KEYS))
-    assert _problems(store) == [("event_subject_mismatch", event_key(OP, 1))]
+    assert _problems(store) == [("event_subject_mismatch", event_key(OP, 0))]
     # an event naming a version that was never registered
-    from s3opstore.registry.context import Context
-
     append_event(Context(store), Subject("version.register", OP, v(7).vid),
                  "ops/model/versions/none.json", "0" * 64)
-    assert ("event_subject_missing", event_key(OP, 2)) in _problems(store)
+    assert ("event_subject_missing", event_key(OP, 1)) in _problems(store)
+
+
+def _die() -> None:
+    raise Killed
 
 
 def test_killed_between_the_write_and_its_event(store: ObjectStore) -> None:
     """The guarantee (D16): the manifest lands first; a writer killed before its event
     leaves an unlogged write that fsck names and ``fsck --repair`` logs, once."""
     OpStore(store).register_version(OP, v(0))
-
-    def die() -> None:
-        raise Killed
-
-    hooked = Hooked(store, Hook("put", EVENTS_PREFIX, die))
+    hooked = Hooked(store, Hook("put", EVENTS_PREFIX, _die))
     with pytest.raises(Killed):
-        OpStore(hooked).register_version(OP, v(1), idempotency_key="k1")
-    assert OpStore(store).latest_version(OP).version == v(1)  # type: ignore[union-attr]
+        OpStore(hooked).register_valid_link("down", OP, v(0), idempotency_key="k1")
+    assert OpStore(store).get_validated_links("down", OP) == {v(0)}
     problems = fsck(store).problems
     assert [p.kind for p in problems] == ["unlogged"]
-    assert v(1).vid in problems[0].key
+    assert "links/" in problems[0].key
 
-    # A retry with the same key finds its version registered: nothing written, nothing
+    # A retry with the same key finds its link registered: nothing written, nothing
     # logged (no duplicate) -- the missing event is fsck --repair's to append.
-    OpStore(store).register_version(OP, v(1), idempotency_key="k1")
-    assert len(_events(store)) == 1
+    OpStore(store).register_valid_link("down", OP, v(0), idempotency_key="k1")
+    assert _chain(store) == []
     recovered = repair_history(store)
     assert [(e.action, e.version, e.recovered) for e in recovered] == [
-        ("version.register", v(1).vid, True)]
+        ("link.register", v(0).vid, True)]
     assert fsck(store).ok
     assert repair_history(store) == []
-    assert [e.recovered for e in _events(store)] == [False, True]
+    assert [e.recovered for e in _chain(store)] == [True]
+
+
+def test_a_version_is_never_unlogged(store: ObjectStore) -> None:
+    """A version's event is part of its commit (it rides in the head), and is stored
+    by the next writer before its own commit: no kill point leaves it unlogged."""
+    OpStore(store).register_version(OP, v(0))
+    for where in ("ops/", EVENTS_PREFIX):  # the entry, or the stored event, then die
+        with pytest.raises(Killed):
+            OpStore(Hooked(store, Hook("put", where, _die))).register_version(OP, v(1))
+        assert OpStore(store).latest_version(OP).version == v(0)  # type: ignore[union-attr]
+        assert fsck(store).ok, fsck(store).problems
+    with pytest.raises(Killed):  # after its compare-and-swap: v(1) is committed, logged
+        OpStore(Hooked(store, Hook("put", op_head_key(OP), _die, when="after"))
+                ).register_version(OP, v(1))
+    assert OpStore(store).latest_version(OP).version == v(1)  # type: ignore[union-attr]
+    assert fsck(store).ok, fsck(store).problems
+    assert [e.version for e in _version_chain(store)] == [v(0).vid, v(1).vid]
+    assert repair_history(store) == []
 
 
 def test_idempotent_retries_append_no_duplicate(store: ObjectStore) -> None:
@@ -228,20 +283,23 @@ def test_a_lost_response_on_the_event_is_recognised(store: ObjectStore) -> None:
     def lose() -> None:
         raise StorageUnavailableError("connection reset", maybe_applied=True)
 
+    OpStore(store).register_version(OP, v(0))
     hooked = Hooked(store, Hook("put", EVENTS_PREFIX, lose, when="after"))
-    OpStore(hooked).register_version(OP, v(0))
-    assert len(_events(store)) == 1
+    OpStore(hooked).register_valid_link("down", OP, v(0))
+    OpStore(hooked).register_version(OP, v(1))  # stores v(0)'s event: lost answer too
+    assert [e.action for e in _chain(store)] == ["link.register"]
+    assert len(_version_chain(store)) == 2
     assert fsck(store).ok
 
 
 def test_a_stale_chain_head_costs_a_retry_not_an_event(store: ObjectStore) -> None:
     """Two store objects (two processes' caches) take turns: each one's head is stale."""
     one, two = OpStore(CountingStore(store)), OpStore(CountingStore(store))
+    one.register_version(OP, v(0))
     for i in range(0, 6, 2):
-        one.register_version(OP, v(i))
-        two.register_version(OP, v(i + 1))
-    chain = _events(store)
-    assert [e.seq for e in chain] == list(range(6))
+        one.set_tags(OP, {"turn": str(i)})
+        two.set_tags(OP, {"turn": str(i + 1)})
+    assert _linked(_chain(store)) and len(_chain(store)) == 6
     assert fsck(store).ok
 
 

@@ -29,6 +29,7 @@ import orjson
 from s3opstore.errors import S3OpStoreError
 from s3opstore.models.codec import decode
 from s3opstore.models.events import Event
+from s3opstore.models.head import OpHead
 from s3opstore.models.keys import (
     blob_key,
     name_of_segment,
@@ -41,7 +42,6 @@ from s3opstore.models.manifests import (
     AliasManifest,
     BytesBinding,
     LinkManifest,
-    OpHead,
     OpMarker,
     PipelineManifest,
     VersionManifest,
@@ -67,7 +67,8 @@ _PATTERNS = {
     "alias_head": re.compile(rf"^alias-heads/(?P<op>{_NAME})/(?P<alias>{_NAME})\.json$"),
     "probe": re.compile(r"^_s3opstore/(probe|clock)/[0-9a-f]+$"),
     "format": re.compile(r"^_s3opstore/format\.json$"),
-    "event": re.compile(rf"^events/(store|op/(?P<op>{_NAME}))/(?P<inv>\d{{20}})\.json$"),
+    "event": re.compile(rf"^events/(store|op/(?P<op>{_NAME})|versions/(?P<vop>{_NAME}))/"
+                        rf"(?P<inv>\d{{20}})\.json$"),
 }
 
 
@@ -89,7 +90,7 @@ def _classify(key: str) -> tuple[str, dict[str, str]] | None:
         if match:
             parts = match.groupdict()
             try:
-                for field_name in ("op", "down", "up", "name", "alias"):
+                for field_name in ("op", "vop", "down", "up", "name", "alias"):
                     if parts.get(field_name) is not None:
                         parts[field_name] = name_of_segment(parts[field_name])
             except ValueError:
@@ -163,7 +164,9 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
                     problem(f"root manifest {key!r} listed, then not found")
             elif kind == "event":  # the history (design.md, D16): checked per chain below
                 event = decode(Event, store.get(key).data, key)
-                chain = events.setdefault(parts.get("op") or "", {})
+                chain = events.setdefault(
+                    f"versions of {parts['vop']}" if parts.get("vop") else parts.get("op") or "",
+                    {})
                 chain[parse_inverted(parts["inv"])] = event
             elif kind in ("probe", "trash", "upload"):
                 report.leftovers.append(key)
@@ -180,6 +183,19 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
             if event.seq != seq or digest != event.digest or event.prev != (
                     before.digest if before is not None else None):
                 problem(f"history of {chain_name or 'the store'!r}: event {seq} is not chained")
+
+    for op, op_head in sorted(heads.items()):  # a version's event rides in its head
+        carried, stored = op_head.event, events.get(f"versions of {op}", {})
+        if carried is None or carried.seq != op_head.latest.seq or carried.version != \
+                op_head.latest.version.vid:
+            problem(f"op {op!r}: the head does not carry its latest version's event")
+        elif sorted(stored) not in (list(range(carried.seq)), list(range(carried.seq + 1))) \
+                or stored.get(carried.seq, carried) != carried or (
+                carried.seq and carried.prev != stored[carried.seq - 1].digest):
+            # (the next writer may have stored the head's own event, then died before
+            # its compare-and-swap)
+            problem(f"op {op!r}: the version chain does not end where the head's event "
+                    f"continues it (stored {sorted(stored)}, head at {carried.seq})")
 
     registered: dict[str, dict[str, VersionRecord]] = {}
     for op in sorted(set(heads) | set(entries)):

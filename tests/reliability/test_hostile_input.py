@@ -597,5 +597,6 @@ def test_corrupt_manifest_is_named_and_contained(garbage: bytes) -> None:
     report = fsck(store, deep=True)
     assert {p.key for p in report.problems} >= set(bad_keys), report.problems
     assert all(p.key in bad_keys or p.key.startswith(("ops/broken/", "aliases/broken/",
-                                                      "events/op/broken/"))
+                                                      "events/op/broken/",
+                                                      "events/versions/broken/"))
                for p in report.problems), report.problems
