@@ -145,6 +145,11 @@ class Committer:
     def _won(self) -> None:
         self._delay /= 2
 
+    @property
+    def contended(self) -> bool:
+        """Whether this committer lost a race lately (its carried backoff is not spent)."""
+        return self._delay >= self.retry.base_delay
+
     # -- reads ---------------------------------------------------------------
     def read(self, key: str, model: type[M]) -> Snapshot[M] | None:
         try:

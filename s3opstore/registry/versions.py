@@ -13,8 +13,10 @@ a version's event is never a separate write that can race or be lost. And:
   entry key that does not parse is skipped and reported
   (:mod:`s3opstore.registry.listing`), never fatal to the listing;
 - registering a new version: GET head, LIST the version's entry prefix (is it
-  an older version?), PUT the old latest's event and entry, CAS the head (5
-  requests; the first version of an op: GET + create the head, 2);
+  an older version? the head's window of the last 64 versions answers that
+  without the LIST while it reaches back to seq 0), PUT the old latest's event
+  and entry, CAS the head (4 requests; 5 once the op has more than 64
+  versions; the first version of an op: GET + create the head, 2);
 - numbers are computed against the latest version under the CAS, so
   concurrent writers get exactly the numbers sequential registration in the
   final order gives.
@@ -30,7 +32,7 @@ from s3opstore.errors import (
     OpNotFoundError,
     VersionNotFoundError,
 )
-from s3opstore.models.head import OpHead
+from s3opstore.models.head import OpHead, fingerprint
 from s3opstore.models.keys import (
     op_head_key,
     parse_version_entry,
@@ -173,13 +175,19 @@ def register_version(ctx: Context, op: str, version: Version,
         """``find_version`` on ``head``, skipping the LIST when it cannot find anything new.
 
         A version committed since the LIST that proved ``absent_through`` has a
-        seq in (absent_through, head.latest.seq]; the head's own latest is
-        compared directly, so only a gap of two or more commits needs the LIST.
+        seq in (absent_through, head.latest.seq]; the head's window of recent
+        version fingerprints rules those out when it reaches back far enough
+        (always, while the op has at most 64 versions), and the head's own latest is
+        compared directly, so only a gap the window does not cover needs the LIST.
         """
         nonlocal absent_through
         latest = head.latest
         if latest.version == version:
             return latest
+        since = 0 if absent_through is None else absent_through + 1
+        if head.rules_out(version.vid, since):
+            absent_through = latest.seq
+            return None
         if absent_through is None or latest.seq > absent_through + 1:
             found = _listed(ctx, op, version)
             if found is not None:
@@ -196,7 +204,8 @@ def register_version(ctx: Context, op: str, version: Version,
                 registered_pid=identity.pid)
             keys = [(digest, version.vid)] if digest else []
             return Put(OpHead(op_name=op, latest=record, token=token, idempotency=keys,
-                              event=version_event(ctx, record, None)), record)
+                              event=version_event(ctx, record, None),
+                              recent=[fingerprint(version.vid)]), record)
         nonlocal tries
         tries += 1
         head = snapshot.value
@@ -217,7 +226,8 @@ def register_version(ctx: Context, op: str, version: Version,
         if digest is not None:
             keys = [*keys, (digest, version.vid)][-MAX_IDEMPOTENCY_KEYS:]
         new_head = OpHead(op_name=op, latest=record, token=token, idempotency=keys,
-                          event=version_event(ctx, record, head.event))
+                          event=version_event(ctx, record, head.event),
+                          recent=head.recent_with(version.vid))
 
         def list_previous_latest() -> None:
             # D2: the latest's event, then its entry, exist before the head moves past
@@ -225,12 +235,13 @@ def register_version(ctx: Context, op: str, version: Version,
             # them), stored objects are never removed, and the entry is written second,
             # so an entry we saw stored proves both. Under contention a HEAD that finds
             # it (1 request) replaces the creates that would answer 412 and read back
-            # (4); uncontended, the creates come first.
+            # (4), so a retry, or a writer that lost races lately, looks first;
+            # uncontended, the creates come first.
             nonlocal listed
             if listed == latest.seq:
                 return
             key = version_entry_key(latest)
-            if tries < 2 or ctx.store.head(key) is None:
+            if (tries < 2 and not ctx.committer.contended) or ctx.store.head(key) is None:
                 if head.event is not None:  # None: a head from before D16's version chain
                     ctx.committer.create(version_event_key(op, latest.seq), head.event)
                 ctx.committer.create(key, VersionManifest(record=latest, token=head.token))

@@ -2,7 +2,8 @@
 
 Budgets (uncontended, after the one-time probe) as README.md's table states them:
 latest_version == 1; load_op_bytes <= 2 + the blob transfer; register_version of a new
-version == 4 (the first of an op: 2); register_valid_link with the version registered
+version == 4, 3 while the op has at most 64 versions (the head's window of recent
+versions reaches seq 0; the first: 2); register_valid_link with the version registered
 <= 3; get_versions of N versions == 1 + ceil(N/1000) (one GET, LIST pages);
 get_validated_links of N links == ceil(N/1000); pipeline_exists == 1; get_alias and
 resolve("op@alias") == 1; set_alias 6-7 (the first of an alias: 5-6); delete_alias 5; a warm
@@ -28,6 +29,7 @@ from typing import Any
 import pytest
 
 from s3opstore import CachedLoader, OpStore, Version
+from s3opstore.models.head import RECENT_VERSIONS
 from s3opstore.registry.context import forget_probes
 from s3opstore.registry.events import forget_heads
 from s3opstore.stores.s3 import S3Store
@@ -94,7 +96,9 @@ def test_register_and_read_budgets(counted: tuple[OpStore, RequestCounter]) -> N
     for i in range(1, 4):
         store.register_version("op", v(i))
         counts = counter.take()
-        assert total(counts) == 4, counts  # GET head, LIST, PUT entry, PUT head
+        # GET head, PUT entry, PUT head: the head's window of recent versions proves
+        # v(i) new without the LIST (while the op has at most 64 versions)
+        assert total(counts) == 3, counts
         assert counts["PutObject"] == 2 and counts["GetObject"] == 1
         assert counter.take_log() == Counter({"PutObject": 1})  # the previous one's event
     store.register_version("op", v(1))  # already registered, not the latest
@@ -209,14 +213,22 @@ def test_alias_budgets(counted: tuple[OpStore, RequestCounter], tmp_path: Path) 
 @pytest.mark.slow
 @pytest.mark.parametrize("counted", ["seaweed"], indirect=True)
 def test_costs_do_not_grow_with_history(counted: tuple[OpStore, RequestCounter]) -> None:
-    """The 1,005th registration costs what the 5th did, and listings page by 1000."""
+    """The 1,005th registration costs what the 66th did, and listings page by 1000.
+
+    While an op has at most 64 versions, the head's window of recent versions
+    (RECENT_VERSIONS) reaches back to seq 0 and saves the LIST of the version's
+    entries; after that, not.
+    """
     store, counter = counted
     per_registration, logged = [], []
     for i in range(1005):
         store.register_version("op", v(i))
         per_registration.append(total(counter.take()))
         logged.append(total(counter.take_log()))
-    assert max(per_registration[5:]) == per_registration[5] == 4
+    # seq N needs seqs 0..N-1 ruled out: the window holds seqs N-64..N-1
+    assert max(per_registration[1:RECENT_VERSIONS + 1]) == 3
+    assert max(per_registration[RECENT_VERSIONS + 1:]) == 4
+    assert per_registration[RECENT_VERSIONS + 1] == 4
     assert max(logged[1:]) == 1  # the history costs one PUT, however long it is
     assert len(store.get_versions("op")) == 1005
     assert total(counter.take()) <= math.ceil(1005 / 1000) + 2
