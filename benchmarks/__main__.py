@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from benchmarks._common import Bench, Result, machine_facts
-from benchmarks.report import compare_runs, render_markdown, results_from_json
+from benchmarks.report import compare_runs, merge_stability, render_markdown, results_from_json
 
 # scenario name -> module, in running order
 SCENARIOS = {"requests": "requests_per_op", "transfer": "transfer", "latency": "latency",
@@ -100,9 +100,14 @@ def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     results = {**old["results"], **new["results"]}
     ordered = {name: results[name] for name in NAMES if name in results}
     stale = {"results", "stability", "second_run"}  # about the old run only
-    return {**{key: value for key, value in old.items() if key not in stale},
-            **{key: value for key, value in new.items() if key != "results"},
-            "scenarios_run": list(ordered), "results": ordered}
+    out = {**{key: value for key, value in old.items() if key not in stale},
+           **{key: value for key, value in new.items() if key != "results"},
+           "scenarios_run": list(ordered), "results": ordered}
+    stability = merge_stability(old.get("stability"), new.get("stability"),
+                                list(new["results"]))
+    if stability is not None:
+        out["stability"] = stability
+    return out
 
 
 def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], list[Result]]:

@@ -196,9 +196,11 @@ def run(bench: Bench) -> Result:
         "Retries per commit = head.json PUTs beyond one per committed version, counted "
         "through botocore events in each worker; a 412 is a lost compare-and-swap race. "
         "Requests per version + link: every HTTP request the writers sent (retries "
-        "included) over the versions committed; a lost race costs the failed head PUT, a "
-        "GET to read it back, a fresh GET of the head, the listing entry's create (often a "
-        "412 and a read-back, since the winner wrote it) and the next head PUT.")
+        "included) over the versions committed; a lost race costs the failed head PUT (a "
+        "412, not read back), a fresh GET of the head after the backoff, a HEAD of the "
+        "previous latest's listing entry (another contender has usually stored it, with "
+        "its event) and the next head PUT; the link's event takes the next number of the "
+        "op's chain, and on a contended chain starts with its LIST and GET.")
     result.data = {"rounds": data, "count_per_worker": count, "pair_ratios": pair_ratios}
     return result
 

@@ -61,7 +61,7 @@ def run(bench: Bench) -> Result:
     result = Result(NAME, TITLE)
     levels = [10, 200] if bench.quick else [10, 1000, 10_000]
     calls = 8 if bench.quick else 30
-    listing_calls = calls if bench.quick else 5
+    listing_calls = calls if bench.quick else 15
     prefix = bench.prefix("scale")
     store, counter, _client = bench.opstore(prefix)
     store.register_pipeline("scale-pipe", "grown-10")

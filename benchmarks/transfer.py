@@ -61,7 +61,7 @@ def plan(quick: bool) -> list[tuple[int, int, int, float]]:
     """(size, min rounds, max rounds, time cap in seconds) per size."""
     if quick:
         return [(1 * MiB, 2, 2, 0.0)]
-    return [(1 * MiB, 4, 12, 45.0), (64 * MiB, 4, 20, 180.0), (1 * GiB, 3, 4, 300.0)]
+    return [(1 * MiB, 4, 12, 45.0), (64 * MiB, 4, 20, 180.0), (1 * GiB, 4, 6, 420.0)]
 
 
 def _make_file(path: Path, size: int) -> None:
