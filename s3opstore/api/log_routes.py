@@ -1,6 +1,7 @@
 """``POST /v1/log``: the history of writes, newest first (design.md, D16).
 
-With ``op_name``: that op's chain; without: every chain merged by time. Each
+With ``op_name``: that op's history (its chain and its versions' chain);
+without: every chain merged by time. Each
 event comes as stored, digests included, so a client can check the chain
 itself. Reading the history costs the log's own requests only; no other route
 reads it.
@@ -27,7 +28,8 @@ class LogRequest(m._Request):
 class EventInfo(m._Response):
     op: str | None = Field(description="the chain: an op, or null for the store's own")
     seq: int
-    prev: str | None = Field(description="digest of the previous event of the chain")
+    prev: str | None = Field(description="digest of the previous event of the chain (for "
+                             "a version: of the previous version's event)")
     digest: str = Field(description="SHA-256 of this event's other fields, canonical JSON")
     at: str
     actor: str

@@ -1,7 +1,8 @@
 """``s3opstore log [OP]``: the history, newest first (design.md, D16).
 
-With OP: that op's chain. Without: every chain (each op's and the store's own,
-which holds pipelines) merged by time. ``--json`` prints the events as stored,
+With OP: that op's history (its chain and its versions' chain, merged by time).
+Without: every chain (each op's and the store's own, which holds pipelines)
+merged by time. ``--json`` prints the events as stored,
 with their digests, so a script can verify them; ``fsck`` verifies the chains.
 """
 
