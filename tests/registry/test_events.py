@@ -263,6 +263,32 @@ def test_a_version_is_never_unlogged(store: ObjectStore) -> None:
     assert repair_history(store) == []
 
 
+@pytest.mark.parametrize("point", ["event", "entry", "head"])
+def test_two_writers_meet_on_the_previous_versions_event(store: ObjectStore,
+                                                         point: str) -> None:
+    """Writer A has read the head (latest v(0)) and is about to store v(0)'s event, its
+    entry, or its compare-and-swap, when writer B commits v(1) and v(2) in full. A's
+    copies of v(0)'s event and entry are identical bytes (B stored them already), its
+    CAS loses, and its retry commits v(3) on top: one event per version, one chain."""
+    OpStore(store).register_version(OP, v(0))
+    key = {"event": version_events_prefix(OP), "entry": "ops/model/versions/",
+           "head": op_head_key(OP)}[point]
+
+    def other_writer() -> None:
+        writer = OpStore(store)
+        writer.register_version(OP, v(1))
+        writer.register_version(OP, v(2))
+
+    hooked = Hooked(store, Hook("put", key, other_writer))
+    record = OpStore(hooked).register_version(OP, v(3))
+    assert record.seq == 3
+    assert [e.version for e in _version_chain(store)] == [v(i).vid for i in range(4)]
+    assert _linked(_version_chain(store))
+    assert [info.key for info in store.list(version_events_prefix(OP))] == [
+        version_event_key(OP, seq) for seq in (2, 1, 0)]  # newest first; v(3)'s in the head
+    assert fsck(store).ok, fsck(store).problems
+
+
 def test_idempotent_retries_append_no_duplicate(store: ObjectStore) -> None:
     opstore = OpStore(store)
     for _ in range(2):
