@@ -64,8 +64,9 @@ class RetryPolicy:
     and the committer carries the last delay over to its next write, halving
     it on each win: under sustained contention every writer keeps waiting
     long enough that few attempts collide, instead of restarting from
-    ``base_delay`` at each new commit (a lost race costs ~5 requests, and on
-    a shared machine every wasted request slows the winners down too).
+    ``base_delay`` at each new commit (a lost version race costs ~3 requests:
+    the 412, a GET and a HEAD; on a shared machine every wasted request slows
+    the winners down too).
     """
 
     max_attempts: int = 40

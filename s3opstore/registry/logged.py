@@ -43,9 +43,9 @@ class _Watch(Generic[M, R]):
     def landed(self, result: object) -> Put[M, R] | None:
         """The Put whose result the committer returned (ours landed), else None.
 
-        Equality too: a CAS of ours that landed behind a lost response and was
-        then superseded is recognised by ``decide`` as already done, returning
-        an equal record.
+        Equality too: a ``decide`` that recognises this call's own earlier position
+        as already written (a retry after a lost response) returns an equal record,
+        never the same object.
         """
         for put in reversed(self.puts):
             if put.result is result or put.result == result:
