@@ -92,8 +92,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     if case == "raw_upload":
         client.upload_file(str(path), spec["bucket"], spec["key"])
     elif case == "raw_upload_sha256":
-        # What S3's SHA-256 part checksums cost on their own (s3opstore sends them: the
-        # proof of content, docs/design.md D11, depends on them).
+        # What S3's SHA-256 part checksums would cost on their own (s3opstore sent them
+        # until issue 17; it sends CRC32 on parts now, docs/design.md D11).
         client.upload_file(str(path), spec["bucket"], spec["key"] + "-sha256",
                            ExtraArgs={"ChecksumAlgorithm": "SHA256"})
     elif case == "raw_download":

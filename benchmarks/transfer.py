@@ -18,8 +18,9 @@ The floor of a content-addressed save is one hash pass plus one upload: in
 each round, ``hash`` (one SHA-256 pass over the file) and ``raw_upload`` give
 ``t_floor = t_hash + t_raw_upload``, and a save's ratio to the floor is
 ``t_floor / t_save``. ``raw_upload_sha256`` is ``upload_file`` asking S3 for
-SHA-256 part checksums, which s3opstore always does (the proof of content
-rests on them): its ratio to ``raw_upload`` is what those checksums cost.
+SHA-256 part checksums: its ratio to ``raw_upload`` is what those checksums
+would cost. s3opstore asks for CRC32 on parts, as boto3 does by default
+(SHA-256 only on a single PUT, where it proves the address; design.md, D11).
 """
 
 from __future__ import annotations
@@ -280,8 +281,8 @@ def run(bench: Bench) -> Result:
         "The same boto3 client configuration (`s3opstore.stores.s3.default_client`) is used "
         "for raw boto3 and for s3opstore: over plain http botocore signs every request body "
         "with SHA-256, on both sides. Raw uses boto3's default TransferConfig (8 MiB parts, "
-        "10 threads, CRC32 checksums); s3opstore its own (16 MiB parts, 8 threads, SHA-256 "
-        "checksums, at most 4 parts in memory).")
+        "10 threads, CRC32 checksums); s3opstore its own (16 MiB parts, 8 threads, CRC32 "
+        "part checksums, at most 4 parts in memory).")
     if bench.quick:
         result.notes.append("Quick mode: 1 MiB only, two rounds.")
     result.data = data

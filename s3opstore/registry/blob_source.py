@@ -14,10 +14,11 @@ import hashlib
 import io
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Literal, cast
 
 from s3opstore.errors import IntegrityError, InvalidInputError
 from s3opstore.stores.base import BLOB_PART_SIZE, ObjectInfo
@@ -97,34 +98,48 @@ class _Source:
     stream: BinaryIO
     digests: _Digests
     start: int = 0
-    _composite: str | None = field(default=None, repr=False)
+    _composites: dict[str, str] = field(default_factory=dict, repr=False)
 
     def rewind(self) -> BinaryIO:
         """Back to where the caller handed the bytes over (not to 0: defect of old)."""
         self.stream.seek(self.start)
         return self.stream
 
-    def composite(self) -> str:
-        """SHA-256 over the parts' SHA-256s, as S3 reports a multipart checksum.
+    def composite(self, algorithm: Literal["sha256", "crc32"]) -> str:
+        """The checksum S3 reports for these bytes uploaded in :data:`BLOB_PART_SIZE`
+        parts: ``"<hex>-<parts>"``, the SHA-256 (or CRC32) over the parts' digests.
 
         Computed only when a stored blob offers one to compare with (re-saving
         large identical bytes), which costs a second read instead of an upload.
         """
-        if self._composite is None:
-            stream, parts = self.rewind(), []
-            remaining = self.digests.size
-            while remaining > 0:
-                part, todo = hashlib.sha256(), min(BLOB_PART_SIZE, remaining)
-                while todo > 0:
-                    chunk = stream.read(min(_CHUNK, todo))
-                    if not chunk:
-                        raise IntegrityError("the bytes being saved changed while saving")
-                    part.update(chunk)
-                    todo -= len(chunk)
-                parts.append(part.digest())
-                remaining -= min(BLOB_PART_SIZE, remaining)
-            self._composite = f"{hashlib.sha256(b''.join(parts)).hexdigest()}-{len(parts)}"
-        return self._composite
+        if algorithm not in self._composites:
+            parts = b"".join(self._part_digests(algorithm))
+            count = -(-self.digests.size // BLOB_PART_SIZE)
+            whole = (_crc32(zlib.crc32(parts)) if algorithm == "crc32"
+                     else hashlib.sha256(parts).hexdigest())
+            self._composites[algorithm] = f"{whole}-{count}"
+        return self._composites[algorithm]
+
+    def _part_digests(self, algorithm: str) -> Iterator[bytes]:
+        stream, remaining = self.rewind(), self.digests.size
+        while remaining > 0:
+            sha, crc, todo = hashlib.sha256(), 0, min(BLOB_PART_SIZE, remaining)
+            remaining -= todo
+            while todo > 0:
+                chunk = stream.read(min(_CHUNK, todo))
+                if not chunk:
+                    raise IntegrityError("the bytes being saved changed while saving")
+                if algorithm == "crc32":
+                    crc = zlib.crc32(chunk, crc)
+                else:
+                    sha.update(chunk)
+                todo -= len(chunk)
+            yield bytes.fromhex(_crc32(crc)) if algorithm == "crc32" else sha.digest()
+
+
+def _crc32(value: int) -> str:
+    """A CRC32 as S3 states it: four big-endian bytes (here in hex)."""
+    return value.to_bytes(4, "big").hex()
 
 
 @contextlib.contextmanager
@@ -167,21 +182,26 @@ def _prepared(data: BlobSource) -> Iterator[_Source]:
 
 
 def proves_content(info: ObjectInfo | None, sha256: str, size: int, *,
-                   md5: str | None = None, composite: Callable[[], str] | None = None,
+                   md5: str | None = None,
+                   composite: Callable[[Literal["sha256", "crc32"]], str] | None = None,
                    ) -> bool:
     """Whether the store vouches that the object ``info`` holds exactly these bytes.
 
     Proof is a digest the store computed or verified itself: its SHA-256
     checksum (whole object, or composite over parts when ``composite`` can
-    recompute ours), or an MD5 ETag equal to ``md5``. Size alone, or a
-    multipart / SSE-KMS ETag, proves nothing: such a blob is written again.
+    recompute ours), its composite CRC32 over parts (likewise recomputed from
+    our bytes: see design.md, D11, for why a CRC suffices there), or an MD5 ETag
+    equal to ``md5``. Size alone, or a multipart / SSE-KMS ETag, proves nothing:
+    such a blob is written again.
     """
     if info is None or info.size != size:
         return False
     if info.sha256 is not None:
         if "-" not in info.sha256:
             return info.sha256 == sha256
-        return composite is not None and info.sha256 == composite()
+        return composite is not None and info.sha256 == composite("sha256")
+    if info.crc32 is not None and "-" in info.crc32:
+        return composite is not None and info.crc32 == composite("crc32")
     etag = (info.etag or "").strip('"')
     return md5 is not None and etag == md5
 
@@ -202,6 +222,7 @@ def _disproven(info: ObjectInfo | None, source: _Source, *, sent: bool = False) 
     """
     if info is None or info.size != source.digests.size:
         return True
-    if info.sha256 is not None and not (sent and "-" in info.sha256):
+    composite = "-" in (info.sha256 or info.crc32 or "")
+    if (info.sha256 is not None or composite) and not (sent and composite):
         return not _proven(info, source)
     return False

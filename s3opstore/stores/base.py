@@ -11,9 +11,10 @@ Invariants every backend keeps (the conformance suite in
   outside ``prefix``.
 - Keys are relative to the backend's root or bucket prefix; a key that could
   escape it is rejected with :class:`InvalidKeyError` before any I/O.
-- ``head`` reports ``ObjectInfo.sha256`` only when the store itself computed or
-  verified that digest (S3's ``x-amz-checksum-sha256``, a hash the local or
-  memory store took while writing); a writer's claim is never passed off as one.
+- ``head`` reports ``ObjectInfo.sha256`` (or ``crc32``) only when the store itself
+  computed or verified that digest (S3's ``x-amz-checksum-sha256`` or
+  ``-crc32``, a hash the local or memory store took while writing); a writer's
+  claim is never passed off as one.
   The blob layer reuses an existing blob only on that proof (design.md, D11).
 
 What every method may raise (all subclasses of ``S3OpStoreError``; nothing from a
@@ -68,7 +69,8 @@ PutMode = Literal["create", "overwrite"] | IfMatch
 
 
 # Stores that split large uploads into parts use parts of this size, so a composite
-# checksum ("<hex>-<parts>") can be recomputed by a writer that holds the bytes.
+# checksum ("<hex>-<parts>", SHA-256 or CRC32) can be recomputed by a writer that
+# holds the bytes.
 BLOB_PART_SIZE = 16 * 1024 * 1024
 
 
@@ -86,7 +88,9 @@ class ObjectInfo:
     concatenated SHA-256 digests of its :data:`BLOB_PART_SIZE` parts
     (``"<hex>-<parts>"``), as computed or verified by the store; None when the
     store cannot vouch for the content (LIST entries, moto, objects written
-    without a checksum).
+    without a checksum). ``crc32``: the same for S3's CRC32 checksum, as 8 hex
+    digits (``"<hex>"`` or ``"<hex>-<parts>"``, the CRC32 of the concatenated
+    big-endian part CRCs): multipart uploads carry it instead of SHA-256.
     """
 
     key: str
@@ -94,6 +98,7 @@ class ObjectInfo:
     etag: str | None
     last_modified: datetime | None
     sha256: str | None = None
+    crc32: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,9 +43,9 @@ _ACCESS = {"AccessDenied", "403", "NoSuchBucket", "InvalidAccessKeyId",
 _TRANSPORT = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError,
               ConnectTimeoutError)
 
-def stored_sha256(response: Any) -> str | None:
-    """S3's ``ChecksumSHA256`` ("<b64>" or "<b64>-<parts>") as base.ObjectInfo.sha256 hex."""
-    raw = response.get("ChecksumSHA256")
+def _stored_checksum(response: Any, field: str, length: int) -> str | None:
+    """S3's checksum ``field`` ("<b64>" or "<b64>-<parts>") as "<hex>" or "<hex>-<parts>"."""
+    raw = response.get(field)
     if not isinstance(raw, str) or not raw:
         return None
     encoded, _, parts = raw.partition("-")
@@ -53,9 +53,19 @@ def stored_sha256(response: Any) -> str | None:
         digest = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         return None
-    if len(digest) != 32 or (parts and not parts.isdigit()):
+    if len(digest) != length or (parts and not parts.isdigit()):
         return None
     return digest.hex() + (f"-{int(parts)}" if parts else "")
+
+
+def stored_sha256(response: Any) -> str | None:
+    """S3's ``ChecksumSHA256`` as base.ObjectInfo.sha256."""
+    return _stored_checksum(response, "ChecksumSHA256", 32)
+
+
+def stored_crc32(response: Any) -> str | None:
+    """S3's ``ChecksumCRC32`` as base.ObjectInfo.crc32."""
+    return _stored_checksum(response, "ChecksumCRC32", 4)
 
 
 # What an absent object (404, NoSuchKey) means to the call that met it (module doc).

@@ -25,6 +25,7 @@ from s3opstore.errors import (
 )
 from s3opstore.stores.base import IfMatch
 from s3opstore.stores.s3 import S3Store
+from s3opstore.stores.s3_errors import stored_crc32
 
 
 @pytest.fixture
@@ -87,3 +88,18 @@ def test_the_callers_transfer_config_is_not_changed(moto_client: Any) -> None:
     assert store.transfer_config.max_request_concurrency == 3  # max_concurrency's real name
     assert store.transfer_config.max_in_memory_upload_chunks == 4
     assert store.transfer_config is not mine
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ({"ChecksumCRC32": "kK4AJQ==-16"}, "90ae0025-16"),
+    ({"ChecksumCRC32": "kK4AJQ=="}, "90ae0025"),
+    ({"ChecksumCRC32": "kK4AJQ==-x"}, None),  # a part count that is not a number
+    ({"ChecksumCRC32": "not base64!"}, None),
+    ({"ChecksumCRC32": "AAAAAAAA"}, None),  # six bytes: not a CRC32
+    ({}, None),
+])
+def test_a_stored_crc32_is_read_only_when_well_formed(answer: dict[str, str],
+                                                      expected: str | None) -> None:
+    """What HEAD returns decides whether a large blob is reused (D11): anything odd is
+    no checksum at all, so the blob is written again rather than trusted."""
+    assert stored_crc32(answer) == expected
