@@ -120,8 +120,7 @@ def _record(store: OpStore, op: str, vid: str) -> VersionRecord | None:
     listed = store.listed_version_by_id(op, vid)
     if listed is not None:
         return listed
-    latest = store.latest_version(op)
-    return latest if latest is not None and latest.version.vid == vid else None
+    return next((r for r in store.held_versions(op) if r.version.vid == vid), None)
 
 
 def _linked_records(store: OpStore, downstream: str, upstream: str) -> list[VersionRecord]:
@@ -165,21 +164,21 @@ def _version_page(store: OpStore, op: str, page: int, per_page: int,
     """(total, page, the page's records newest first), parsing only the page's entries.
 
     The same reading as the registry's ``list_versions`` (the head, then the listing:
-    every version is the head's latest or listed), but an entry key is only split for
+    every version is held by the head or listed), but an entry key is only split for
     its seq until it is on the page: 10,000 versions cost their LIST pages and 50
     parsed keys, not 10,000 records.
     """
-    latest = store.latest_version(op)
-    if latest is None:
+    held = {record.seq: record for record in store.held_versions(op)}
+    if not held:
         raise OpNotFoundError(f"op {op!r} has no registered versions")
-    keys, seqs, skipped = _entry_keys(store, op, latest)
+    keys, seqs, skipped = _entry_keys(store, op, held)
     call.skipped_keys.extend(skipped)
     pages = max(1, -(-len(seqs) // per_page))
     page = min(page, pages)
     shown: list[VersionRecord] = []
     for seq in seqs[(page - 1) * per_page:page * per_page]:
-        if seq == latest.seq:
-            shown.append(latest)
+        if seq in held:
+            shown.append(held[seq])
             continue
         try:
             shown.append(parse_version_entry(op, keys[seq]))
@@ -188,16 +187,17 @@ def _version_page(store: OpStore, op: str, page: int, per_page: int,
     return len(seqs), page, shown
 
 
-def _entry_keys(store: OpStore, op: str, latest: VersionRecord
+def _entry_keys(store: OpStore, op: str, held: dict[int, VersionRecord]
                 ) -> tuple[dict[int, str], list[int], list[str]]:
     """seq -> entry key, every seq newest first, and the keys that are no entry.
 
     Kept per op while its head stays the same: a version's entry is created before
-    the head moves past it, and entries are never deleted, so a listing read after
+    the head lets go of it, and entries are never deleted, so a listing read after
     seeing a head already holds every version that head implies. Paging through a
     large op lists it once.
     """
     cache_key = (store.url, op)
+    latest = held[max(held)]
     head = (latest.seq, latest.version.vid, latest.registered_at)
     with _LISTINGS_LOCK:
         cached = _LISTINGS.get(cache_key)
@@ -205,8 +205,9 @@ def _entry_keys(store: OpStore, op: str, latest: VersionRecord
             _LISTINGS.move_to_end(cache_key)
             return cached[1]
     keys, skipped = store.version_entry_keys(op)
-    keys.pop(latest.seq, None)
-    found = (keys, sorted([*keys, latest.seq], reverse=True), skipped)
+    for seq in held:
+        keys.pop(seq, None)
+    found = (keys, sorted([*keys, *held], reverse=True), skipped)
     with _LISTINGS_LOCK:
         _LISTINGS[cache_key] = (head, found)
         while len(_LISTINGS) > _LISTINGS_KEPT:

@@ -53,12 +53,13 @@ def _check_op(ctx: FsckContext, report: Findings, op: str, state: OpState) -> No
             if head.op_name != op or head.latest.op_name != op:
                 report.add(state.head_key, "wrong_op",
                            f"head names op {head.op_name!r} / {head.latest.op_name!r}")
-            records.setdefault(head.latest.seq, []).append((state.head_key, head.latest))
-            for key, record in state.entries:
-                if record.version == head.latest.version and record.seq != head.latest.seq:
-                    report.add(key, "latest_relisted",
-                               f"the head's latest version is listed with seq "
-                               f"{record.seq}, the head says {head.latest.seq}")
+            for held in head.carried():  # its latest, and the version that one replaced
+                records.setdefault(held.seq, []).append((state.head_key, held))
+                for key, record in state.entries:
+                    if record.version == held.version and record.seq != held.seq:
+                        report.add(key, "latest_relisted",
+                                   f"a version the head holds is listed with seq "
+                                   f"{record.seq}, the head says {held.seq}")
     elif state.entries:
         report.add(op_head_key(op), "missing_head",
                    f"op {op!r} has {len(state.entries)} listed versions but no head")

@@ -47,6 +47,7 @@ from s3opstore.models.keys import (
     tags_prefix,
     upstreams_prefix,
     version_entry_key,
+    version_event_key,
     version_events_prefix,
 )
 from s3opstore.models.manifests import (
@@ -101,8 +102,13 @@ def _read_events(store: ObjectStore, add: AddFn) -> dict[str, list[tuple[str, Ev
 
 def _head_events(ctx: Context, chains: dict[str, list[tuple[str, Event]]],
                  add: AddFn) -> list[tuple[str, Event]]:
-    """The events op heads carry (their latest version's, D16), each checked against
-    its head and against the stored version chain it continues."""
+    """The events op heads carry (their latest and previous versions', D16) that the
+    version chain does not hold yet, each checked against the version it belongs to.
+
+    They are merged into ``chains`` under the keys the next writers will store them
+    at, so the chain check (digest, gaps, links) covers them like stored events; a
+    stored copy that differs from the one a head carries is ``event_edited``.
+    """
     found: list[tuple[str, Event]] = []
     for op in list_ops(ctx):
         key = op_head_key(op)
@@ -110,20 +116,26 @@ def _head_events(ctx: Context, chains: dict[str, list[tuple[str, Event]]],
             head = ctx.committer.read(key, OpHead)
         except S3OpStoreError:
             continue  # a damaged head: the main walk names it
-        if head is None or head.value.event is None:
+        if head is None:
             continue
-        event, latest = head.value.event, head.value.latest
-        stored = {e.seq: e for _k, e in chains.get(version_events_prefix(op), [])}
-        before = stored.get(event.seq - 1)
-        if not event.intact:
-            add(key, "event_edited", "the event the head carries does not match its digest")
-        elif event.seq != latest.seq or event.version != latest.version.vid:
-            add(key, "event_subject_mismatch", f"the head carries the event of seq "
-                f"{event.seq} ({event.version}), its latest is seq {latest.seq}")
-        elif before is not None and event.prev != before.digest:
-            add(key, "event_chain_break", f"prev {event.prev} is not the digest of "
-                f"version event {event.seq - 1}")
-        found.append((key, event))
+        prefix = version_events_prefix(op)
+        stored = {e.seq: (k, e) for k, e in chains.get(prefix, [])}
+        for event, record in zip((head.value.event, head.value.previous_event),
+                                 head.value.carried(), strict=False):
+            if event is None:
+                continue
+            if event.seq != record.seq or event.version != record.version.vid:
+                add(key, "event_subject_mismatch", f"the head carries the event of seq "
+                    f"{event.seq} ({event.version}) for its version of seq {record.seq}")
+            if event.seq in stored:
+                stored_key, copy = stored[event.seq]
+                if copy.digest != event.digest:
+                    add(stored_key, "event_edited", "the stored event differs from the one "
+                        "the op head carries")
+                continue
+            entry = (version_event_key(op, event.seq), event)
+            chains.setdefault(prefix, []).append(entry)
+            found.append(entry)
     return found
 
 
@@ -266,12 +278,13 @@ def check_history(store: ObjectStore, add: AddFn) -> set[str]:
     """
     ctx = Context(store)
     chains = _read_events(store, add)
+    _head_events(ctx, chains, add)  # merged into the version chains they continue
     logged: set[str] = set()
     records: dict[str, dict[str, str]] = {}
     for entries in chains.values():
         for fault in verify_chain(entries):
             add(fault.key, fault.kind, fault.message)
-    for entries in [*chains.values(), _head_events(ctx, chains, add)]:
+    for entries in chains.values():
         for key, event in entries:
             logged.add(event.manifest_key)
             _check_subject(ctx, key, event, add, records)
@@ -285,8 +298,7 @@ def repair_history(store: ObjectStore) -> list[Event]:
     """Append a ``recovered`` event for every unlogged write; returns them."""
     ctx = Context(store)
     chains = _read_events(store, lambda *_: None)
-    logged = {event.manifest_key for entries in [*chains.values(),
-                                                 _head_events(ctx, chains, lambda *_: None)]
-              for _key, event in entries}
+    _head_events(ctx, chains, lambda *_: None)
+    logged = {event.manifest_key for entries in chains.values() for _key, event in entries}
     return [append_event(ctx, item.subject, item.key, item.sha256, recovered=True)
             for item in unlogged_writes(ctx, logged)]

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from s3opstore.models.events import Event
-from s3opstore.models.manifests import Tokened, VersionRecord
+from s3opstore.models.manifests import Tokened, VersionManifest, VersionRecord
 
 __all__ = ["RECENT_VERSIONS", "OpHead", "fingerprint"]
 
@@ -29,10 +29,15 @@ class OpHead(Tokened):
     """The op's latest version and small state, moved only by compare-and-swap.
 
     Invariant (design.md, D2 and D16): every committed version other than
-    ``latest`` has a listing entry and a stored event, because a writer
-    writes the current latest's event and entry *before* its CAS moves the
-    head past it. ``event`` is the latest version's event until then (None in
-    heads written before version events rode in the head). ``idempotency``
+    ``latest`` and ``previous`` has a listing entry and a stored event,
+    because a writer makes sure ``previous`` has both *before* its CAS drops it
+    from the head. ``event`` and ``previous_event`` are those two versions'
+    events until then (None in heads written before version events rode in the
+    head). ``previous`` is the entry body of the version ``latest`` replaced
+    (None in an op's first head, and in heads written before it was kept): a
+    writer that won under contention lists its own version right after its
+    CAS, so the writer that drops it two commits later finds it listed, and
+    the head's critical section is a GET, a HEAD and the CAS. ``idempotency``
     lists recent (idempotency-key digest, vid) pairs, oldest first and
     bounded, so a reused key is recognised. ``recent`` holds the
     :func:`fingerprint` of the last versions' ids, oldest first, the last
@@ -45,7 +50,17 @@ class OpHead(Tokened):
     latest: VersionRecord
     idempotency: list[tuple[str, str]] = Field(default_factory=list)
     event: Event | None = None
+    previous: VersionManifest | None = None
+    previous_event: Event | None = None
     recent: list[str] = Field(default_factory=list, max_length=RECENT_VERSIONS)
+
+    def carried(self) -> list[VersionRecord]:
+        """The versions the head itself holds, which may not be listed yet."""
+        return [self.latest] + ([self.previous.record] if self.previous is not None else [])
+
+    def carried_events(self) -> list[Event]:
+        """Their events, which may not be stored in the version chain yet."""
+        return [e for e in (self.event, self.previous_event) if e is not None]
 
     def rules_out(self, vid: str, since: int) -> bool:
         """Whether ``recent`` proves no version ``vid`` has a seq in [since, latest]."""

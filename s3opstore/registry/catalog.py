@@ -24,6 +24,7 @@ from s3opstore.registry import metadata as _metadata
 from s3opstore.registry import refs as _refs
 from s3opstore.registry import retire as _retire
 from s3opstore.registry import search as _search
+from s3opstore.registry import versions as _versions
 from s3opstore.registry.arguments import as_version, idempotency
 from s3opstore.registry.context import Context
 from s3opstore.registry.resolution import PipelineResolution, resolve_pipeline
@@ -148,8 +149,14 @@ class Catalog:
         """seq -> listing-entry key of every listed version of the op, and foreign keys."""
         return _browsing.version_entry_keys(self._ctx, check_name(op_name))
 
+    def held_versions(self, op_name: str) -> list[VersionRecord]:
+        """The versions the op's head holds, newest first: its latest and the one before,
+        which may not be listed yet (design.md, D2). 1 GET."""
+        return _versions.held_versions(self._ctx, check_name(op_name))
+
     def listed_version_by_id(self, op_name: str, vid: str) -> VersionRecord | None:
-        """The listed record of the version with id ``vid``; None if unlisted (or latest)."""
+        """The listed record of the version with id ``vid``; None if unlisted (or held by
+        the head: :meth:`held_versions`)."""
         return _browsing.entry_of_vid(self._ctx, check_name(op_name), vid)
 
     def link_downstreams(self) -> list[str]:

@@ -24,6 +24,7 @@ new process recognises the first attempt's write as its own.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import time
@@ -38,6 +39,7 @@ from s3opstore.errors import (
     ObjectNotFoundError,
     OutcomeUnknownError,
     PreconditionFailedError,
+    S3OpStoreError,
     StorageError,
     StorageUnavailableError,
 )
@@ -123,6 +125,9 @@ class Put(Generic[M, R]):
     value: M
     result: R
     before: Callable[[], None] | None = None  # prerequisite writes, run each attempt
+    # Follow-up writes once ``value`` is known to have landed; an error there is dropped:
+    # the commit stands, and ``after`` may only do what a later writer redoes.
+    after: Callable[[], None] | None = None
 
 
 Decision = Done[R] | Put[M, R]
@@ -218,7 +223,7 @@ class Committer:
             try:
                 self.store.put(key, encode(decision.value), mode=mode)
                 self._won()
-                return decision.result
+                return self._landed(decision)
             except (PreconditionFailedError, ConcurrentWriteError):
                 # This PUT did not apply. No read-back: the next attempt reads the key
                 # anyway, after the backoff (a read now would be stale by then, and an
@@ -234,10 +239,17 @@ class Committer:
             current = self._read_back(key, model)  # unknown outcome: did ours land?
             if current is not None and current.value.token == decision.value.token:
                 self._won()
-                return decision.result
+                return self._landed(decision)
             self._lost()
         raise ConflictError(f"gave up updating key {key!r} after {self.retry.max_attempts} "
                             "attempts: too many concurrent writers")
+
+    @staticmethod
+    def _landed(decision: Put[M, R]) -> R:
+        if decision.after is not None:
+            with contextlib.suppress(S3OpStoreError):
+                decision.after()
+        return decision.result
 
     def newest(self, prefix: str, model: type[S]) -> Snapshot[S] | None:
         """The newest record of a newest-first log (1 LIST ``MaxKeys=1`` + 1 GET), or None."""

@@ -46,6 +46,9 @@ class Identity:
         return cls(clean_host(socket.gethostname()), os.getpid())
 
 
+_LISTED_KEPT = 8  # per op; only the newest few versions are ever dropped from a head
+
+
 class Context:
     """The store, the committer and the safety checks one OpStore shares with its modules."""
 
@@ -58,6 +61,9 @@ class Context:
         self.retry = retry or RetryPolicy()
         self.single_writer = single_writer
         self._committer = Committer(store, self.retry, self.ensure_safe)
+        # op -> seqs of versions whose listing entry this process saw stored (D2): such
+        # an entry is never removed, so dropping that version from the head needs no look
+        self._listed: dict[str, set[int]] = {}
         self._format_checked = False
 
     @property
@@ -81,6 +87,15 @@ class Context:
     def identity(self) -> Identity:
         # Looked up per use: a forked worker must not report its parent's pid.
         return Identity.current()
+
+    def was_listed(self, op: str, seq: int) -> bool:
+        return seq in self._listed.get(op, ())
+
+    def mark_listed(self, op: str, seq: int) -> None:
+        seqs = self._listed.setdefault(op, set())
+        seqs.add(seq)
+        if len(seqs) > _LISTED_KEPT:
+            seqs.discard(min(seqs))
 
     def ensure_safe(self) -> None:
         """Before writing: the conditional-write probe and the root manifest, once per URL."""

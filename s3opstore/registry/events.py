@@ -216,12 +216,14 @@ def _newest_first(groups: Iterable[list[Event]], limit: int | None) -> list[Even
 
 
 def _op_log(ctx: Context, op: str, limit: int | None) -> list[Event]:
-    """One op's history: its chain, its version chain, and the event its head carries."""
+    """One op's history: its chain, its version chain, and the events its head carries
+    (its latest and previous versions', which the version chain may not hold yet)."""
     versions = read_chain(ctx, version_events_prefix(op), limit)
     head = ctx.committer.read(op_head_key(op), OpHead)
-    pending = None if head is None else head.value.event
-    if pending is not None and (not versions or versions[0].seq < pending.seq):
-        versions.insert(0, pending)
+    stored = {event.seq for event in versions}
+    carried = [] if head is None else head.value.carried_events()
+    versions += [event for event in carried if event.seq not in stored]
+    versions.sort(key=lambda event: event.seq, reverse=True)
     return _newest_first([read_chain(ctx, events_prefix(op), limit), versions], limit)
 
 

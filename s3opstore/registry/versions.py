@@ -1,12 +1,16 @@
 """Registering and reading versions of an op.
 
-The op's head (``ops/<op>/head.json``) holds its latest version, and that
-version's event (D16), and is moved only by compare-and-swap. Before a writer
-moves it past version L, it stores L's event in the op's version chain and
-then L's listing entry (both create-only, both pure functions of the head: the
+The op's head (``ops/<op>/head.json``) holds its latest version and the one
+that version replaced (``previous``), with their events (D16), and is moved
+only by compare-and-swap. Before a writer's CAS drops a version from the head,
+it makes sure that version's event is stored in the op's version chain and
+then its listing entry (both create-only, both pure functions of the head: the
 entry's key encodes the whole record). So at every instant each committed
-version is either the head's latest or has a listing entry and a stored event;
-a version's event is never a separate write that can race or be lost. And:
+version is either held by the head or has a listing entry and a stored event;
+a version's event is never a separate write that can race or be lost. A
+writer that won its CAS under contention lists its own version right away,
+so the writer that drops it two commits later finds it listed with one HEAD
+and creates nothing inside the head's critical section. And:
 
 - ``latest_version``: GET head (1 request);
 - ``get_versions``: GET head, then LIST the entries (1 + ceil(N/1000)); an
@@ -14,9 +18,11 @@ a version's event is never a separate write that can race or be lost. And:
   (:mod:`s3opstore.registry.listing`), never fatal to the listing;
 - registering a new version: GET head, LIST the version's entry prefix (is it
   an older version? the head's window of the last 64 versions answers that
-  without the LIST while it reaches back to seq 0), PUT the old latest's event
-  and entry, CAS the head (4 requests; 5 once the op has more than 64
-  versions; the first version of an op: GET + create the head, 2);
+  without the LIST while it reaches back to seq 0), PUT the dropped version's
+  event and entry, CAS the head (4 requests; 5 once the op has more than 64
+  versions; an op's first version: GET + create the head, 2; its second: GET
+  + CAS, 2, as nothing is dropped yet). Under contention the PUTs become one
+  HEAD, and the winner lists its own version after its CAS (2 PUTs);
 - numbers are computed against the latest version under the CAS, so
   concurrent writers get exactly the numbers sequential registration in the
   final order gives.
@@ -32,6 +38,7 @@ from s3opstore.errors import (
     OpNotFoundError,
     VersionNotFoundError,
 )
+from s3opstore.models.events import Event
 from s3opstore.models.head import OpHead, fingerprint
 from s3opstore.models.keys import (
     op_head_key,
@@ -56,6 +63,7 @@ from s3opstore.registry.listing import Listing, SkippedKey, skipped_key
 __all__ = [
     "find_version",
     "get_versions",
+    "held_versions",
     "latest_version",
     "list_versions",
     "next_number",
@@ -108,8 +116,9 @@ def find_version(ctx: Context, op: str, version: Version,
         if snapshot is None:
             return None
         head = snapshot.value
-    if head.latest.version == version:
-        return head.latest
+    for record in head.carried():
+        if record.version == version:
+            return record
     return _listed(ctx, op, version)
 
 
@@ -121,6 +130,13 @@ def require_version(ctx: Context, op: str, version: Version) -> VersionRecord:
     if record is None:
         raise VersionNotFoundError(f"version {version} of op {op!r} is not registered")
     return record
+
+
+def held_versions(ctx: Context, op: str) -> list[VersionRecord]:
+    """The versions the op's head holds (its latest, then the one that replaced), which
+    may not be listed yet (D2); empty for an op without versions. 1 GET."""
+    snapshot = read_head(ctx, op)
+    return [] if snapshot is None else snapshot.value.carried()
 
 
 def latest_version(ctx: Context, op: str) -> VersionRecord | None:
@@ -139,7 +155,7 @@ def list_versions(ctx: Context, op: str) -> Listing[list[VersionRecord]]:
     snapshot = read_head(ctx, op)
     if snapshot is None:
         return Listing([])
-    by_seq = {snapshot.value.latest.seq: snapshot.value.latest}
+    by_seq = {record.seq: record for record in snapshot.value.carried()}
     skipped: list[SkippedKey] = []
     for info in ctx.store.list(_versions_prefix(op)):
         try:
@@ -163,13 +179,13 @@ def register_version(ctx: Context, op: str, version: Version,
     # What earlier attempts of this call proved, so a retry after a lost race
     # does not pay for it again (each saved request is one less on a contended op):
     # - ``absent_through``: ``version`` has no seq <= this (a LIST of its entry
-    #   prefix found nothing while the head's latest, another version, had it);
-    # - ``listed``: the seq whose listing entry we saw stored (created or read back);
-    # - ``tries``: attempts so far; from the second on, the op is contended and the
-    #   previous latest's entry was most likely written by another writer already.
+    #   prefix found nothing while the head, holding other versions, had it);
+    # - ``tries``: attempts so far; from the second on, the op is contended.
     absent_through: int | None = None
-    listed: int | None = None
     tries = 0
+
+    def contended() -> bool:
+        return tries >= 2 or ctx.committer.contended
 
     def registered(head: OpHead) -> VersionRecord | None:
         """``find_version`` on ``head``, skipping the LIST when it cannot find anything new.
@@ -177,13 +193,15 @@ def register_version(ctx: Context, op: str, version: Version,
         A version committed since the LIST that proved ``absent_through`` has a
         seq in (absent_through, head.latest.seq]; the head's window of recent
         version fingerprints rules those out when it reaches back far enough
-        (always, while the op has at most 64 versions), and the head's own latest is
-        compared directly, so only a gap the window does not cover needs the LIST.
+        (always, while the op has at most 64 versions), and the versions the head
+        holds are compared directly, so only a gap the window does not cover
+        needs the LIST.
         """
         nonlocal absent_through
+        for record in head.carried():
+            if record.version == version:
+                return record
         latest = head.latest
-        if latest.version == version:
-            return latest
         since = 0 if absent_through is None else absent_through + 1
         if head.rules_out(version.vid, since):
             absent_through = latest.seq
@@ -195,6 +213,37 @@ def register_version(ctx: Context, op: str, version: Version,
         absent_through = latest.seq
         return None
 
+    def listed(manifest: VersionManifest, event: Event | None, *, look_first: bool) -> None:
+        """D2: ``manifest``'s version has its event, then its entry, stored.
+
+        Both are copies of what a head holds (identical bytes whoever writes them),
+        stored objects are never removed, and the entry is written second, so an
+        entry seen stored proves both. Under contention a HEAD that finds it (1
+        request) replaces the creates that would answer 412 and read back (4).
+        """
+        seq = manifest.record.seq
+        if ctx.was_listed(op, seq):
+            return
+        key = version_entry_key(manifest.record)
+        if not look_first or ctx.store.head(key) is None:
+            if event is not None:  # None: a head from before D16's version chain
+                ctx.committer.create(version_event_key(op, seq), event)
+            ctx.committer.create(key, manifest)
+        ctx.mark_listed(op, seq)
+
+    def put(new_head: OpHead, record: VersionRecord,
+            dropped: tuple[VersionManifest, Event | None] | None) -> Put[OpHead, VersionRecord]:
+        def before() -> None:  # the version the CAS drops from the head is listed first
+            if dropped is not None:
+                listed(*dropped, look_first=contended())
+
+        def after() -> None:  # contended: list our own version now, outside the CAS loop
+            if contended():
+                listed(VersionManifest(record=record, token=new_head.token), new_head.event,
+                       look_first=False)
+
+        return Put(new_head, record, before=before, after=after)
+
     def decide(snapshot: Snapshot[OpHead] | None) -> Done[VersionRecord] | Put[OpHead,
                                                                                VersionRecord]:
         if snapshot is None:
@@ -203,9 +252,9 @@ def register_version(ctx: Context, op: str, version: Version,
                 registered_at=utc_now_ms(), registered_host=identity.host,
                 registered_pid=identity.pid)
             keys = [(digest, version.vid)] if digest else []
-            return Put(OpHead(op_name=op, latest=record, token=token, idempotency=keys,
+            return put(OpHead(op_name=op, latest=record, token=token, idempotency=keys,
                               event=version_event(ctx, record, None),
-                              recent=[fingerprint(version.vid)]), record)
+                              recent=[fingerprint(version.vid)]), record, None)
         nonlocal tries
         tries += 1
         head = snapshot.value
@@ -227,26 +276,9 @@ def register_version(ctx: Context, op: str, version: Version,
             keys = [*keys, (digest, version.vid)][-MAX_IDEMPOTENCY_KEYS:]
         new_head = OpHead(op_name=op, latest=record, token=token, idempotency=keys,
                           event=version_event(ctx, record, head.event),
-                          recent=head.recent_with(version.vid))
-
-        def list_previous_latest() -> None:
-            # D2: the latest's event, then its entry, exist before the head moves past
-            # it. Both are copies of what the head holds (identical bytes whoever writes
-            # them), stored objects are never removed, and the entry is written second,
-            # so an entry we saw stored proves both. Under contention a HEAD that finds
-            # it (1 request) replaces the creates that would answer 412 and read back
-            # (4), so a retry, or a writer that lost races lately, looks first;
-            # uncontended, the creates come first.
-            nonlocal listed
-            if listed == latest.seq:
-                return
-            key = version_entry_key(latest)
-            if (tries < 2 and not ctx.committer.contended) or ctx.store.head(key) is None:
-                if head.event is not None:  # None: a head from before D16's version chain
-                    ctx.committer.create(version_event_key(op, latest.seq), head.event)
-                ctx.committer.create(key, VersionManifest(record=latest, token=head.token))
-            listed = latest.seq
-
-        return Put(new_head, record, before=list_previous_latest)
+                          previous=VersionManifest(record=latest, token=head.token),
+                          previous_event=head.event, recent=head.recent_with(version.vid))
+        dropped = None if head.previous is None else (head.previous, head.previous_event)
+        return put(new_head, record, dropped)
 
     return ctx.committer.update(op_head_key(op), OpHead, decide)

@@ -92,7 +92,7 @@ def test_import_end_to_end(cli_store: CliStore, capsys: CapSys, tmp_path: Path) 
     # The process "dies" (the error escapes) at several points of the import...
     (Fault("put", nth=9, kind="error", exc=StorageAccessError("connection reset")),
      StorageAccessError, True),
-    (Fault("put", nth=25, kind="error", exc=StorageAccessError("killed")),
+    (Fault("put", nth=24, kind="error", exc=StorageAccessError("killed")),
      StorageAccessError, True),
     (Fault("upload", nth=4, kind="ambiguous"), StorageUnavailableError, True),
     # ...or a response is lost and the registry recognises its own write.

@@ -93,14 +93,19 @@ def test_register_and_read_budgets(counted: tuple[OpStore, RequestCounter]) -> N
     store.register_version("op", v(0))
     assert total(counter.take()) == 2  # first version: GET head (404) + create head
     assert total(counter.take_log()) == 0  # its event rides in the head it created
-    for i in range(1, 4):
+    store.register_version("op", v(1))
+    # GET head, CAS: v(0) stays in the head as its previous version, so nothing is listed
+    assert counter.take() == Counter({"GetObject": 1, "PutObject": 1})
+    assert total(counter.take_log()) == 0
+    for i in range(2, 4):
         store.register_version("op", v(i))
         counts = counter.take()
-        # GET head, PUT entry, PUT head: the head's window of recent versions proves
-        # v(i) new without the LIST (while the op has at most 64 versions)
+        # GET head, PUT the entry of the version leaving the head, PUT head: the head's
+        # window of recent versions proves v(i) new without the LIST (while the op has
+        # at most 64 versions)
         assert total(counts) == 3, counts
         assert counts["PutObject"] == 2 and counts["GetObject"] == 1
-        assert counter.take_log() == Counter({"PutObject": 1})  # the previous one's event
+        assert counter.take_log() == Counter({"PutObject": 1})  # the leaving one's event
     store.register_version("op", v(1))  # already registered, not the latest
     assert total(counter.take()) <= 2
     assert total(counter.take_log()) == 0  # nothing written, nothing logged

@@ -72,11 +72,14 @@ def _chain(store: ObjectStore, op: str | None = OP) -> list[Event]:
 
 
 def _version_chain(store: ObjectStore, op: str = OP) -> list[Event]:
-    """The op's version events: those stored, then the one its head carries."""
-    stored = list(reversed(read_chain(Context(store), version_events_prefix(op))))
+    """The op's version events, oldest first: those stored, and those its head carries
+    (its latest and previous versions') that are not stored yet."""
+    stored = {e.seq: e for e in read_chain(Context(store), version_events_prefix(op))}
     head = OpHead.model_validate_json(store.get(op_head_key(op)).data)
     assert head.event is not None
-    return [*stored, head.event]
+    for event in head.carried_events():
+        assert stored.setdefault(event.seq, event) == event  # a stored copy is the same
+    return [stored[seq] for seq in sorted(stored)]
 
 
 def _linked(chain: list[Event]) -> bool:
@@ -111,13 +114,12 @@ def test_every_write_appends_one_event_to_its_chain(store: ObjectStore) -> None:
         ("metadata.register", None), ("bytes.bind", None), ("link.register", "down"),
         ("alias.set", "prod"), ("alias.set", "prod"), ("alias.delete", "prod"),
         ("tags.set", None), ("tags.set", None), ("status.set", "deprecated")]
-    # Versions chain through their op head: v(0)'s event was stored by v(1)'s writer,
-    # before its compare-and-swap; v(1)'s rides in the head until the next version.
+    # Versions chain through their op head: v(1)'s event rides in it as its latest's,
+    # v(0)'s as its previous version's, until later versions push them out of it.
     versions = _version_chain(store)
     assert [(e.action, e.version) for e in versions] == [
         ("version.register", v(0).vid), ("version.register", v(1).vid)]
-    assert [info.key for info in store.list(version_events_prefix(OP))] == [
-        version_event_key(OP, 0)]
+    assert list(store.list(version_events_prefix(OP))) == []
     assert [(e.action, e.name) for e in _events(store, "down")] == [
         ("op.declare", None), ("status.set", "hidden")]
     assert [(e.action, e.name) for e in _events(store, None)] == [("pipeline.register", "pipe")]
@@ -136,7 +138,7 @@ def test_every_write_appends_one_event_to_its_chain(store: ObjectStore) -> None:
     assert len(list(store.list(EVENTS_PREFIX))) == before
 
     merged = history(store, every=True)
-    assert len(merged) == before + 1  # + the event the op head carries
+    assert len(merged) == before + 2  # + the two events the op head carries
     assert [e.at for e in merged] == sorted((e.at for e in merged), reverse=True)
     assert len(history(store, every=True, limit=3)) == 3
 
@@ -161,16 +163,16 @@ def _rewrite(store: ObjectStore, key: str, change: dict[str, object], *,
     store.put(key, orjson.dumps(raw, option=orjson.OPT_SORT_KEYS))
 
 
-def _chain_of_four(store: ObjectStore) -> list[str]:
+def _stored_chain_of_three(store: ObjectStore) -> list[str]:
     opstore = OpStore(store)
-    for i in range(4):
+    for i in range(5):
         opstore.register_version(OP, v(i))
     assert fsck(store).ok
-    return [version_event_key(OP, seq) for seq in range(3)]  # the 4th rides in the head
+    return [version_event_key(OP, seq) for seq in range(3)]  # the last two ride in the head
 
 
 def test_a_removed_event_is_a_gap(store: ObjectStore) -> None:
-    keys = _chain_of_four(store)
+    keys = _stored_chain_of_three(store)
     store.delete(keys[1])
     problems = _problems(store)
     assert ("event_gap", keys[1]) in problems
@@ -179,19 +181,19 @@ def test_a_removed_event_is_a_gap(store: ObjectStore) -> None:
 
 
 def test_an_edited_event_fails_its_digest(store: ObjectStore) -> None:
-    keys = _chain_of_four(store)
+    keys = _stored_chain_of_three(store)
     _rewrite(store, keys[2], {"actor": "mallory"})
     assert _problems(store) == [("event_edited", keys[2])]
 
 
 def test_an_edited_and_redigested_event_breaks_the_chain(store: ObjectStore) -> None:
-    keys = _chain_of_four(store)
+    keys = _stored_chain_of_three(store)
     _rewrite(store, keys[1], {"actor": "mallory"}, redigest=True)
     assert _problems(store) == [("event_chain_break", keys[2])]
 
 
 def test_reordered_events_are_found(store: ObjectStore) -> None:
-    keys = _chain_of_four(store)
+    keys = _stored_chain_of_three(store)
     first, second = store.get(keys[1]).data, store.get(keys[2]).data
     store.put(keys[1], second)
     store.put(keys[2], first)
@@ -247,45 +249,84 @@ def test_killed_between_the_write_and_its_event(store: ObjectStore) -> None:
 
 def test_a_version_is_never_unlogged(store: ObjectStore) -> None:
     """A version's event is part of its commit (it rides in the head), and is stored
-    by the next writer before its own commit: no kill point leaves it unlogged."""
+    before a later commit drops it from the head: no kill point leaves it unlogged."""
     OpStore(store).register_version(OP, v(0))
-    for where in ("ops/", EVENTS_PREFIX):  # the entry, or the stored event, then die
+    OpStore(store).register_version(OP, v(1))
+    for where in ("ops/", EVENTS_PREFIX):  # v(0)'s entry, or its stored event, then die
         with pytest.raises(Killed):
-            OpStore(Hooked(store, Hook("put", where, _die))).register_version(OP, v(1))
-        assert OpStore(store).latest_version(OP).version == v(0)  # type: ignore[union-attr]
+            OpStore(Hooked(store, Hook("put", where, _die))).register_version(OP, v(2))
+        assert OpStore(store).latest_version(OP).version == v(1)  # type: ignore[union-attr]
         assert fsck(store).ok, fsck(store).problems
-    with pytest.raises(Killed):  # after its compare-and-swap: v(1) is committed, logged
+    with pytest.raises(Killed):  # after its compare-and-swap: v(2) is committed, logged
         OpStore(Hooked(store, Hook("put", op_head_key(OP), _die, when="after"))
-                ).register_version(OP, v(1))
-    assert OpStore(store).latest_version(OP).version == v(1)  # type: ignore[union-attr]
+                ).register_version(OP, v(2))
+    assert OpStore(store).latest_version(OP).version == v(2)  # type: ignore[union-attr]
     assert fsck(store).ok, fsck(store).problems
-    assert [e.version for e in _version_chain(store)] == [v(0).vid, v(1).vid]
+    assert [e.version for e in _version_chain(store)] == [v(i).vid for i in range(3)]
     assert repair_history(store) == []
 
 
 @pytest.mark.parametrize("point", ["event", "entry", "head"])
 def test_two_writers_meet_on_the_previous_versions_event(store: ObjectStore,
                                                          point: str) -> None:
-    """Writer A has read the head (latest v(0)) and is about to store v(0)'s event, its
-    entry, or its compare-and-swap, when writer B commits v(1) and v(2) in full. A's
-    copies of v(0)'s event and entry are identical bytes (B stored them already), its
-    CAS loses, and its retry commits v(3) on top: one event per version, one chain."""
+    """Writer A has read the head (v(1), and v(0) before it) and is about to store v(0)'s
+    event, its entry, or its compare-and-swap, when writer B commits v(2) and v(3) in
+    full. A's copies of v(0)'s event and entry are identical bytes (B stored them
+    already), its CAS loses, and its retry, now contended, finds v(2)'s entry missing
+    (B listed it on leaving, not on winning: B never lost a race), stores it, commits
+    v(4) on top and lists v(4) right after its CAS: one event per version, one chain."""
     OpStore(store).register_version(OP, v(0))
+    OpStore(store).register_version(OP, v(1))
     key = {"event": version_events_prefix(OP), "entry": "ops/model/versions/",
            "head": op_head_key(OP)}[point]
 
     def other_writer() -> None:
         writer = OpStore(store)
-        writer.register_version(OP, v(1))
         writer.register_version(OP, v(2))
+        writer.register_version(OP, v(3))
 
     hooked = Hooked(store, Hook("put", key, other_writer))
-    record = OpStore(hooked).register_version(OP, v(3))
-    assert record.seq == 3
-    assert [e.version for e in _version_chain(store)] == [v(i).vid for i in range(4)]
+    record = OpStore(hooked).register_version(OP, v(4))
+    assert record.seq == 4
+    assert [e.version for e in _version_chain(store)] == [v(i).vid for i in range(5)]
     assert _linked(_version_chain(store))
+    # newest first; v(3)'s rides in the head as its previous version's
     assert [info.key for info in store.list(version_events_prefix(OP))] == [
-        version_event_key(OP, seq) for seq in (2, 1, 0)]  # newest first; v(3)'s in the head
+        version_event_key(OP, seq) for seq in (4, 2, 1, 0)]
+    assert fsck(store).ok, fsck(store).problems
+
+
+@pytest.mark.parametrize("failure", ["error", "killed"])
+def test_the_winners_own_listing_may_fail(store: ObjectStore, failure: str) -> None:
+    """A writer that won after losing a race lists its own version right after its CAS
+    (so the writer dropping it later finds it with a HEAD). That listing is a courtesy:
+    when it fails the commit stands and the call returns (or, killed, the version is
+    committed all the same), and the writer that drops the version stores it."""
+    OpStore(store).register_version(OP, v(0))
+    OpStore(store).register_version(OP, v(1))
+
+    def fail() -> None:
+        if failure == "killed":
+            raise Killed
+        raise StorageUnavailableError("connection reset", maybe_applied=False)
+
+    # A: drops v(0) (entry: 1st PUT under versions/), loses its CAS to B's v(2), drops
+    # v(1) on its retry (2nd), wins, and lists its own v(3) (3rd): that one fails.
+    hooked = Hooked(store, Hook("put", op_head_key(OP),
+                                lambda: OpStore(store).register_version(OP, v(2))),
+                    Hook("put", "ops/model/versions/", fail, nth=3))
+    if failure == "killed":
+        with pytest.raises(Killed):
+            OpStore(hooked).register_version(OP, v(3))
+    else:
+        assert OpStore(hooked).register_version(OP, v(3)).seq == 3
+    assert hooked.hooks[1].fired
+    assert OpStore(store).latest_version(OP).version == v(3)  # type: ignore[union-attr]
+    assert fsck(store).ok, fsck(store).problems
+    for i in (4, 5):  # v(3) leaves the head: its writer finds the entry missing
+        OpStore(store).register_version(OP, v(i))
+    assert [r.version for r in OpStore(store).get_versions(OP)] == [v(i) for i in range(6)]
+    assert _linked(_version_chain(store))
     assert fsck(store).ok, fsck(store).problems
 
 
@@ -312,9 +353,10 @@ def test_a_lost_response_on_the_event_is_recognised(store: ObjectStore) -> None:
     OpStore(store).register_version(OP, v(0))
     hooked = Hooked(store, Hook("put", EVENTS_PREFIX, lose, when="after"))
     OpStore(hooked).register_valid_link("down", OP, v(0))
-    OpStore(hooked).register_version(OP, v(1))  # stores v(0)'s event: lost answer too
+    OpStore(hooked).register_version(OP, v(1))
+    OpStore(hooked).register_version(OP, v(2))  # stores v(0)'s event: lost answer too
     assert [e.action for e in _chain(store)] == ["link.register"]
-    assert len(_version_chain(store)) == 2
+    assert len(_version_chain(store)) == 3
     assert fsck(store).ok
 
 

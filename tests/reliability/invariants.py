@@ -173,6 +173,23 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
         except (S3OpStoreError, ValueError) as exc:
             problem(f"{key!r} does not parse: {exc}")
 
+    for op, op_head in sorted(heads.items()):  # a version's event rides in its head
+        stored = events.setdefault(f"versions of {op}", {})
+        carried = [op_head.event, op_head.previous_event]
+        for carried_event, record in zip(carried, op_head.carried(), strict=False):
+            if carried_event is None or (carried_event.seq, carried_event.version) != (
+                    record.seq, record.version.vid):
+                problem(f"op {op!r}: the head does not carry the event of its version "
+                        f"of seq {record.seq}")
+            elif stored.setdefault(carried_event.seq, carried_event) != carried_event:
+                problem(f"op {op!r}: stored version event {carried_event.seq} is not the one the "
+                        "head carries")
+        if max(stored, default=-1) != op_head.latest.seq:
+            # (the next writer may have stored the head's own event, then died before
+            # its compare-and-swap: then it is the same event)
+            problem(f"op {op!r}: the version chain does not end at the head's latest "
+                    f"(events {sorted(stored)}, head at {op_head.latest.seq})")
+
     for chain_name, chain in sorted(events.items()):
         if sorted(chain) != list(range(len(chain))):
             problem(f"history of {chain_name or 'the store'!r}: seqs {sorted(chain)} not dense")
@@ -184,19 +201,6 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
                     before.digest if before is not None else None):
                 problem(f"history of {chain_name or 'the store'!r}: event {seq} is not chained")
 
-    for op, op_head in sorted(heads.items()):  # a version's event rides in its head
-        carried, stored = op_head.event, events.get(f"versions of {op}", {})
-        if carried is None or carried.seq != op_head.latest.seq or carried.version != \
-                op_head.latest.version.vid:
-            problem(f"op {op!r}: the head does not carry its latest version's event")
-        elif sorted(stored) not in (list(range(carried.seq)), list(range(carried.seq + 1))) \
-                or stored.get(carried.seq, carried) != carried or (
-                carried.seq and carried.prev != stored[carried.seq - 1].digest):
-            # (the next writer may have stored the head's own event, then died before
-            # its compare-and-swap)
-            problem(f"op {op!r}: the version chain does not end where the head's event "
-                    f"continues it (stored {sorted(stored)}, head at {carried.seq})")
-
     registered: dict[str, dict[str, VersionRecord]] = {}
     for op in sorted(set(heads) | set(entries)):
         head = heads.get(op)
@@ -204,7 +208,7 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
             problem(f"op {op!r} has version entries but no head")
             continue
         by_seq: dict[int, VersionRecord] = {}
-        for record in [*entries.get(op, []), head.latest]:
+        for record in [*entries.get(op, []), *head.carried()]:
             seen = by_seq.get(record.seq)
             if seen is not None and (seen.version.vid, seen.number) != (
                     record.version.vid, record.number):
