@@ -13,6 +13,7 @@ from pydantic import Field
 
 from s3opstore.models.events import Event
 from s3opstore.models.manifests import Tokened, VersionManifest, VersionRecord
+from s3opstore.models.seen import maybe_seen, seen_with
 
 __all__ = ["RECENT_VERSIONS", "OpHead", "fingerprint"]
 
@@ -43,6 +44,10 @@ class OpHead(Tokened):
     :func:`fingerprint` of the last versions' ids, oldest first, the last
     being ``latest``'s (empty in heads written before it): it answers "is this
     version one of the last few?" without the LIST of the version's entries.
+    ``seen`` is a Bloom filter (:mod:`s3opstore.models.seen`) of every version id
+    with a seq from ``seen_from`` on, so "is this version new?" needs no LIST
+    either while the op is not much larger than 2,000 versions (None in heads
+    written before it).
     """
 
     kind: Literal["op-head"] = "op-head"
@@ -53,6 +58,8 @@ class OpHead(Tokened):
     previous: VersionManifest | None = None
     previous_event: Event | None = None
     recent: list[str] = Field(default_factory=list, max_length=RECENT_VERSIONS)
+    seen: str | None = Field(default=None, max_length=4096)
+    seen_from: int = Field(default=0, ge=0)
 
     def carried(self) -> list[VersionRecord]:
         """The versions the head itself holds, which may not be listed yet."""
@@ -63,9 +70,22 @@ class OpHead(Tokened):
         return [e for e in (self.event, self.previous_event) if e is not None]
 
     def rules_out(self, vid: str, since: int) -> bool:
-        """Whether ``recent`` proves no version ``vid`` has a seq in [since, latest]."""
+        """Whether ``seen`` or ``recent`` proves no version ``vid`` has a seq in
+        [since, latest]."""
+        if self.seen is not None and self.seen_from <= since and not maybe_seen(self.seen,
+                                                                                 vid):
+            return True
         first = self.latest.seq - len(self.recent) + 1
         return first <= since and fingerprint(vid) not in self.recent
+
+    def seen_next(self, vid: str, seq: int) -> tuple[str | None, int]:
+        """``seen`` and ``seen_from`` for the head committing ``vid`` at ``seq`` after this
+        one: this filter plus ``vid``, or a new one from ``seq`` if there is none."""
+        if self.seen is not None:
+            grown = seen_with(self.seen, vid)
+            if grown is not None:
+                return grown, self.seen_from
+        return seen_with(None, vid), seq
 
     def recent_with(self, vid: str) -> list[str]:
         """``recent`` for the head whose latest is ``vid``, committed after this one."""
