@@ -198,9 +198,10 @@ def run(bench: Bench) -> Result:
         "Requests per version + link: every HTTP request the writers sent (retries "
         "included) over the versions committed; a lost race costs the failed head PUT (a "
         "412, not read back), a fresh GET of the head after the backoff, a HEAD of the "
-        "previous latest's listing entry (another contender has usually stored it, with "
-        "its event) and the next head PUT; the link's event takes the next number of the "
-        "op's chain, and on a contended chain starts with its LIST and GET.")
+        "listing entry of the version the next attempt drops from the head (its writer "
+        "listed it, with its event, right after winning) and the next head PUT; the "
+        "link's event takes the next number of the op's chain, and on a contended chain "
+        "starts with its LIST and GET.")
     result.data = {"rounds": data, "count_per_worker": count, "pair_ratios": pair_ratios}
     return result
 

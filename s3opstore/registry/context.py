@@ -19,6 +19,7 @@ import os
 import socket
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from s3opstore.errors import PreconditionFailedError, StorageError, UnsafeStoreError
@@ -46,7 +47,7 @@ class Identity:
         return cls(clean_host(socket.gethostname()), os.getpid())
 
 
-_LISTED_KEPT = 8  # per op; only the newest few versions are ever dropped from a head
+_LISTED_KEPT = 256  # entry keys; only an op's newest few versions ever leave its head
 
 
 class Context:
@@ -61,9 +62,12 @@ class Context:
         self.retry = retry or RetryPolicy()
         self.single_writer = single_writer
         self._committer = Committer(store, self.retry, self.ensure_safe)
-        # op -> seqs of versions whose listing entry this process saw stored (D2): such
-        # an entry is never removed, so dropping that version from the head needs no look
-        self._listed: dict[str, set[int]] = {}
+        # Listing entries this process saw stored (D2), oldest first. An entry is never
+        # removed, and its key encodes the whole record (registration time included), so
+        # dropping that version from the head needs no look, even in a store rebuilt
+        # under the process.
+        self._listed: OrderedDict[str, None] = OrderedDict()
+        self._listed_lock = threading.Lock()
         self._format_checked = False
 
     @property
@@ -88,14 +92,15 @@ class Context:
         # Looked up per use: a forked worker must not report its parent's pid.
         return Identity.current()
 
-    def was_listed(self, op: str, seq: int) -> bool:
-        return seq in self._listed.get(op, ())
+    def was_listed(self, entry_key: str) -> bool:
+        with self._listed_lock:
+            return entry_key in self._listed
 
-    def mark_listed(self, op: str, seq: int) -> None:
-        seqs = self._listed.setdefault(op, set())
-        seqs.add(seq)
-        if len(seqs) > _LISTED_KEPT:
-            seqs.discard(min(seqs))
+    def mark_listed(self, entry_key: str) -> None:
+        with self._listed_lock:
+            self._listed[entry_key] = None
+            if len(self._listed) > _LISTED_KEPT:
+                self._listed.popitem(last=False)
 
     def ensure_safe(self) -> None:
         """Before writing: the conditional-write probe and the root manifest, once per URL."""

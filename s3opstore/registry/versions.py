@@ -135,7 +135,7 @@ def require_version(ctx: Context, op: str, version: Version) -> VersionRecord:
 
 
 def held_versions(ctx: Context, op: str) -> list[VersionRecord]:
-    """The versions the op's head holds (its latest, then the one that replaced), which
+    """The versions the op's head holds (its latest, then the one it replaced), which
     may not be listed yet (D2); empty for an op without versions. 1 GET."""
     snapshot = read_head(ctx, op)
     return [] if snapshot is None else snapshot.value.carried()
@@ -153,7 +153,7 @@ def list_versions(ctx: Context, op: str) -> Listing[list[VersionRecord]]:
     the op: the head and every other entry still answer.
     """
     # Head first, then LIST: every version committed before the head was read
-    # is either that head's latest or already listed.
+    # is either held by that head or already listed.
     snapshot = read_head(ctx, op)
     if snapshot is None:
         return Listing([])
@@ -223,15 +223,14 @@ def register_version(ctx: Context, op: str, version: Version,
         entry seen stored proves both. Under contention a HEAD that finds it (1
         request) replaces the creates that would answer 412 and read back (4).
         """
-        seq = manifest.record.seq
-        if ctx.was_listed(op, seq):
-            return
         key = version_entry_key(manifest.record)
+        if ctx.was_listed(key):
+            return
         if not look_first or ctx.store.head(key) is None:
             if event is not None:  # None: a head from before D16's version chain
-                ctx.committer.create(version_event_key(op, seq), event)
+                ctx.committer.create(version_event_key(op, manifest.record.seq), event)
             ctx.committer.create(key, manifest)
-        ctx.mark_listed(op, seq)
+        ctx.mark_listed(key)
 
     def put(new_head: OpHead, record: VersionRecord,
             dropped: tuple[VersionManifest, Event | None] | None) -> Put[OpHead, VersionRecord]:

@@ -74,12 +74,18 @@ def _uploads(store: S3Store) -> Counter[str]:
     return sent
 
 
-def test_an_identical_large_resave_is_proven_and_not_uploaded(store: S3Store) -> None:
-    data = os.urandom(SIZE)
+FIRST, SECOND = Version.from_parts(b"a", b"1"), Version.from_parts(b"b", b"2")
+
+
+def _registered(store: S3Store) -> OpStore:
     ops = OpStore(store)
-    first, second = Version.from_parts(b"a", b"1"), Version.from_parts(b"b", b"2")
-    ops.register_version(OP, first)
-    ops.register_version(OP, second)
+    ops.register_version(OP, FIRST)
+    ops.register_version(OP, SECOND)
+    return ops
+
+
+def test_an_identical_large_resave_is_proven_and_not_uploaded(store: S3Store) -> None:
+    data, ops, first, second = os.urandom(SIZE), _registered(store), FIRST, SECOND
     saved = ops.save_op_bytes(OP, first, data)
     info = store.head(blob_key(OP, saved.sha256))
     assert info is not None
@@ -94,11 +100,7 @@ def test_an_identical_large_resave_is_proven_and_not_uploaded(store: S3Store) ->
 
 def test_other_bytes_at_the_address_are_written_over(store: S3Store) -> None:
     """Same size, same part count, a valid checksum S3 verified: still not these bytes."""
-    data = os.urandom(SIZE)
-    ops = OpStore(store)
-    version, again = Version.from_parts(b"a", b"1"), Version.from_parts(b"b", b"2")
-    ops.register_version(OP, version)
-    ops.register_version(OP, again)
+    data, ops, version, again = os.urandom(SIZE), _registered(store), FIRST, SECOND
     key = blob_key(OP, ops.save_op_bytes(OP, version, data).sha256)
     planted = os.urandom(SIZE)
     store.upload(key, io.BytesIO(planted), size=SIZE)
