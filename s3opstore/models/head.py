@@ -60,6 +60,10 @@ class OpHead(Tokened):
     recent: list[str] = Field(default_factory=list, max_length=RECENT_VERSIONS)
     seen: str | None = Field(default=None, max_length=4096)
     seen_from: int = Field(default=0, ge=0)
+    # D13: fields a reader must know to use this head. ``previous`` is one: a reader
+    # unaware of it would miss that version in a listing, and a writer unaware of it
+    # would drop it from the head unlisted. An older release refuses such a head.
+    must_understand: list[str] = Field(default_factory=list)
 
     def carried(self) -> list[VersionRecord]:
         """The versions the head itself holds, which may not be listed yet."""

@@ -75,6 +75,8 @@ __all__ = [
 ]
 
 MAX_IDEMPOTENCY_KEYS = 64
+# A head that holds a previous version (D2) is must-understand for it (D13).
+MUST_UNDERSTAND_HEAD = ["previous", "previous_event"]
 
 
 def next_number(latest: VersionRecord, version: Version) -> VersionNumber:
@@ -281,7 +283,7 @@ def register_version(ctx: Context, op: str, version: Version,
                           event=version_event(ctx, record, head.event),
                           previous=VersionManifest(record=latest, token=head.token),
                           previous_event=head.event, recent=head.recent_with(version.vid),
-                          seen=seen, seen_from=seen_from)
+                          seen=seen, seen_from=seen_from, must_understand=MUST_UNDERSTAND_HEAD)
         dropped = None if head.previous is None else (head.previous, head.previous_event)
         return put(new_head, record, dropped)
 

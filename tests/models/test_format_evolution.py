@@ -9,17 +9,20 @@ What this code builds stays ``extra="forbid"``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import pytest
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from s3opstore import Version
+from s3opstore import OpStore, Version
 from s3opstore.errors import CorruptManifestError, UnsupportedFormatError
 from s3opstore.models.codec import decode, encode
+from s3opstore.models.events import Event
 from s3opstore.models.head import OpHead
-from s3opstore.models.manifests import VersionRecord
+from s3opstore.models.keys import op_head_key
+from s3opstore.models.manifests import Tokened, VersionRecord
+from s3opstore.stores.memory import MemoryStore
 
 KEY = "ops/op/head.json"
 
@@ -50,7 +53,9 @@ def test_unknown_optional_fields_are_ignored_at_every_depth() -> None:
 
 def test_a_known_field_listed_as_must_understand_is_understood() -> None:
     data = future(must_understand=["latest", "token"], latest__must_understand=["seq"])
-    assert decode(OpHead, data, KEY) == head()
+    read = decode(OpHead, data, KEY)
+    assert read.must_understand == ["latest", "token"]  # an op head keeps its list (D2)
+    assert read.model_copy(update={"must_understand": []}) == head()
 
 
 @pytest.mark.parametrize("changes", [
@@ -80,3 +85,28 @@ def test_what_this_code_builds_still_forbids_unknown_fields() -> None:
     assert OpHead.model_validate(raw) == head()
     with pytest.raises(ValidationError, match="retention"):
         OpHead.model_validate({**raw, "retention": 1})
+
+
+class _HeadBeforeD2Previous(Tokened):
+    """An op head as the release before the two-version head read it (design.md, D2)."""
+
+    kind: Literal["op-head"] = "op-head"
+    op_name: str
+    latest: VersionRecord
+    idempotency: list[tuple[str, str]] = Field(default_factory=list)
+    event: Event | None = None
+    recent: list[str] = Field(default_factory=list)
+
+
+def test_an_older_release_refuses_a_head_that_holds_a_previous_version() -> None:
+    """It would miss ``previous`` in a listing, or drop it from the head unlisted."""
+    store = OpStore(MemoryStore())
+    store.register_version("op", Version.from_parts(major="a"))
+    first = store.store.get(op_head_key("op")).data
+    assert decode(_HeadBeforeD2Previous, first, KEY).latest.seq == 0  # no previous yet
+    store.register_version("op", Version.from_parts(major="b"))
+    second = store.store.get(op_head_key("op")).data
+    assert orjson.loads(second)["must_understand"] == ["previous", "previous_event"]
+    assert decode(OpHead, second, KEY).previous is not None  # this release reads it
+    with pytest.raises(UnsupportedFormatError, match="previous"):
+        decode(_HeadBeforeD2Previous, second, KEY)
