@@ -100,16 +100,15 @@ def _read_events(store: ObjectStore, add: AddFn) -> dict[str, list[tuple[str, Ev
     return chains
 
 
-def _head_events(ctx: Context, chains: dict[str, list[tuple[str, Event]]],
-                 add: AddFn) -> list[tuple[str, Event]]:
-    """The events op heads carry (their latest and previous versions', D16) that the
-    version chain does not hold yet, each checked against the version it belongs to.
+def _merge_head_events(ctx: Context, chains: dict[str, list[tuple[str, Event]]],
+                       add: AddFn) -> None:
+    """Add to ``chains`` the events op heads carry (their latest and previous versions',
+    D16) that the version chain does not hold yet, each checked against its version.
 
-    They are merged into ``chains`` under the keys the next writers will store them
-    at, so the chain check (digest, gaps, links) covers them like stored events; a
-    stored copy that differs from the one a head carries is ``event_edited``.
+    They go in under the keys the next writers will store them at, so the chain check
+    (digest, gaps, links) covers them like stored events; a stored copy that differs
+    from the one a head carries is ``event_edited``.
     """
-    found: list[tuple[str, Event]] = []
     for op in list_ops(ctx):
         key = op_head_key(op)
         try:
@@ -133,10 +132,7 @@ def _head_events(ctx: Context, chains: dict[str, list[tuple[str, Event]]],
                     add(stored_key, "event_edited", "the stored event differs from the one "
                         "the op head carries")
                 continue
-            entry = (version_event_key(op, event.seq), event)
-            chains.setdefault(prefix, []).append(entry)
-            found.append(entry)
-    return found
+            chains.setdefault(prefix, []).append((version_event_key(op, event.seq), event))
 
 
 def unlogged_writes(ctx: Context, logged: set[str]) -> list[Logged]:
@@ -278,7 +274,7 @@ def check_history(store: ObjectStore, add: AddFn) -> set[str]:
     """
     ctx = Context(store)
     chains = _read_events(store, add)
-    _head_events(ctx, chains, add)  # merged into the version chains they continue
+    _merge_head_events(ctx, chains, add)
     logged: set[str] = set()
     records: dict[str, dict[str, str]] = {}
     for entries in chains.values():
@@ -298,7 +294,7 @@ def repair_history(store: ObjectStore) -> list[Event]:
     """Append a ``recovered`` event for every unlogged write; returns them."""
     ctx = Context(store)
     chains = _read_events(store, lambda *_: None)
-    _head_events(ctx, chains, lambda *_: None)
+    _merge_head_events(ctx, chains, lambda *_: None)
     logged = {event.manifest_key for entries in chains.values() for _key, event in entries}
     return [append_event(ctx, item.subject, item.key, item.sha256, recovered=True)
             for item in unlogged_writes(ctx, logged)]
