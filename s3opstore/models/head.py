@@ -18,6 +18,8 @@ from s3opstore.models.seen import maybe_seen, seen_with
 __all__ = ["RECENT_VERSIONS", "OpHead", "fingerprint"]
 
 RECENT_VERSIONS = 64
+# A head that holds a previous version is must-understand for it (D2, D13).
+_PREVIOUS_FIELDS = ["previous", "previous_event"]
 
 
 def fingerprint(vid: str) -> str:
@@ -60,10 +62,34 @@ class OpHead(Tokened):
     recent: list[str] = Field(default_factory=list, max_length=RECENT_VERSIONS)
     seen: str | None = Field(default=None, max_length=4096)
     seen_from: int = Field(default=0, ge=0)
-    # D13: fields a reader must know to use this head. ``previous`` is one: a reader
-    # unaware of it would miss that version in a listing, and a writer unaware of it
-    # would drop it from the head unlisted. An older release refuses such a head.
+    # D13: fields a reader must know to use this head. ``previous`` is one (set by
+    # ``followed_by``): a reader unaware of it would miss that version in a listing, and
+    # a writer unaware of it would drop it from the head unlisted. An older release
+    # refuses such a head.
     must_understand: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def first(cls, record: VersionRecord, token: str, idempotency: list[tuple[str, str]],
+              event: Event) -> OpHead:
+        """The head that commits an op's first version ``record``."""
+        vid = record.version.vid
+        return cls(op_name=record.op_name, latest=record, token=token,
+                   idempotency=idempotency, event=event, recent=[fingerprint(vid)],
+                   seen=seen_with(None, vid))
+
+    def followed_by(self, record: VersionRecord, token: str,
+                    idempotency: list[tuple[str, str]], event: Event) -> OpHead:
+        """The head that commits ``record`` after this one: this head's latest becomes
+        its ``previous`` (this one's ``previous`` leaves the head, so it must be listed
+        first, D2), and the window and filter of seen versions grow by ``record``."""
+        vid = record.version.vid
+        seen, seen_from = self._seen_next(vid, record.seq)
+        return OpHead(op_name=self.op_name, latest=record, token=token,
+                      idempotency=idempotency, event=event,
+                      previous=VersionManifest(record=self.latest, token=self.token),
+                      previous_event=self.event,
+                      recent=[*self.recent, fingerprint(vid)][-RECENT_VERSIONS:],
+                      seen=seen, seen_from=seen_from, must_understand=_PREVIOUS_FIELDS)
 
     def carried(self) -> list[VersionRecord]:
         """The versions the head itself holds, which may not be listed yet."""
@@ -82,7 +108,7 @@ class OpHead(Tokened):
         first = self.latest.seq - len(self.recent) + 1
         return first <= since and fingerprint(vid) not in self.recent
 
-    def seen_next(self, vid: str, seq: int) -> tuple[str | None, int]:
+    def _seen_next(self, vid: str, seq: int) -> tuple[str | None, int]:
         """``seen`` and ``seen_from`` for the head committing ``vid`` at ``seq`` after this
         one: this filter plus ``vid``, or a new one from ``seq`` if there is none."""
         if self.seen is not None:
@@ -90,7 +116,3 @@ class OpHead(Tokened):
             if grown is not None:
                 return grown, self.seen_from
         return seen_with(None, vid), seq
-
-    def recent_with(self, vid: str) -> list[str]:
-        """``recent`` for the head whose latest is ``vid``, committed after this one."""
-        return [*self.recent, fingerprint(vid)][-RECENT_VERSIONS:]

@@ -14,8 +14,8 @@ collision (someone else took the number) steps forward once from the event
 that won, then falls back to the LIST; a process that collided forgets the
 head, so its next append to that contended chain starts with the LIST instead
 of a PUT sure to collide. Versions never append here: their event rides in the
-op head and is stored, under the version's own seq, by the next version's
-writer (:func:`version_event`). A 5xx that did not apply is retried a
+op head and is stored, under the version's own seq, before the version leaves
+the head (:func:`version_event`; :mod:`versions`, D2). A 5xx that did not apply is retried a
 few times: the manifest is already there and a missing event is worth a
 retry. Reads never touch the history.
 

@@ -40,7 +40,7 @@ from s3opstore.errors import (
     VersionNotFoundError,
 )
 from s3opstore.models.events import Event
-from s3opstore.models.head import OpHead, fingerprint
+from s3opstore.models.head import OpHead
 from s3opstore.models.keys import (
     op_head_key,
     parse_version_entry,
@@ -55,7 +55,6 @@ from s3opstore.models.manifests import (
     VersionRecord,
     utc_now_ms,
 )
-from s3opstore.models.seen import seen_with
 from s3opstore.models.version import Version
 from s3opstore.registry.commit import Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
@@ -75,8 +74,6 @@ __all__ = [
 ]
 
 MAX_IDEMPOTENCY_KEYS = 64
-# A head that holds a previous version (D2) is must-understand for it (D13).
-MUST_UNDERSTAND_HEAD = ["previous", "previous_event"]
 
 
 def next_number(latest: VersionRecord, version: Version) -> VersionNumber:
@@ -255,10 +252,8 @@ def register_version(ctx: Context, op: str, version: Version,
                 registered_at=utc_now_ms(), registered_host=identity.host,
                 registered_pid=identity.pid)
             keys = [(digest, version.vid)] if digest else []
-            return put(OpHead(op_name=op, latest=record, token=token, idempotency=keys,
-                              event=version_event(ctx, record, None),
-                              recent=[fingerprint(version.vid)],
-                              seen=seen_with(None, version.vid)), record, None)
+            return put(OpHead.first(record, token, keys, version_event(ctx, record, None)),
+                       record, None)
         nonlocal tries
         tries += 1
         head = snapshot.value
@@ -278,12 +273,8 @@ def register_version(ctx: Context, op: str, version: Version,
         keys = list(head.idempotency)
         if digest is not None:
             keys = [*keys, (digest, version.vid)][-MAX_IDEMPOTENCY_KEYS:]
-        seen, seen_from = head.seen_next(version.vid, record.seq)
-        new_head = OpHead(op_name=op, latest=record, token=token, idempotency=keys,
-                          event=version_event(ctx, record, head.event),
-                          previous=VersionManifest(record=latest, token=head.token),
-                          previous_event=head.event, recent=head.recent_with(version.vid),
-                          seen=seen, seen_from=seen_from, must_understand=MUST_UNDERSTAND_HEAD)
+        new_head = head.followed_by(record, token, keys,
+                                    version_event(ctx, record, head.event))
         dropped = None if head.previous is None else (head.previous, head.previous_event)
         return put(new_head, record, dropped)
 

@@ -12,6 +12,9 @@ from s3opstore.models.head import OpHead
 from s3opstore.models.manifests import VersionRecord
 from s3opstore.models.seen import SEEN_BITS, maybe_seen, seen_with
 from s3opstore.models.version import Version
+from s3opstore.registry.context import Context
+from s3opstore.registry.events import version_event
+from s3opstore.stores.memory import MemoryStore
 
 
 def _vid(i: int) -> str:
@@ -44,11 +47,27 @@ def test_a_damaged_filter_proves_nothing_and_is_not_carried_on() -> None:
         assert seen_with(damaged, _vid(1)) is None
 
 
+def _record(seq: int, vid_index: int | None = None) -> VersionRecord:
+    version = (Version.from_parts(major="latest") if vid_index is None
+               else Version.from_parts(major=f"m{vid_index}"))
+    return VersionRecord(op_name="op", version=version, number=(1, 0, 0), seq=seq,
+                         registered_at="2025-01-01T00:00:00Z", registered_host="h",
+                         registered_pid=1)
+
+
+# the event the next head carries; the filter does not depend on it
+_EVENT = version_event(Context(MemoryStore()), _record(3, 3), None)
+
+
 def _head(seq: int, seen: str | None, seen_from: int = 0) -> OpHead:
-    record = VersionRecord(op_name="op", version=Version.from_parts(major="latest"),
-                           number=(1, 0, 0), seq=seq, registered_at="2025-01-01T00:00:00Z",
-                           registered_host="h", registered_pid=1)
-    return OpHead(op_name="op", latest=record, token="a" * 16, seen=seen, seen_from=seen_from)
+    return OpHead(op_name="op", latest=_record(seq), token="a" * 16, seen=seen,
+                  seen_from=seen_from)
+
+
+def _next(head: OpHead) -> tuple[str | None, int]:
+    """The filter and its start in the head that commits version 3 after ``head``."""
+    following = head.followed_by(_record(3, 3), "b" * 16, [], event=_EVENT)
+    return following.seen, following.seen_from
 
 
 def test_the_filter_rules_out_only_from_where_it_starts() -> None:
@@ -62,10 +81,10 @@ def test_the_filter_rules_out_only_from_where_it_starts() -> None:
 
 def test_the_next_head_grows_the_filter_or_starts_one() -> None:
     seen = _filled(3)
-    grown, start = _head(2, seen, seen_from=0).seen_next(_vid(3), 3)
+    grown, start = _next(_head(2, seen, seen_from=0))
     assert start == 0 and grown is not None and maybe_seen(grown, _vid(3))
     assert all(maybe_seen(grown, _vid(i)) for i in range(3))
-    fresh, start = _head(2, None).seen_next(_vid(3), 3)  # a head from before the filter
+    fresh, start = _next(_head(2, None))  # a head from before the filter
     assert start == 3 and fresh is not None and maybe_seen(fresh, _vid(3))
-    restarted, start = _head(2, "damaged").seen_next(_vid(3), 3)
+    restarted, start = _next(_head(2, "damaged"))
     assert start == 3 and restarted is not None and not maybe_seen(restarted, _vid(0))
