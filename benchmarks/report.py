@@ -274,6 +274,8 @@ def render_markdown(document: dict[str, Any], results: list[Result]) -> str:
         f"| python | {machine['python']} |",
     ]
     out += [f"| {name} | {version} |" for name, version in machine["packages"].items()]
+    if machine.get("server"):  # runs before it was recorded lack it
+        out.append(f"| server | {machine['server']} |")
     out.append("")
     summary = headline(document)
     if summary:

@@ -67,8 +67,12 @@ class _Server:
 
 
 class SeaweedFS(_Server):
-    def __init__(self, data_dir: str | None = None) -> None:
+    def __init__(self, data_dir: str | None = None, *, volume_size_limit_mb: int = 64) -> None:
+        """``volume_size_limit_mb``: small volumes keep a test's disk small, but a write
+        that fills one waits while the master grows the next, so benchmarks ask for
+        volumes far larger than any upload they time."""
         self._own_dir = data_dir is None
+        self.volume_size_limit_mb = volume_size_limit_mb
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="s3opstore-weed-")
         self.process: subprocess.Popen[bytes] | None = None
         self.s3_port = 0
@@ -83,7 +87,7 @@ class SeaweedFS(_Server):
         args = [weed_binary(), "mini", f"-dir={self.data_dir}", "-ip=127.0.0.1",
                 "-ip.bind=127.0.0.1", "-master.telemetry=false", "-s3.port.iceberg=0",
                 "-s3.port.lance=0", "-webdav=false", "-admin.ui=false",
-                "-master.volumeSizeLimitMB=64"]
+                f"-master.volumeSizeLimitMB={self.volume_size_limit_mb}"]
         for name, port in ports.items():
             service, _, grpc = name.partition(".")
             args.append(f"-{service}.port{'.grpc' if grpc else ''}={port}")
