@@ -27,6 +27,20 @@ from typing import Any
 _HASH_CHUNK = 1024 * 1024
 
 
+class _Unseekable:
+    """A stream that cannot be rewound (an HTTP body, a pipe): s3opstore spools it."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._inner.read(size)
+        return data
+
+    def seekable(self) -> bool:
+        return False
+
+
 def _rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
@@ -105,6 +119,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     elif case == "save_stream":
         with open(path, "rb") as fh:
             store.save_op_bytes(op, version, fh)
+    elif case == "save_unseekable":
+        with open(path, "rb") as fh:
+            store.save_op_bytes(op, version, _Unseekable(fh))  # type: ignore[arg-type]
     elif case == "save_bytes":
         store.save_op_bytes(op, version, data)
     elif case == "load_path":

@@ -158,7 +158,8 @@ def headline(document: dict[str, Any]) -> list[str]:
     transfer = _get(document, "transfer", "data") or {}
     for size in ("64 MiB", "1 GiB"):
         parts = []
-        for case in ("save_path", "save_stream", "load_path", "load_stream"):
+        for case in ("save_path", "save_stream", "save_unseekable", "load_path",
+                     "load_stream"):
             entry = transfer.get(f"{size}/{case}")
             if not entry:
                 continue

@@ -8,11 +8,15 @@ ours); rounds repeat until every headline ratio's 95% confidence interval is
 within ``TARGET_SPREAD`` of it, or the size's time cap or round cap is hit.
 The interval, not only a central figure, is reported.
 
-Compared: ``save_op_bytes`` (path, open file, and bytes at 1 MiB) against
-``client.upload_file``; ``load_op_bytes_to`` (path, open file) and
+Compared: ``save_op_bytes`` (path, open file, a stream that cannot seek, and bytes
+at 1 MiB) against ``client.upload_file``; ``load_op_bytes_to`` (path, open file) and
 ``load_op_bytes`` (bytes, 1 MiB) against ``client.download_file``. s3opstore's
 saves go to a fresh op each round, so the content-addressed blob is really
-uploaded every time.
+uploaded every time. The stream that cannot seek (``save_unseekable``: an
+open file behind a wrapper whose ``seekable()`` is False, as an HTTP body or a
+pipe would be) is spooled to a temporary file while it is hashed, then
+uploaded from the spool; an open file is hashed, rewound and uploaded, as a
+path is.
 
 The floor of a content-addressed save is one hash pass plus one upload: in
 each round, ``hash`` (one SHA-256 pass over the file) and ``raw_upload`` give
@@ -51,11 +55,11 @@ NAME = "transfer"
 TITLE = "2. Blob transfer vs raw boto3"
 
 TARGET_SPREAD = 0.05  # stop once every headline ratio is known within +-5% (95% CI)
-_SAVES = ("save_path", "save_stream", "save_bytes")
+_SAVES = ("save_path", "save_stream", "save_unseekable", "save_bytes")
 _LOADS = ("load_path", "load_stream", "load_bytes")
 # Ratios that decide when a size has been measured enough (and that --check-stability compares).
-HEADLINE = ("save_path", "save_stream", "load_path", "load_stream", "save_path/floor",
-            "save_stream/floor")
+HEADLINE = ("save_path", "save_stream", "save_unseekable", "load_path", "load_stream",
+            "save_path/floor", "save_stream/floor", "save_unseekable/floor")
 
 
 def plan(quick: bool) -> list[tuple[int, int, int, float]]:
@@ -89,7 +93,7 @@ def label(size: int) -> str:
 
 
 def _cases(size: int) -> tuple[list[str], list[str]]:
-    uploads = ["raw_upload", "hash", "save_path", "save_stream"]
+    uploads = ["raw_upload", "hash", "save_path", "save_stream", "save_unseekable"]
     if size < GiB:  # a 1 GiB upload takes ~25 s here: the checksums' cost is measured below
         uploads.insert(2, "raw_upload_sha256")
     downloads = ["raw_download", "load_path", "load_stream"]
@@ -164,6 +168,10 @@ def _measure_size(bench: Bench, store: Any, prefix: str, size: int, min_rounds: 
                     spec["version"] = run["save_path"]["version"]
                 if case in ("raw_download", *_LOADS):
                     spec["path"] = str(bench.workdir / f"out-{size}")
+                # Start every case with nothing dirty in the page cache: a round writes
+                # GiBs (the server's volumes, the downloads), and the kernel's writeback of
+                # one case's bytes otherwise lands in whichever case runs next.
+                os.sync()
                 server_cpu = bench.server_cpu()
                 sample = _child(spec)
                 sample["server_cpu_seconds"] = bench.server_cpu() - server_cpu

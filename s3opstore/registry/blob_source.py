@@ -171,14 +171,22 @@ def _prepared(data: BlobSource) -> Iterator[_Source]:
         yield _Source(data, digests, start)
         return
     with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
-        hashes = _Hashes()
+        # No MD5 while spooling: the stream's size is unknown until its end, and past
+        # MD5_LIMIT the MD5 of its first 16 MiB would be thrown away. Up to the limit,
+        # the spool is still in memory (_SPOOL), so hashing it afterwards is cheap.
+        hashes = _Hashes(md5_limit=0)
         while chunk := data.read(_CHUNK):
             if not isinstance(chunk, bytes | bytearray):
                 raise InvalidInputError("the stream to save must yield bytes")
             hashes.update(chunk)
             spool.write(chunk)
+        digests = hashes.result()
+        if digests.size <= MD5_LIMIT:
+            spool.seek(0)
+            md5 = hashlib.md5(spool.read(), usedforsecurity=False).hexdigest()
+            digests = _Digests(digests.sha256, md5, digests.size)
         spool.seek(0)
-        yield _Source(cast(BinaryIO, spool), hashes.result())
+        yield _Source(cast(BinaryIO, spool), digests)
 
 
 def proves_content(info: ObjectInfo | None, sha256: str, size: int, *,

@@ -86,7 +86,8 @@ def test_transfer_latency_and_scale_figures_are_sane(
         quick_run: tuple[dict[str, Any], str]) -> None:
     transfer = _results(quick_run, "transfer")["data"]
     assert set(transfer) == {f"1 MiB/{case}" for case in (
-        "raw_upload", "hash", "raw_upload_sha256", "save_path", "save_stream", "save_bytes",
+        "raw_upload", "hash", "raw_upload_sha256", "save_path", "save_stream",
+        "save_unseekable", "save_bytes",
         "raw_download", "load_path", "load_stream", "load_bytes")}
     for name, case in transfer.items():
         assert case["rounds"] == 2

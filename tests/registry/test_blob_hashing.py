@@ -45,7 +45,7 @@ class _Unseekable(io.RawIOBase):
         return self._data.read(size)
 
 
-@pytest.mark.parametrize("size", [5, MD5_LIMIT + 5])
+@pytest.mark.parametrize("size", [0, 5, MD5_LIMIT, MD5_LIMIT + 5])
 def test_unseekable_stream_is_spooled_and_hashed(size: int) -> None:
     data = b"s" * size
     with _prepared(_Unseekable(data)) as source:  # type: ignore[arg-type]
