@@ -1,7 +1,8 @@
 """Op bytes: content-addressed blobs plus a per-version log of bindings.
 
 Saving: the SHA-256 is computed first (files and seekable streams are read
-twice, unseekable streams are spooled to a temporary file). The blob at
+twice; unseekable streams are spooled, in memory up to 16 MiB, then to a
+temporary file). The blob at
 ``ops/<op>/blobs/sha256/<hex>`` is reused only when the store *proves* it
 holds these bytes (a SHA-256 the store computed or verified, or its MD5 ETag);
 otherwise the bytes are uploaded over whatever is there, which is also how a

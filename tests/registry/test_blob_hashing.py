@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from pathlib import Path
 
 import pytest
 
+from s3opstore.errors import InvalidInputError
 from s3opstore.registry.blob_source import MD5_LIMIT, _prepared
 
 
@@ -43,6 +45,62 @@ class _Unseekable(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         return self._data.read(size)
+
+
+class _Pipe:
+    """An unseekable stream with ``readinto`` (an HTTP body, a pipe) that answers
+    short reads of varying length, counting how it was read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+        self.calls = {"read": 0, "readinto": 0}
+        self._sizes = iter(range(1, 10**9))
+
+    def _short(self, size: int) -> int:
+        return max(1, min(size, (next(self._sizes) * 7919) % (3 << 20)))
+
+    def read(self, size: int = -1) -> bytes:
+        self.calls["read"] += 1
+        return self._data.read(self._short(size if size > 0 else 1 << 20))
+
+    def readinto(self, buffer: bytearray) -> int:
+        self.calls["readinto"] += 1
+        return self._data.readinto(memoryview(buffer)[:self._short(len(buffer))])
+
+    def seekable(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("size", [0, MD5_LIMIT - 1, MD5_LIMIT + 1, 3 * MD5_LIMIT + 12345])
+def test_a_pipe_is_spooled_byte_for_byte_in_memory_then_through_readinto(size: int) -> None:
+    data = os.urandom(1 << 16) * (-(-size // (1 << 16)))
+    data = data[:size]
+    pipe = _Pipe(data)
+    with _prepared(pipe) as source:  # type: ignore[arg-type]
+        assert (source.digests.sha256, source.digests.md5, source.digests.size) == _expected(
+            data, md5=size <= MD5_LIMIT)
+        assert source.rewind().read() == data
+    # in memory: only read(), whose chunks are kept; past the spool size, readinto
+    if size > MD5_LIMIT:
+        assert pipe.calls["readinto"] > 0
+    else:
+        assert pipe.calls["readinto"] == 0
+
+
+class _Texty(_Pipe):
+    def readinto(self, buffer: bytearray) -> int:
+        raise io.UnsupportedOperation("no readinto here")
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = super().read(size)
+        return chunk.decode("latin-1") if self._data.tell() > MD5_LIMIT + (2 << 20) else chunk  # type: ignore[return-value]
+
+
+def test_a_stream_turning_to_text_past_the_spool_size_is_refused() -> None:
+    stream = _Texty(b"t" * (MD5_LIMIT + (5 << 20)))
+    with pytest.raises(InvalidInputError, match="must yield bytes"), _prepared(
+            stream):  # type: ignore[arg-type]
+        pass
 
 
 @pytest.mark.parametrize("size", [0, 5, MD5_LIMIT, MD5_LIMIT + 5])
