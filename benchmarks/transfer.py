@@ -1,11 +1,14 @@
 """Scenario 2: blob transfer against raw boto3, same server, same run, pair by pair.
 
 Each case runs in a fresh interpreter (``_transfer_child``) so its peak RSS is
-its own. A *round* runs every case once, back to back, forwards in even rounds
-and backwards in odd ones, so a drift in the machine's load hits both sides of
-a comparison alike. Each round gives one ratio per comparison (raw time over
-ours); rounds repeat until every headline ratio's 95% confidence interval is
-within ``TARGET_SPREAD`` of it, or the size's time cap or round cap is hit.
+its own. A *round* runs every case of ours once, each between two runs of its
+reference (``raw_upload`` or ``raw_download``: R S1 R S2 R ...), forwards in
+even rounds and backwards in odd ones. A case's reference time is the
+geometric mean of the two runs around it, so a drift in the machine's speed
+within the round (at 1 GiB a round takes minutes) hits both sides of a
+comparison alike. Each round gives one ratio per comparison (reference time
+over ours); rounds repeat until every headline ratio's 95% confidence interval
+is within ``TARGET_SPREAD`` of it, or the size's time cap or round cap is hit.
 The interval, not only a central figure, is reported.
 
 Compared: ``save_op_bytes`` (path, open file, a stream that cannot seek, and bytes
@@ -13,14 +16,14 @@ at 1 MiB) against ``client.upload_file``; ``load_op_bytes_to`` (path, open file)
 ``load_op_bytes`` (bytes, 1 MiB) against ``client.download_file``. s3opstore's
 saves go to a fresh op each round, so the content-addressed blob is really
 uploaded every time. The stream that cannot seek (``save_unseekable``: an
-open file behind a wrapper whose ``seekable()`` is False, as an HTTP body or a
-pipe would be) is spooled to a temporary file while it is hashed, then
-uploaded from the spool; an open file is hashed, rewound and uploaded, as a
-path is.
+open file behind a wrapper whose ``seekable()`` is False, offering ``read`` and
+``readinto`` as an HTTP body or a pipe does) is spooled while it is hashed (in
+memory up to 16 MiB, then to a temporary file), then uploaded from the spool;
+an open file is hashed, rewound and uploaded, as a path is.
 
 The floor of a content-addressed save is one hash pass plus one upload: in
-each round, ``hash`` (one SHA-256 pass over the file) and ``raw_upload`` give
-``t_floor = t_hash + t_raw_upload``, and a save's ratio to the floor is
+each round, ``hash`` (one SHA-256 pass over the file) and the save's reference
+time give ``t_floor = t_hash + t_raw_upload``, and a save's ratio to the floor is
 ``t_floor / t_save``. ``raw_upload_sha256`` is ``upload_file`` asking S3 for
 SHA-256 part checksums: its ratio to ``raw_upload`` is what those checksums
 would cost. s3opstore asks for CRC32 on parts, as boto3 does by default
@@ -103,34 +106,86 @@ def _cases(size: int) -> tuple[list[str], list[str]]:
     return uploads, downloads
 
 
+def _sequence(size: int, forwards: bool) -> list[str]:
+    """One round's cases in order: each of ours between two runs of its reference."""
+    uploads, downloads = _cases(size)
+    sequence = []
+    for cases in (uploads, downloads):
+        reference, part = cases[0], [cases[0]]
+        for case in cases[1:]:
+            if case != "hash":
+                part += [case, reference]
+        part += ["hash"] if "hash" in cases else []  # the floor's hash pass: CPU only
+        sequence += part if forwards else part[::-1]
+    return sequence
+
+
+def _bracket(samples: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """A round's samples (in run order) by case; each case of ours gets ``reference_seconds``
+    and ``reference_cpu``, the geometric means of the reference runs just before and
+    after it, and each reference case keeps its later runs under ``repeats``."""
+    run: dict[str, dict[str, Any]] = {}
+    for index, (case, sample) in enumerate(samples):
+        if case in _REFERENCES:
+            if case in run:
+                run[case].setdefault("repeats", []).append(sample)
+            else:
+                run[case] = sample
+            continue
+        run[case] = sample
+        if case == "hash":
+            continue
+        around = [s for c, s in samples[max(index - 1, 0):index + 2:2] if c == _reference(case)]
+        sample["reference_seconds"] = statistics.geometric_mean(
+            [s["seconds"] for s in around])
+        sample["reference_cpu"] = statistics.geometric_mean(
+            [s["cpu_seconds"] + s["server_cpu_seconds"] for s in around])
+    return run
+
+
+def _reference_seconds(run: dict[str, dict[str, Any]], case: str) -> float:
+    sample = run[case]
+    return float(sample.get("reference_seconds", run[_reference(case)]["seconds"]))
+
+
 def _round_ratios(run: dict[str, dict[str, Any]]) -> dict[str, float]:
     """One round's ratios: reference time over our time (> 1: ours is faster)."""
     t = {case: sample["seconds"] for case, sample in run.items()}
     out = {}
     if "raw_upload_sha256" in t:
-        out["raw_upload_sha256"] = t["raw_upload"] / t["raw_upload_sha256"]
-    floor = t["hash"] + t["raw_upload"]
+        out["raw_upload_sha256"] = _reference_seconds(run, "raw_upload_sha256") / t[
+            "raw_upload_sha256"]
     for case in _SAVES:
         if case in t:
-            out[case] = t["raw_upload"] / t[case]
-            out[f"{case}/floor"] = floor / t[case]
+            reference = _reference_seconds(run, case)
+            out[case] = reference / t[case]
+            out[f"{case}/floor"] = (t["hash"] + reference) / t[case]
     for case in _LOADS:
         if case in t:
-            out[case] = t["raw_download"] / t[case]
+            out[case] = _reference_seconds(run, case) / t[case]
     return out
+
+
+_REFERENCES = ("raw_upload", "raw_download")
 
 
 def _reference(case: str) -> str:
     return "raw_download" if case in _LOADS else "raw_upload"
 
 
+def _all_runs(run: dict[str, dict[str, Any]], case: str) -> list[dict[str, Any]]:
+    """A case's runs in one round: one for ours, all of them for a reference."""
+    return [run[case], *run[case].get("repeats", [])]
+
+
 def _best_ratio(rounds: list[dict[str, dict[str, Any]]], case: str) -> float:
     """Best reference time over our best time: each side's least disturbed run."""
     if case.endswith("/floor"):
         ours: float = min(r[case.removesuffix("/floor")]["seconds"] for r in rounds)
-        floor: float = min(r["hash"]["seconds"] + r["raw_upload"]["seconds"] for r in rounds)
+        floor: float = min(r["hash"]["seconds"] + s["seconds"] for r in rounds
+                           for s in _all_runs(r, "raw_upload"))
         return floor / ours
-    ref: float = min(r[_reference(case)]["seconds"] for r in rounds)
+    ref: float = min(s["seconds"] for r in rounds for s in _all_runs(r, _reference(case)))
     best: float = min(r[case]["seconds"] for r in rounds)
     return ref / best
 
@@ -139,7 +194,8 @@ def _cpu_ratios(rounds: list[dict[str, dict[str, Any]]], case: str) -> list[floa
     """Per round: CPU (client + server) of the reference over ours; load-independent-ish."""
     def cpu(sample: dict[str, Any]) -> float:
         return float(sample["cpu_seconds"] + sample["server_cpu_seconds"])
-    return [cpu(r[_reference(case)]) / cpu(r[case]) for r in rounds]
+    return [float(r[case].get("reference_cpu", cpu(r[_reference(case)]))) / cpu(r[case])
+            for r in rounds]
 
 
 def _measure_size(bench: Bench, store: Any, prefix: str, size: int, min_rounds: int,
@@ -147,14 +203,13 @@ def _measure_size(bench: Bench, store: Any, prefix: str, size: int, min_rounds: 
     source = bench.workdir / f"data-{size}"
     _make_file(source, size)
     env, rounds = bench.env(), []
-    uploads, downloads = _cases(size)
     began, why = time.perf_counter(), "round cap"
     try:
         for index in range(max_rounds):
             op = f"blob-{size}-{index}"
             run: dict[str, dict[str, Any]] = {}
-            order = 1 if index % 2 == 0 else -1
-            for case in uploads[::order] + downloads[::order]:
+            samples: list[tuple[str, dict[str, Any]]] = []
+            for case in _sequence(size, forwards=index % 2 == 0):
                 spec: dict[str, Any] = {
                     "env": env, "bucket": bench.bucket, "prefix": prefix, "case": case,
                     "size": size, "path": str(source), "key": f"raw/{op}",
@@ -176,13 +231,14 @@ def _measure_size(bench: Bench, store: Any, prefix: str, size: int, min_rounds: 
                 sample = _child(spec)
                 sample["server_cpu_seconds"] = bench.server_cpu() - server_cpu
                 sample["version"] = spec["version"]
-                run[case] = sample
+                samples.append((case, sample))
+                run.setdefault(case, sample)
                 if case in ("raw_download", *_LOADS) and case != "load_bytes":
                     out = Path(spec["path"])
                     if out.stat().st_size != size:
                         raise RuntimeError(f"{case} wrote {out.stat().st_size} bytes, not {size}")
                     out.unlink()
-            rounds.append(run)
+            rounds.append(_bracket(samples))
             if len(rounds) < min_rounds:
                 continue
             ratios = [_round_ratios(r) for r in rounds]
@@ -220,7 +276,7 @@ def run(bench: Bench) -> Result:
         stopped.append(f"{label(size)}: {len(rounds)} rounds, stopped by {why}")
         ratios = [_round_ratios(r) for r in rounds]
         for case in rounds[0]:
-            runs = [r[case] for r in rounds]
+            runs = [s for r in rounds for s in _all_runs(r, case)]
             mibs = stats([size / s["seconds"] / MiB for s in runs])
             rss = stats([(s["rss_peak_kib"] - s["rss_base_kib"]) / 1024 for s in runs])
             rss_abs = stats([s["rss_peak_kib"] / 1024 for s in runs])
@@ -242,7 +298,7 @@ def run(bench: Bench) -> Result:
                 _interval_cell(to_floor) if to_floor else "",
                 _interval_cell(ratio_interval(_cpu_ratios(rounds, case))) if to_raw else "",
                 fmt(rss.median, 1),
-                fmt(rss_abs.max, 1), mibs.n])
+                fmt(rss_abs.max, 1), len(rounds)])
             if not case.startswith("raw") and case != "hash":
                 phase_rows.append([
                     label(size), case, fmt(phases["wall_s"], 3), fmt(phases["local_s"], 3),
@@ -273,8 +329,10 @@ def run(bench: Bench) -> Result:
         caption="Throughput over loopback SeaweedFS (the server shares the 2 CPUs). Ratios "
         "are geometric means of per-round ratios (reference time / our time; > 1 is "
         "faster than the reference) with their 95% interval. Saves and `raw_upload_sha256` "
-        "compare with `upload_file`, loads with `download_file`; the floor is one SHA-256 "
-        "pass (`hash`) plus `upload_file`, measured in the same round. Best / best: the "
+        "compare with `upload_file`, loads with `download_file`, each run between two runs "
+        "of its reference, whose times' geometric mean is its reference time in that round; "
+        "the floor is one SHA-256 pass (`hash`) plus that reference time. MiB/s and RSS of "
+        "a reference cover all its runs. Best / best: the "
         "reference's fastest run over ours (each side's least disturbed run). CPU ratio: "
         "client + server CPU seconds of the reference over ours, per round."))
     result.tables.append(Table(

@@ -9,8 +9,10 @@ catches a hang, and it is far above what a loaded 2-CPU runner needs.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import benchmarks.__main__ as bench_main
 from benchmarks.__main__ import main
 from benchmarks._common import ratio_interval, stats
 from benchmarks.report import compare_runs, headline_figures, results_from_json, table_md
+from benchmarks.transfer import _bracket, _round_ratios, _sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 # The quick run takes 1-2 minutes on a quiet 2-CPU runner and over 5 at load averages of
@@ -89,9 +92,11 @@ def test_transfer_latency_and_scale_figures_are_sane(
         "raw_upload", "hash", "raw_upload_sha256", "save_path", "save_stream",
         "save_unseekable", "save_bytes",
         "raw_download", "load_path", "load_stream", "load_bytes")}
+    runs_per_round = Counter(_sequence(1 << 20, forwards=True))
     for name, case in transfer.items():
         assert case["rounds"] == 2
-        assert case["throughput_mib_s"]["n"] == 2
+        # a reference runs around each case of ours: R S1 R S2 R ...
+        assert case["throughput_mib_s"]["n"] == 2 * runs_per_round[name.split("/")[1]]
         assert case["rss_delta_mib"]["min"] >= 0
         assert case["phases"]["wall_s"] > 0
         reference = name.split("/")[1] in ("raw_upload", "raw_download", "hash")
@@ -188,6 +193,38 @@ def test_http_face_scenario_answers_every_client(quick_run: tuple[dict[str, Any]
     for load in data["clients"]:
         assert (load["errors"], load["requests"]) == (0, 3 * load["clients"])
     assert data["register_rate"] > 0
+
+
+@pytest.mark.parametrize("size", [1 << 20, 64 << 20, 1 << 30])
+@pytest.mark.parametrize("forwards", [True, False])
+def test_each_case_of_ours_runs_between_two_runs_of_its_reference(size: int,
+                                                                  forwards: bool) -> None:
+    sequence = _sequence(size, forwards)
+    uploads = sequence[:sequence.index("raw_download")]
+    assert "save_path" in uploads and "hash" in uploads  # loads need save_path's version
+    for index, case in enumerate(sequence):
+        if case.startswith(("save_", "load_", "raw_upload_sha256")):
+            reference = "raw_download" if case.startswith("load_") else "raw_upload"
+            assert sequence[index - 1] == sequence[index + 1] == reference, (index, sequence)
+
+
+def test_a_case_is_compared_with_the_geometric_mean_of_the_references_around_it() -> None:
+    def sample(seconds: float, cpu: float = 1.0) -> dict[str, Any]:
+        return {"seconds": seconds, "cpu_seconds": cpu, "server_cpu_seconds": cpu}
+
+    # the machine slows down through the round: 1 s, then 4 s for the same upload
+    run = _bracket([("raw_upload", sample(1.0)), ("save_path", sample(2.0)),
+                    ("raw_upload", sample(4.0, 3.0)), ("hash", sample(0.5)),
+                    ("raw_download", sample(1.0)), ("load_path", sample(1.0)),
+                    ("raw_download", sample(1.0))])
+    assert run["save_path"]["reference_seconds"] == pytest.approx(2.0)  # sqrt(1 * 4)
+    assert run["save_path"]["reference_cpu"] == pytest.approx(math.sqrt(2.0 * 6.0))
+    assert run["raw_upload"]["seconds"] == 1.0
+    assert [s["seconds"] for s in run["raw_upload"]["repeats"]] == [4.0]
+    ratios = _round_ratios(run)
+    assert ratios["save_path"] == pytest.approx(1.0)  # not 0.5 (first R) nor 2.0 (second)
+    assert ratios["save_path/floor"] == pytest.approx((0.5 + 2.0) / 2.0)
+    assert ratios["load_path"] == pytest.approx(1.0)
 
 
 def test_ratio_interval_is_a_t_interval_on_logarithms() -> None:
