@@ -192,7 +192,7 @@ def _spooled(stream: Any) -> Iterator[tuple[BinaryIO, _Digests]]:
     chunks: list[bytes] = []
     held = 0
     while held <= _SPOOL:
-        chunk = stream.read(_CHUNK)
+        chunk = _data(stream.read(_CHUNK))
         if not chunk:
             joined = b"".join(chunks)
             chunks.clear()
@@ -202,8 +202,6 @@ def _spooled(stream: Any) -> Iterator[tuple[BinaryIO, _Digests]]:
                 digests = _Digests(digests.sha256, md5, digests.size)
             yield io.BytesIO(joined), digests  # BytesIO shares the bytes until written
             return
-        if not isinstance(chunk, bytes | bytearray):
-            raise InvalidInputError("the stream to save must yield bytes")
         hashes.update(chunk)
         chunks.append(bytes(chunk) if isinstance(chunk, bytearray) else chunk)
         held += len(chunk)
@@ -227,13 +225,28 @@ def _rest(stream: Any) -> Iterator[bytes | bytearray | memoryview]:
             read = readinto(buffer)
         except (NotImplementedError, io.UnsupportedOperation):  # io.RawIOBase's default
             break
+        if read is None:
+            raise _not_ready()
         if not read:
             return
         yield view[:read]
-    while chunk := stream.read(_CHUNK):
-        if not isinstance(chunk, bytes | bytearray):
-            raise InvalidInputError("the stream to save must yield bytes")
+    while chunk := _data(stream.read(_CHUNK)):
         yield chunk
+
+
+def _not_ready() -> InvalidInputError:
+    return InvalidInputError(
+        "the stream to save is non-blocking and had no bytes ready; pass a blocking stream")
+
+
+def _data(chunk: object) -> bytes | bytearray:
+    """A chunk read from a stream being saved; a stream that is not a blocking binary one
+    is refused rather than saved cut short (``None`` would read as its end)."""
+    if chunk is None:
+        raise _not_ready()
+    if not isinstance(chunk, bytes | bytearray):
+        raise InvalidInputError("the stream to save must yield bytes")
+    return chunk
 
 
 def proves_content(info: ObjectInfo | None, sha256: str, size: int, *,

@@ -103,6 +103,33 @@ def test_a_stream_turning_to_text_past_the_spool_size_is_refused() -> None:
         pass
 
 
+class _NonBlocking(_Pipe):
+    """A non-blocking stream that has nothing ready after ``ready`` bytes."""
+
+    def __init__(self, data: bytes, ready: int, *, readinto: bool) -> None:
+        super().__init__(data)
+        self._ready, self._readinto = ready, readinto
+
+    def read(self, size: int = -1) -> bytes | None:  # type: ignore[override]
+        return None if self._data.tell() >= self._ready else super().read(size)
+
+    def readinto(self, buffer: bytearray) -> int | None:  # type: ignore[override]
+        if not self._readinto:
+            raise io.UnsupportedOperation
+        return None if self._data.tell() >= self._ready else super().readinto(buffer)
+
+
+@pytest.mark.parametrize(("ready", "readinto"), [
+    (0, False), (3 << 20, False), (MD5_LIMIT + (3 << 20), False),
+    (MD5_LIMIT + (3 << 20), True)])
+def test_a_stream_with_no_bytes_ready_is_refused_not_saved_cut_short(ready: int,
+                                                                     readinto: bool) -> None:
+    stream = _NonBlocking(b"n" * (MD5_LIMIT + (8 << 20)), ready, readinto=readinto)
+    with pytest.raises(InvalidInputError, match="non-blocking"), _prepared(
+            stream):  # type: ignore[arg-type]
+        pass
+
+
 @pytest.mark.parametrize("size", [0, 5, MD5_LIMIT, MD5_LIMIT + 5])
 def test_unseekable_stream_is_spooled_and_hashed(size: int) -> None:
     data = b"s" * size
