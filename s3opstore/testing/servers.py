@@ -12,6 +12,7 @@ state with moto's in-process mock, whose context exit resets its backends).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -75,14 +77,41 @@ class SeaweedFS(_Server):
         self.volume_size_limit_mb = volume_size_limit_mb
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="s3opstore-weed-")
         self.process: subprocess.Popen[bytes] | None = None
-        self.s3_port = 0
+        self.s3_port = self.master_port = self.volume_port = 0
         self.endpoint = ""
+
+    def garbage(self) -> int:
+        """Bytes of deleted or overwritten objects the volume server still holds."""
+        url = f"http://127.0.0.1:{self.volume_port}/status"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            volumes = json.loads(answer.read()).get("Volumes") or []
+        return sum(int(volume.get("DeletedByteCount", 0)) for volume in volumes)
+
+    def vacuum(self, *, at_least: int = 0, wait: float = 60.0, timeout: float = 600.0) -> None:
+        """Reclaim the disk space of deleted and overwritten objects now.
+
+        SeaweedFS only marks them in its volume files, and compacts a volume when its
+        master's periodic vacuum finds enough garbage in it: a benchmark that writes
+        and deletes GiBs a minute would otherwise fill the disk, and time its uploads
+        against volumes of a size that grows through the run. A delete reaches the
+        volume server a second or so after S3 answered it (the filer deletes chunks
+        in the background), so this first waits until the volume server holds
+        ``at_least`` bytes of garbage (what the caller saw before deleting, plus what
+        it deleted), for up to ``wait`` seconds: past that it compacts what is there.
+        """
+        deadline = time.monotonic() + wait
+        while self.garbage() < at_least and time.monotonic() < deadline:
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{self.master_port}/vol/vacuum?garbageThreshold=0.0001"
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            answer.read()
 
     def start(self, timeout: float = 60.0) -> SeaweedFS:
         ports = {name: free_port() for name in (
             "master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc",
             "s3", "s3.grpc", "admin", "admin.grpc")}
-        self.s3_port = ports["s3"]
+        self.s3_port, self.master_port = ports["s3"], ports["master"]
+        self.volume_port = ports["volume"]
         self.endpoint = f"http://127.0.0.1:{self.s3_port}"
         args = [weed_binary(), "mini", f"-dir={self.data_dir}", "-ip=127.0.0.1",
                 "-ip.bind=127.0.0.1", "-master.telemetry=false", "-s3.port.iceberg=0",

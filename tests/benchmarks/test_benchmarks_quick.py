@@ -22,7 +22,8 @@ import benchmarks.__main__ as bench_main
 from benchmarks.__main__ import main
 from benchmarks._common import ratio_interval, stats
 from benchmarks.report import compare_runs, headline_figures, results_from_json, table_md
-from benchmarks.transfer import _bracket, _round_ratios, _sequence
+from benchmarks.transfer import _bracket, _clear, _round_ratios, _sequence
+from s3opstore.testing.servers import SeaweedFS
 
 ROOT = Path(__file__).resolve().parents[2]
 # The quick run takes 1-2 minutes on a quiet 2-CPU runner and over 5 at load averages of
@@ -225,6 +226,27 @@ def test_a_case_is_compared_with_the_geometric_mean_of_the_references_around_it(
     assert ratios["save_path"] == pytest.approx(1.0)  # not 0.5 (first R) nor 2.0 (second)
     assert ratios["save_path/floor"] == pytest.approx((0.5 + 2.0) / 2.0)
     assert ratios["load_path"] == pytest.approx(1.0)
+
+
+def _disk_mib(directory: str) -> float:
+    return sum(path.stat().st_size for path in Path(directory).rglob("*")
+               if path.is_file()) / (1 << 20)
+
+
+def test_a_round_leaves_the_server_without_its_blobs_and_their_disk_space() -> None:
+    with SeaweedFS() as server:
+        client, bucket = server.client(), server.new_bucket("clear")
+        payload = bytes(8 << 20)
+        for key in ("raw/blob-1", "raw/blob-1", "t/x/ops/op/blobs/sha256/ab", "other/big"):
+            client.put_object(Bucket=bucket, Key=key, Body=payload)
+        client.put_object(Bucket=bucket, Key="t/x/ops/op/head.json", Body=b"{}")
+        before = _disk_mib(server.data_dir)
+        bench = type("B", (), {"bucket": bucket, "server": server, "client": lambda _: client})()
+        _clear(bench, "t/x")
+        left = {item["Key"] for item in client.list_objects_v2(Bucket=bucket)["Contents"]}
+        assert left == {"t/x/ops/op/head.json", "other/big"}
+        # the 3 deleted writes' 24 MiB are given back to the disk, not only marked deleted
+        assert before - _disk_mib(server.data_dir) >= 20
 
 
 def test_ratio_interval_is_a_t_interval_on_logarithms() -> None:
