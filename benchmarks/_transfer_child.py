@@ -37,10 +37,6 @@ class _Unseekable:
         data: bytes = self._inner.read(size)
         return data
 
-    def readinto(self, buffer: Any) -> int:  # as HTTP bodies and pipes offer
-        read: int = self._inner.readinto(buffer)
-        return read
-
     def seekable(self) -> bool:
         return False
 

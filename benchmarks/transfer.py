@@ -16,9 +16,9 @@ at 1 MiB) against ``client.upload_file``; ``load_op_bytes_to`` (path, open file)
 ``load_op_bytes`` (bytes, 1 MiB) against ``client.download_file``. s3opstore's
 saves go to a fresh op each round, so the content-addressed blob is really
 uploaded every time. The stream that cannot seek (``save_unseekable``: an
-open file behind a wrapper whose ``seekable()`` is False, offering ``read`` and
-``readinto`` as an HTTP body or a pipe does) is spooled while it is hashed (in
-memory up to 16 MiB, then to a temporary file), then uploaded from the spool;
+open file behind a wrapper whose ``seekable()`` is False, as an HTTP body or a
+pipe would be) is spooled while it is hashed (in memory up to 16 MiB, then to a
+temporary file), then uploaded from the spool;
 an open file is hashed, rewound and uploaded, as a path is.
 
 The floor of a content-addressed save is one hash pass plus one upload: in

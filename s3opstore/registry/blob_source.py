@@ -3,8 +3,7 @@
 ``_prepared`` turns bytes, a path or a binary stream into a :class:`_Source`:
 a readable positioned where the caller handed it over, with its SHA-256 (and
 MD5 up to the single-PUT size). Files and seekable streams are read twice
-(hash, then upload); unseekable streams are spooled (in memory up to 16 MiB, then
-to a temporary file) as they are hashed.
+(hash, then upload); unseekable streams are spooled to a temporary file.
 ``proves_content`` is the one rule for when a stored object vouches for bytes.
 """
 
@@ -171,79 +170,31 @@ def _prepared(data: BlobSource) -> Iterator[_Source]:
         data.seek(start)
         yield _Source(data, digests, start)
         return
-    with _spooled(data) as (spool, digests):
-        yield _Source(spool, digests)
-
-
-@contextlib.contextmanager
-def _spooled(stream: Any) -> Iterator[tuple[BinaryIO, _Digests]]:
-    """Read an unseekable ``stream`` to its end, hashing it, into something rewindable.
-
-    Up to :data:`_SPOOL` bytes stay in memory as the very chunks ``read`` returned
-    (no copy until one join); past that they go to a temporary file, and the rest is
-    read into one reused buffer when the stream offers ``readinto`` (an HTTP body, a
-    pipe): a fresh 1 MiB ``bytes`` per read is an mmap, page faults and a munmap.
-    (``SpooledTemporaryFile`` would copy the first 16 MiB three times: the
-    ``BytesIO`` growing, then its rollover to the file.) No MD5 while reading: the
-    size is unknown until the end, and past MD5_LIMIT the MD5 of the first 16 MiB
-    would be thrown away.
-    """
-    hashes = _Hashes(md5_limit=0)
-    chunks: list[bytes] = []
-    held = 0
-    while held <= _SPOOL:
-        chunk = _data(stream.read(_CHUNK))
-        if not chunk:
-            joined = b"".join(chunks)
-            chunks.clear()
-            digests = hashes.result()
-            if digests.size <= MD5_LIMIT:
-                md5 = hashlib.md5(joined, usedforsecurity=False).hexdigest()
-                digests = _Digests(digests.sha256, md5, digests.size)
-            yield io.BytesIO(joined), digests  # BytesIO shares the bytes until written
-            return
-        hashes.update(chunk)
-        chunks.append(bytes(chunk) if isinstance(chunk, bytearray) else chunk)
-        held += len(chunk)
-    with tempfile.TemporaryFile(prefix="s3opstore-spool-") as spool:
-        spool.writelines(chunks)
-        chunks.clear()
-        for piece in _rest(stream):
-            hashes.update(piece)
-            spool.write(piece)
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
+        # No MD5 while spooling: the stream's size is unknown until its end, and past
+        # MD5_LIMIT the MD5 of its first 16 MiB would be thrown away. Up to the limit,
+        # the spool is still in memory (_SPOOL), so hashing it afterwards is cheap.
+        hashes = _Hashes(md5_limit=0)
+        while chunk := _data(data.read(_CHUNK)):
+            hashes.update(chunk)
+            spool.write(chunk)
+        digests = hashes.result()
+        if digests.size <= MD5_LIMIT:
+            spool.seek(0)
+            md5 = hashlib.md5(spool.read(), usedforsecurity=False).hexdigest()
+            digests = _Digests(digests.sha256, md5, digests.size)
         spool.seek(0)
-        yield cast(BinaryIO, spool), hashes.result()
-
-
-def _rest(stream: Any) -> Iterator[bytes | bytearray | memoryview]:
-    """The rest of ``stream``, in chunks valid until the next one is asked for."""
-    readinto = getattr(stream, "readinto", None)
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    while readinto is not None:
-        try:
-            read = readinto(buffer)
-        except (NotImplementedError, io.UnsupportedOperation):  # io.RawIOBase's default
-            break
-        if read is None:
-            raise _not_ready()
-        if not read:
-            return
-        yield view[:read]
-    while chunk := _data(stream.read(_CHUNK)):
-        yield chunk
-
-
-def _not_ready() -> InvalidInputError:
-    return InvalidInputError(
-        "the stream to save is non-blocking and had no bytes ready; pass a blocking stream")
+        yield _Source(cast(BinaryIO, spool), digests)
 
 
 def _data(chunk: object) -> bytes | bytearray:
-    """A chunk read from a stream being saved; a stream that is not a blocking binary one
-    is refused rather than saved cut short (``None`` would read as its end)."""
+    """A chunk read from a stream being saved. A stream that is not a blocking binary one
+    is refused rather than saved cut short: ``None`` (a non-blocking stream with
+    nothing ready) would otherwise read as its end."""
     if chunk is None:
-        raise _not_ready()
+        raise InvalidInputError(
+            "the stream to save is non-blocking and had no bytes ready; pass a blocking "
+            "stream")
     if not isinstance(chunk, bytes | bytearray):
         raise InvalidInputError("the stream to save must yield bytes")
     return chunk

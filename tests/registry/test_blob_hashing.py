@@ -48,49 +48,32 @@ class _Unseekable(io.RawIOBase):
 
 
 class _Pipe:
-    """An unseekable stream with ``readinto`` (an HTTP body, a pipe) that answers
-    short reads of varying length, counting how it was read."""
+    """An unseekable stream (an HTTP body, a pipe) that answers short reads of varying
+    length."""
 
     def __init__(self, data: bytes) -> None:
         self._data = io.BytesIO(data)
-        self.calls = {"read": 0, "readinto": 0}
         self._sizes = iter(range(1, 10**9))
 
-    def _short(self, size: int) -> int:
-        return max(1, min(size, (next(self._sizes) * 7919) % (3 << 20)))
-
     def read(self, size: int = -1) -> bytes:
-        self.calls["read"] += 1
-        return self._data.read(self._short(size if size > 0 else 1 << 20))
-
-    def readinto(self, buffer: bytearray) -> int:
-        self.calls["readinto"] += 1
-        return self._data.readinto(memoryview(buffer)[:self._short(len(buffer))])
+        short = max(1, min(size if size > 0 else 1 << 20,
+                           (next(self._sizes) * 7919) % (3 << 20)))
+        return self._data.read(short)
 
     def seekable(self) -> bool:
         return False
 
 
 @pytest.mark.parametrize("size", [0, MD5_LIMIT - 1, MD5_LIMIT + 1, 3 * MD5_LIMIT + 12345])
-def test_a_pipe_is_spooled_byte_for_byte_in_memory_then_through_readinto(size: int) -> None:
-    data = os.urandom(1 << 16) * (-(-size // (1 << 16)))
-    data = data[:size]
-    pipe = _Pipe(data)
-    with _prepared(pipe) as source:  # type: ignore[arg-type]
+def test_a_pipe_of_short_reads_is_spooled_byte_for_byte(size: int) -> None:
+    data = (os.urandom(1 << 16) * (-(-size // (1 << 16))))[:size]
+    with _prepared(_Pipe(data)) as source:  # type: ignore[arg-type]
         assert (source.digests.sha256, source.digests.md5, source.digests.size) == _expected(
             data, md5=size <= MD5_LIMIT)
         assert source.rewind().read() == data
-    # in memory: only read(), whose chunks are kept; past the spool size, readinto
-    if size > MD5_LIMIT:
-        assert pipe.calls["readinto"] > 0
-    else:
-        assert pipe.calls["readinto"] == 0
 
 
 class _Texty(_Pipe):
-    def readinto(self, buffer: bytearray) -> int:
-        raise io.UnsupportedOperation("no readinto here")
-
     def read(self, size: int = -1) -> bytes:
         chunk = super().read(size)
         return chunk.decode("latin-1") if self._data.tell() > MD5_LIMIT + (2 << 20) else chunk  # type: ignore[return-value]
@@ -106,25 +89,17 @@ def test_a_stream_turning_to_text_past_the_spool_size_is_refused() -> None:
 class _NonBlocking(_Pipe):
     """A non-blocking stream that has nothing ready after ``ready`` bytes."""
 
-    def __init__(self, data: bytes, ready: int, *, readinto: bool) -> None:
+    def __init__(self, data: bytes, ready: int) -> None:
         super().__init__(data)
-        self._ready, self._readinto = ready, readinto
+        self._ready = ready
 
     def read(self, size: int = -1) -> bytes | None:  # type: ignore[override]
         return None if self._data.tell() >= self._ready else super().read(size)
 
-    def readinto(self, buffer: bytearray) -> int | None:  # type: ignore[override]
-        if not self._readinto:
-            raise io.UnsupportedOperation
-        return None if self._data.tell() >= self._ready else super().readinto(buffer)
 
-
-@pytest.mark.parametrize(("ready", "readinto"), [
-    (0, False), (3 << 20, False), (MD5_LIMIT + (3 << 20), False),
-    (MD5_LIMIT + (3 << 20), True)])
-def test_a_stream_with_no_bytes_ready_is_refused_not_saved_cut_short(ready: int,
-                                                                     readinto: bool) -> None:
-    stream = _NonBlocking(b"n" * (MD5_LIMIT + (8 << 20)), ready, readinto=readinto)
+@pytest.mark.parametrize("ready", [0, 3 << 20, MD5_LIMIT + (3 << 20)])
+def test_a_stream_with_no_bytes_ready_is_refused_not_saved_cut_short(ready: int) -> None:
+    stream = _NonBlocking(b"n" * (MD5_LIMIT + (8 << 20)), ready)
     with pytest.raises(InvalidInputError, match="non-blocking"), _prepared(
             stream):  # type: ignore[arg-type]
         pass
