@@ -49,6 +49,8 @@ def headline_figures(document: dict[str, Any]) -> dict[str, float]:
             figures[f"transfer {size} {case} / raw"] = entry["ratio_to_raw"]
             figures[f"transfer {size} {case} / raw (best of runs)"] = entry["ratio_to_raw_best"]
             figures[f"transfer {size} {case} / raw (CPU)"] = entry["cpu_ratio_to_raw_ci"]["ratio"]
+        if "ratio_to_spooled_floor" in entry:
+            figures[f"transfer {size} {case} / floor + spool"] = entry["ratio_to_spooled_floor"]
         if f"{case}/floor" in HEADLINE and "ratio_to_floor" in entry:
             figures[f"transfer {size} {case} / floor"] = entry["ratio_to_floor"]
             figures[f"transfer {size} {case} / floor (best of runs)"] = entry[
@@ -165,7 +167,10 @@ def headline(document: dict[str, Any]) -> list[str]:
                 continue
             # Runs saved before intervals were measured have only the median ratio.
             text = f"{case} {_ci(entry.get('ratio_to_raw_ci', {'ratio': entry['ratio_to_raw']}))}"
-            if "ratio_to_floor_ci" in entry:
+            if "ratio_to_spooled_floor_ci" in entry:
+                text += (f" ({_ci(entry['ratio_to_floor_ci'])} of the floor, "
+                         f"{_ci(entry['ratio_to_spooled_floor_ci'])} of the floor plus a spool)")
+            elif "ratio_to_floor_ci" in entry:
                 text += f" ({_ci(entry['ratio_to_floor_ci'])} of the floor)"
             parts.append(text)
         if parts:

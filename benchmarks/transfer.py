@@ -21,6 +21,10 @@ pipe would be) is spooled while it is hashed (in memory up to 16 MiB, then to a
 temporary file), then uploaded from the spool;
 an open file is hashed, rewound and uploaded, as a path is.
 
+A stream that cannot seek must also be spooled: ``spool`` copies the file as
+s3opstore spools it (no hash), and ``save_unseekable``'s ratio to
+``t_hash + t_spool + t_raw_upload`` says what it costs beyond that.
+
 The floor of a content-addressed save is one hash pass plus one upload: in
 each round, ``hash`` (one SHA-256 pass over the file) and the save's reference
 time give ``t_floor = t_hash + t_raw_upload``, and a save's ratio to the floor is
@@ -96,7 +100,7 @@ def label(size: int) -> str:
 
 
 def _cases(size: int) -> tuple[list[str], list[str]]:
-    uploads = ["raw_upload", "hash", "save_path", "save_stream", "save_unseekable"]
+    uploads = ["raw_upload", "hash", "spool", "save_path", "save_stream", "save_unseekable"]
     if size < GiB:  # a 1 GiB upload takes ~25 s here: the checksums' cost is measured below
         uploads.insert(2, "raw_upload_sha256")
     downloads = ["raw_download", "load_path", "load_stream"]
@@ -113,9 +117,9 @@ def _sequence(size: int, forwards: bool) -> list[str]:
     for cases in (uploads, downloads):
         reference, part = cases[0], [cases[0]]
         for case in cases[1:]:
-            if case != "hash":
+            if case not in _LOCAL:
                 part += [case, reference]
-        part += ["hash"] if "hash" in cases else []  # the floor's hash pass: CPU only
+        part += [case for case in cases if case in _LOCAL]  # local passes: no server
         sequence += part if forwards else part[::-1]
     return sequence
 
@@ -133,7 +137,7 @@ def _bracket(samples: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, A
                 run[case] = sample
             continue
         run[case] = sample
-        if case == "hash":
+        if case in _LOCAL:
             continue
         around = [s for c, s in samples[max(index - 1, 0):index + 2:2] if c == _reference(case)]
         sample["reference_seconds"] = statistics.geometric_mean(
@@ -160,6 +164,8 @@ def _round_ratios(run: dict[str, dict[str, Any]]) -> dict[str, float]:
             reference = _reference_seconds(run, case)
             out[case] = reference / t[case]
             out[f"{case}/floor"] = (t["hash"] + reference) / t[case]
+            if case == "save_unseekable" and "spool" in t:
+                out[f"{case}/spooled floor"] = (t["hash"] + t["spool"] + reference) / t[case]
     for case in _LOADS:
         if case in t:
             out[case] = _reference_seconds(run, case) / t[case]
@@ -167,6 +173,8 @@ def _round_ratios(run: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 
 _REFERENCES = ("raw_upload", "raw_download")
+# Local passes over the file, compared with nothing: the floor's hash, and a spool's write.
+_LOCAL = ("hash", "spool")
 
 
 def _reference(case: str) -> str:
@@ -321,12 +329,12 @@ def run(bench: Bench) -> Result:
                 _interval_cell(ratio_interval(_cpu_ratios(rounds, case))) if to_raw else "",
                 fmt(rss.median, 1),
                 fmt(rss_abs.max, 1), len(rounds)])
-            if not case.startswith("raw") and case != "hash":
+            if not case.startswith("raw") and case not in _LOCAL:
                 phase_rows.append([
                     label(size), case, fmt(phases["wall_s"], 3), fmt(phases["local_s"], 3),
                     ", ".join(f"{n} {v:.3f}" for n, v in store_s.items() if v >= 0.0005),
                     fmt(phases["client_cpu_s"], 3), fmt(phases["server_cpu_s"], 3)])
-            elif case != "hash":
+            elif case not in _LOCAL:
                 phase_rows.append([label(size), case, fmt(phases["wall_s"], 3), "", "",
                                    fmt(phases["client_cpu_s"], 3),
                                    fmt(phases["server_cpu_s"], 3)])
@@ -339,6 +347,15 @@ def run(bench: Bench) -> Result:
                 entry["ratio_to_raw_ci"] = to_raw.json()
                 entry["ratio_to_raw_best"] = round(_best_ratio(rounds, case), 3)
                 entry["cpu_ratio_to_raw_ci"] = ratio_interval(_cpu_ratios(rounds, case)).json()
+            spooled = f"{case}/spooled floor"
+            if spooled in ratios[0]:
+                to_spooled = ratio_interval([r[spooled] for r in ratios])
+                entry["ratio_to_spooled_floor"] = round(to_spooled.ratio, 3)
+                entry["ratio_to_spooled_floor_ci"] = to_spooled.json()
+                result.notes.append(
+                    f"{label(size)} {case} against the floor plus a spool of its own (one "
+                    "SHA-256 pass, the file copied to a SpooledTemporaryFile as s3opstore "
+                    f"spools, and `upload_file`): {_interval_cell(to_spooled)}.")
             if to_floor is not None:
                 entry["ratio_to_floor"] = round(to_floor.ratio, 3)
                 entry["ratio_to_floor_ci"] = to_floor.json()

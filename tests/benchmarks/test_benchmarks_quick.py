@@ -90,7 +90,7 @@ def test_transfer_latency_and_scale_figures_are_sane(
         quick_run: tuple[dict[str, Any], str]) -> None:
     transfer = _results(quick_run, "transfer")["data"]
     assert set(transfer) == {f"1 MiB/{case}" for case in (
-        "raw_upload", "hash", "raw_upload_sha256", "save_path", "save_stream",
+        "raw_upload", "hash", "spool", "raw_upload_sha256", "save_path", "save_stream",
         "save_unseekable", "save_bytes",
         "raw_download", "load_path", "load_stream", "load_bytes")}
     runs_per_round = Counter(_sequence(1 << 20, forwards=True))
@@ -100,7 +100,7 @@ def test_transfer_latency_and_scale_figures_are_sane(
         assert case["throughput_mib_s"]["n"] == 2 * runs_per_round[name.split("/")[1]]
         assert case["rss_delta_mib"]["min"] >= 0
         assert case["phases"]["wall_s"] > 0
-        reference = name.split("/")[1] in ("raw_upload", "raw_download", "hash")
+        reference = name.split("/")[1] in ("raw_upload", "raw_download", "hash", "spool")
         assert ("ratio_to_raw" in case) is not reference
         assert ("ratio_to_floor" in case) is name.split("/")[1].startswith("save_")
         if not reference:
@@ -110,6 +110,9 @@ def test_transfer_latency_and_scale_figures_are_sane(
             assert 0 <= interval["low"] <= interval["ratio"] <= interval["high"]
             assert case["ratio_to_raw_best"] > 0
     assert set(transfer["1 MiB/save_path"]["phases"]["store_calls_s"]) >= {"head", "upload"}
+    spooled = transfer["1 MiB/save_unseekable"]["ratio_to_spooled_floor_ci"]
+    # the floor plus a spool is more than the floor: the unseekable save is nearer to it
+    assert spooled["ratio"] > transfer["1 MiB/save_unseekable"]["ratio_to_floor"]
     latency = _results(quick_run, "latency")["data"]
     assert latency["latest_version"]["requests_per_call"] == 1
     for figures in latency.values():
