@@ -112,3 +112,17 @@ def test_unseekable_stream_is_spooled_and_hashed(size: int) -> None:
         assert (source.digests.sha256, source.digests.md5, source.digests.size) == _expected(
             data, md5=size <= MD5_LIMIT)
         assert source.rewind().read() == data
+
+
+def test_a_spool_past_16_mib_goes_to_tmpdir(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: point TMPDIR at a faster disk (or a tmpfs) to spool there."""
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # Python caches the first answer
+    data = b"d" * (MD5_LIMIT + 5)
+    with _prepared(_Unseekable(data)) as source:  # type: ignore[arg-type]
+        fd = source.stream.fileno()  # rolled over to a file past the in-memory 16 MiB
+        assert os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path))
+        assert source.rewind().read() == data
