@@ -85,9 +85,11 @@ def _hash_file(path: Path) -> str:
 
 def _spool_file(path: Path) -> None:
     """What spooling a stream that cannot seek costs on its own: the file copied, as
-    s3opstore spools (1 MiB reads into a SpooledTemporaryFile of 16 MiB), no hash."""
-    with open(path, "rb") as fh, tempfile.SpooledTemporaryFile(max_size=16 << 20) as spool:
-        while chunk := fh.read(_HASH_CHUNK):
+    s3opstore spools (its read size, its SpooledTemporaryFile size), no hash."""
+    from s3opstore.registry.blob_source import _CHUNK, _SPOOL
+
+    with open(path, "rb") as fh, tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
+        while chunk := fh.read(_CHUNK):
             spool.write(chunk)
 
 

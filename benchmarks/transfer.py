@@ -148,8 +148,7 @@ def _bracket(samples: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, A
 
 
 def _reference_seconds(run: dict[str, dict[str, Any]], case: str) -> float:
-    sample = run[case]
-    return float(sample.get("reference_seconds", run[_reference(case)]["seconds"]))
+    return float(run[case]["reference_seconds"])
 
 
 def _round_ratios(run: dict[str, dict[str, Any]]) -> dict[str, float]:
@@ -202,8 +201,7 @@ def _cpu_ratios(rounds: list[dict[str, dict[str, Any]]], case: str) -> list[floa
     """Per round: CPU (client + server) of the reference over ours; load-independent-ish."""
     def cpu(sample: dict[str, Any]) -> float:
         return float(sample["cpu_seconds"] + sample["server_cpu_seconds"])
-    return [float(r[case].get("reference_cpu", cpu(r[_reference(case)]))) / cpu(r[case])
-            for r in rounds]
+    return [float(r[case]["reference_cpu"]) / cpu(r[case]) for r in rounds]
 
 
 def _measure_size(bench: Bench, store: Any, prefix: str, size: int, min_rounds: int,
