@@ -24,6 +24,8 @@ take and return names, never segments.
     status/<op>/op/<inv-seq>.json              create the op's status (hidden), newest first
     status/<op>/v/<vid>/<inv-seq>.json         create a version's status (deprecated, archived)
     events/op/<op>/<inv-seq>.json              create the op's hash-chained history (D16)
+    events/versions/<op>/<inv-seq>.json        create the op's version events, by version seq
+    events/links/<upstream>/<vid>/<inv-seq>.json  create  link events of one upstream version
     events/store/<inv-seq>.json                create the store-level history (pipelines)
     _s3opstore/format.json                     create the store's format version (D13)
     _s3opstore/probe/<uuid>                    create the conditional-write probe
@@ -60,6 +62,7 @@ __all__ = [
     "EVENTS_PREFIX",
     "FORMAT_KEY",
     "LINKS_PREFIX",
+    "LINK_EVENTS_PREFIX",
     "OPS_PREFIX",
     "OP_EVENTS_PREFIX",
     "PIPELINES_PREFIX",
@@ -81,6 +84,9 @@ __all__ = [
     "encode_ctime",
     "event_key",
     "events_prefix",
+    "link_event_key",
+    "link_events_prefix",
+    "link_events_root",
     "link_key",
     "link_prefix",
     "metadata_key",
@@ -383,18 +389,49 @@ def version_event_key(op: str, seq: int) -> str:
     return f"{version_events_prefix(op)}{inverted(seq)}.json"
 
 
+# A link's event goes to a chain of its own per upstream version, not to the op's chain:
+# under contention every link of one op queued on that one chain (D16). Stores of format 1
+# keep theirs in the op chain (registry/events.py decides which).
+LINK_EVENTS_PREFIX = "events/links/"  # list_dirs: the ops whose versions have link chains
+_VID = re.compile(r"^[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40}$")
+
+
+def link_events_root(op: str) -> str:
+    """``events/links/<op>/``: every link chain of ``op``'s versions, for one LIST."""
+    return f"{LINK_EVENTS_PREFIX}{_seg(op)}/"
+
+
+def link_events_prefix(op: str, vid: str) -> str:
+    """``events/links/<op>/<vid>/``: the link chain of one version, its segment the one
+    ``version_dir_of_vid`` uses; refused unless ``vid`` is a version id, so no chain can
+    reach into another's."""
+    if not _VID.match(vid):
+        raise ValueError(f"not a version id: {vid!r}")
+    return f"{link_events_root(op)}{vid}/"
+
+
+def link_event_key(op: str, vid: str, seq: int) -> str:
+    return f"{link_events_prefix(op, vid)}{inverted(seq)}.json"
+
+
 def chain_prefix(key: str) -> str:
-    """The prefix of the chain an event key belongs to (its "directory")."""
+    """The prefix of the chain an event key belongs to (its "directory"): every chain,
+    link chains included, is one directory of ``<inv-seq>.json`` keys."""
     return key.rsplit("/", 1)[0] + "/"
 
 
 def parse_event_key(key: str) -> tuple[str | None, int]:
-    """(op or None, seq) of an event key of any chain; ValueError for anything else."""
+    """(op or None, seq) of an event key of any chain; ValueError for anything else.
+
+    A link chain's key names its upstream op (and a version id, checked here).
+    """
     parts = key[len(EVENTS_PREFIX):].split("/") if key.startswith(EVENTS_PREFIX) else []
     if len(parts) == 2 and parts[0] == "store":
         op, name = None, parts[1]
     elif len(parts) == 3 and parts[0] in ("op", "versions"):
         op, name = decode_name(parts[1]), parts[2]
+    elif len(parts) == 4 and parts[0] == "links" and _VID.match(parts[2]):
+        op, name = decode_name(parts[1]), parts[3]
     else:
         raise ValueError(f"not an event key: {key!r}")
     if not re.fullmatch(r"\d{20}\.json", name):
