@@ -1,7 +1,7 @@
 """``POST /v1/log``: the history of writes, newest first (design.md, D16).
 
-With ``op_name``: that op's history (its chain and its versions' chain);
-without: every chain merged by time. Each
+With ``op_name``: that op's history (its chain, its versions' chain and its
+versions' link chains); without: every chain merged by time. Each
 event comes as stored, digests included, so a client can check the chain
 itself. Reading the history costs the log's own requests only; no other route
 reads it.
@@ -26,10 +26,13 @@ class LogRequest(m._Request):
 
 
 class EventInfo(m._Response):
-    op: str | None = Field(description="the chain: an op, or null for the store's own")
-    seq: int
+    op: str | None = Field(description="the op whose chain holds it, or null for the "
+                           "store's own (a link's: its upstream op)")
+    seq: int = Field(description="its number in its chain: the op's, its versions', or "
+                     "(a link's) its upstream version's")
     prev: str | None = Field(description="digest of the previous event of the chain (for "
-                             "a version: of the previous version's event)")
+                             "a version: of the previous version's event; for a link: of "
+                             "the previous link event of its upstream version)")
     digest: str = Field(description="SHA-256 of this event's other fields, canonical JSON")
     at: str
     actor: str

@@ -10,14 +10,17 @@
   names is not in the store, or is not what was written (its SHA-256 differs; a
   version's event is checked against the registered record);
 - ``unlogged``: a manifest no event names (its writer died, or raised, between
-  the write and its event; or it predates the history). A version's event rides
+  the write and its event; or it predates the history). Any chain counts: a
+  link's event is in its upstream version's link chain, or, written in format 1
+  (D13), in the upstream op's chain, and both stay valid. A version's event rides
   in its head, so only a version from before that (or whose event was removed)
   can be unlogged. The event a head carries is checked against the head and the
   version chain it continues.
 
 :func:`repair_history` appends one ``recovered`` event for each unlogged
 manifest; it never edits or removes an event, so a damaged chain stays
-reported. Running it twice appends nothing the second time.
+reported. Running it twice appends nothing the second time. A recovered
+event goes where the writer's would have (a link's: by the store's format).
 """
 
 from __future__ import annotations

@@ -1,15 +1,21 @@
 """The history: appending, reading and verifying hash-chained event logs (design.md, D16).
 
 Every registry write that lands appends one :class:`~s3opstore.models.events.Event`
-to its subject's chain (``events/op/<op>/`` or ``events/store/``), *after* the
+to its subject's chain (``events/op/<op>/`` or ``events/store/``; a link's to
+the chain of its upstream version, ``events/links/<op>/<vid>/``), *after* the
 manifest landed and before the call returns. The next event of a chain is a
 create-only write (``If-None-Match: *``) of the next sequence number, so
 concurrent writers serialise per chain without losing an event, and writers to
-different ops never meet.
+different ops never meet. Links have chains of their own because a contended
+op's links all queued on its one chain; a store still in format 1 (D13) gets
+them in the op's chain, as before.
 
 Cost: each process keeps the chain heads it knows (sequence and digest), per
 store object. With a known head the uncontended append is one PUT; without
-one it is a LIST (``MaxKeys=1``) and a GET of the newest event first. A
+one it is a LIST (``MaxKeys=1``) and a GET of the newest event first. A link
+chain the process has not seen starts with the PUT of event 0 instead: a
+version's link chain is nearly always empty, and a wrong guess costs what the
+LIST would have (the 412's read-back names the event to follow). A
 collision (someone else took the number) steps forward once from the event
 that won, then falls back to the LIST; a process that collided forgets the
 head, so its next append to that contended chain starts with the LIST instead
@@ -33,6 +39,7 @@ import os
 import socket
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -42,14 +49,17 @@ from s3opstore.models.events import Action, Event, event_digest, event_token, ma
 from s3opstore.models.head import OpHead
 from s3opstore.models.key_codecs import inverted
 from s3opstore.models.keys import (
+    LINK_EVENTS_PREFIX,
     OP_EVENTS_PREFIX,
     OPS_PREFIX,
     VERSION_EVENTS_PREFIX,
     chain_prefix,
     decode_names,
-    event_key,
     events_prefix,
+    link_events_prefix,
+    link_events_root,
     op_head_key,
+    parse_event_key,
     parse_inverted,
     version_entry_key,
     version_events_prefix,
@@ -57,24 +67,35 @@ from s3opstore.models.keys import (
 from s3opstore.models.manifests import VersionRecord, utc_now_ms
 from s3opstore.models.names import check_name
 from s3opstore.registry.context import Context
-from s3opstore.stores.base import ObjectStore
+from s3opstore.registry.format import format_version
+from s3opstore.stores.base import ObjectInfo, ObjectStore
 
-__all__ = ["ACTOR_ENV", "ChainFault", "Subject", "actor", "append_event", "forget_heads",
-           "history", "logged_ops", "read_chain", "read_log", "verify_chain", "version_event"]
+__all__ = ["ACTOR_ENV", "LINK_CHAINS_FROM", "ChainFault", "Subject", "actor", "append_event",
+           "chain_of", "forget_heads", "history", "logged_ops", "read_chain", "read_log",
+           "verify_chain", "version_event"]
 
 ACTOR_ENV = "S3OPSTORE_ACTOR"
+# The store format from which a link's event goes to its upstream version's own chain: an
+# older release reading the store would take those chains for bad keys (D13, D16).
+LINK_CHAINS_FROM = 2
 _TRANSIENT_RETRIES = 3
 _ZERO = "0" * 64
+# Chain heads kept per store object: one link chain per version linked would otherwise
+# grow a long-lived worker's memory without end; a head evicted costs a LIST or a 412.
+_HEADS_KEPT = 1024
 
-# store object -> chain (op, None for the store's) -> its newest known event
-_HEADS: weakref.WeakKeyDictionary[ObjectStore, dict[str | None, Event]] = (
+# store object -> chain prefix -> its newest known event, or None: seen contended, so the
+# next append starts with a LIST (for a link chain: not with the guess of event 0)
+_HEADS: weakref.WeakKeyDictionary[ObjectStore, OrderedDict[str, Event | None]] = (
     weakref.WeakKeyDictionary())
 _HEADS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """What a write was about; ``op`` also names the chain (None: the store's)."""
+    """What a write was about. ``op`` names the chain (None: the store's), but for a
+    link's in a store of format 2 or later: that goes to the chain of ``version``, the
+    upstream ``op``'s version it validates."""
 
     action: Action
     op: str | None
@@ -94,26 +115,41 @@ def actor() -> str:
     return f"{user}@{socket.gethostname()}"[:256]
 
 
-def _known_head(store: ObjectStore, op: str | None) -> Event | None:
+def chain_of(ctx: Context, subject: Subject) -> str:
+    """The prefix of the chain ``subject``'s event goes to, by the store's format."""
+    if (subject.action == "link.register" and subject.op is not None
+            and subject.version is not None
+            and format_version(ctx.store) >= LINK_CHAINS_FROM):
+        return link_events_prefix(subject.op, subject.version)
+    return events_prefix(subject.op)
+
+
+def _known_head(store: ObjectStore, chain: str) -> tuple[bool, Event | None]:
+    """(whether the process has seen the chain, its newest known event)."""
     with _HEADS_LOCK:
         try:
-            return _HEADS.get(store, {}).get(op)
+            heads = _HEADS.get(store)
         except TypeError:  # a store object that cannot be weakly referenced: no cache
-            return None
+            return False, None
+        if heads is None or chain not in heads:
+            return False, None
+        heads.move_to_end(chain)
+        return True, heads[chain]
 
 
-def _remember(store: ObjectStore, op: str | None, event: Event | None) -> None:
-    """Keep ``event`` as the chain's known head (None: forget it, start with a LIST)."""
+def _remember(store: ObjectStore, chain: str, event: Event | None) -> None:
+    """Keep ``event`` as the chain's known head (None: contended, start with a LIST)."""
     with _HEADS_LOCK:
         try:
-            heads = _HEADS.setdefault(store, {})
+            heads = _HEADS.setdefault(store, OrderedDict())
         except TypeError:
             return
-        known = heads.get(op)
-        if event is None:
-            heads.pop(op, None)
-        elif known is None or known.seq < event.seq:
-            heads[op] = event
+        known = heads.get(chain)
+        if event is None or known is None or known.seq < event.seq:
+            heads[chain] = event
+        heads.move_to_end(chain)
+        while len(heads) > _HEADS_KEPT:
+            heads.popitem(last=False)
 
 
 def forget_heads() -> None:
@@ -122,9 +158,9 @@ def forget_heads() -> None:
         _HEADS.clear()
 
 
-def _listed_head(ctx: Context, op: str | None) -> tuple[int, Event | None]:
+def _listed_head(ctx: Context, chain: str) -> tuple[int, Event | None]:
     """The newest event's seq (by its key) and the event: LIST MaxKeys=1 and GET."""
-    for info in ctx.store.list(events_prefix(op), limit=1):
+    for info in ctx.store.list(chain, limit=1):
         snapshot = ctx.committer.read(info.key, Event)
         if snapshot is not None:
             return parse_inverted(info.key.rsplit("/", 1)[-1]), snapshot.value
@@ -153,17 +189,22 @@ def version_event(ctx: Context, record: VersionRecord, prev: Event | None) -> Ev
 
 def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha256: str, *,
                  recovered: bool = False) -> Event:
-    """Append the event for a write that landed (one PUT with a known chain head)."""
+    """Append the event for a write that landed (one PUT with a known chain head, or to
+    a link chain this process has not seen)."""
     store, committer = ctx.store, ctx.committer
     identity, who = ctx.identity, actor()
-    known = _known_head(store, subject.op)
+    ctx.ensure_safe()  # an event may be a process's first write: it settles the format
+    chain = chain_of(ctx, subject)
+    seen, known = _known_head(store, chain)
     head: tuple[int, Event | None] | None = None if known is None else (known.seq, known)
+    if not seen and chain.startswith(LINK_EVENTS_PREFIX):
+        head = (-1, None)  # a version's link chain is nearly always empty: guess event 0
     collided = False
     transient = 0
     for attempt in range(ctx.retry.max_attempts):
         try:
             if head is None:
-                head = _listed_head(ctx, subject.op)
+                head = _listed_head(ctx, chain)
             newest = head[1]
             if newest is not None and newest.token == event_token(manifest_key,
                                                                   manifest_sha256):
@@ -171,7 +212,7 @@ def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha
             seq, prev = head[0] + 1, None if newest is None else newest.digest
             event = _build(subject, seq, prev, manifest_key, manifest_sha256, who,
                            identity.host, identity.pid, recovered)
-            stored, created = committer.create(event_key(subject.op, seq), event)
+            stored, created = committer.create(f"{chain}{inverted(seq)}.json", event)
         except StorageUnavailableError:
             transient += 1
             if transient > _TRANSIENT_RETRIES:
@@ -181,7 +222,7 @@ def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha
         if created:
             # A chain we collided on is contended: our event is likely stale by the next
             # append, and a stale head costs a PUT (412) and a GET before the LIST anyway.
-            _remember(store, subject.op, None if collided else event)
+            _remember(store, chain, None if collided else event)
             return event
         # Someone else took that number: step forward from their event once, then LIST.
         head = None if collided else (seq, stored)
@@ -202,35 +243,75 @@ def read_chain(ctx: Context, prefix: str, limit: int | None = None) -> list[Even
     return events
 
 
+def _order(event: Event) -> tuple[object, ...]:
+    return (event.at, event.op or "", event.action != "version.register", event.seq)
+
+
 def _newest_first(groups: Iterable[list[Event]], limit: int | None) -> list[Event]:
     """Merge newest-first lists by the writers' clocks (an order for people, not a proof).
 
     At one millisecond a version's event sorts before the other events of its op: it
     was decided before its head moved, so before any write that could follow it.
     """
-    merged: Iterator[Event] = heapq.merge(
-        *groups, key=lambda event: (event.at, event.op or "",
-                                    event.action != "version.register", event.seq),
-        reverse=True)
+    merged: Iterator[Event] = heapq.merge(*groups, key=_order, reverse=True)
     return list(itertools.islice(merged, limit))
 
 
+def _link_events(ctx: Context, op: str, limit: int | None) -> list[Event]:
+    """The events of every link chain of ``op``'s versions, newest first: one LIST page per
+    1,000, then a GET per event, each chain's newest ``limit`` only.
+
+    With a limit, a big op's link chains (one per version linked) would cost a GET per
+    chain, so the events to read are picked by the store's clock, the LIST's last
+    modified time: the ``limit`` newest, and every one stored in the same tick as the
+    last of those (S3 keeps whole seconds). Across chains that is the only common order
+    that costs no request; the writers' clocks, which order what is shown, are in the
+    events. A listing without times (no backend here) reads every chain's newest
+    ``limit``.
+    """
+    infos: list[ObjectInfo] = []
+    taken: dict[str, int] = {}
+    for info in ctx.store.list(link_events_root(op)):
+        try:
+            parse_event_key(info.key)
+        except ValueError:
+            continue  # not an event: fsck names it
+        chain = chain_prefix(info.key)  # keys come chain by chain, each newest first
+        if limit is None or taken.get(chain, 0) < limit:
+            taken[chain] = taken.get(chain, 0) + 1
+            infos.append(info)
+    stamps = [info.last_modified for info in infos]
+    if limit is not None and len(infos) > limit and None not in stamps:
+        cut = sorted((stamp for stamp in stamps if stamp is not None), reverse=True)[limit - 1]
+        infos = [info for info in infos
+                 if info.last_modified is not None and info.last_modified >= cut]
+    events = []
+    for info in infos:
+        snapshot = ctx.committer.read(info.key, Event)
+        if snapshot is not None:
+            events.append(snapshot.value)
+    return sorted(events, key=_order, reverse=True)
+
+
 def _op_log(ctx: Context, op: str, limit: int | None) -> list[Event]:
-    """One op's history: its chain, its version chain, and the events its head carries
-    (its latest and previous versions', which the version chain may not hold yet)."""
+    """One op's history: its chain, its version chain, the events its head carries (its
+    latest and previous versions', which the version chain may not hold yet), and its
+    versions' link chains (a store of format 1 has its link events in the op's chain)."""
     versions = read_chain(ctx, version_events_prefix(op), limit)
     head = ctx.committer.read(op_head_key(op), OpHead)
     stored = {event.seq for event in versions}
     carried = [] if head is None else head.value.carried_events()
     versions += [event for event in carried if event.seq not in stored]
     versions.sort(key=lambda event: event.seq, reverse=True)
-    return _newest_first([read_chain(ctx, events_prefix(op), limit), versions], limit)
+    return _newest_first([read_chain(ctx, events_prefix(op), limit), versions,
+                          _link_events(ctx, op, limit)], limit)
 
 
 def logged_ops(ctx: Context) -> list[str]:
-    """Every op that may have history: a chain, stored version events, or a head."""
+    """Every op that may have history: a chain, stored version events, link chains, or a
+    head (each looked for on its own: any of them may be all that is left of an op)."""
     found: set[str] = set()
-    for prefix in (OP_EVENTS_PREFIX, VERSION_EVENTS_PREFIX, OPS_PREFIX):
+    for prefix in (OP_EVENTS_PREFIX, VERSION_EVENTS_PREFIX, LINK_EVENTS_PREFIX, OPS_PREFIX):
         found.update(decode_names(ctx.store.list_dirs(prefix)))
     return sorted(found)
 

@@ -10,6 +10,10 @@ written before D13 and is format 1. gc and fsck check it too.
 
 Only positive answers are cached: a refused store is read again next time, so
 an upgrade needs no restart of anything but the refused process itself.
+
+This release writes format 2 but keeps writing a format-1 store as format 1
+(:func:`format_version`): a store's root manifest only ever moves forward
+through a migration, so what an older reader of it trusts stays true.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from s3opstore.models.manifests import FORMAT_VERSION, StoreFormat, utc_now_ms
 from s3opstore.registry.commit import Committer, RetryPolicy, new_token
 from s3opstore.stores.base import ObjectStore
 
-__all__ = ["check_format", "ensure_format_written", "forget_formats", "read_format"]
+__all__ = ["check_format", "ensure_format_written", "forget_formats", "format_version",
+           "read_format"]
 
 _LOCK = threading.Lock()
 _CHECKED: dict[str, bool] = {}  # url -> whether a root manifest was there when we looked
 _WRITTEN: set[str] = set()  # urls whose root manifest this process saw or created
+_VERSIONS: dict[str, int] = {}  # url -> the format its root manifest says (absent: 1)
 
 
 def read_format(store: ObjectStore) -> StoreFormat | None:
@@ -57,8 +63,22 @@ def check_format(store: ObjectStore) -> None:
     found = read_format(store)
     with _LOCK:
         _CHECKED[url] = found is not None
+        _VERSIONS[url] = 1 if found is None else found.format_version
         if found is not None:
             _WRITTEN.add(url)
+
+
+def format_version(store: ObjectStore) -> int:
+    """The format the store is in, as this process last read or wrote it (one GET the
+    first time): what a writer must keep to. A store without a root manifest is 1 until
+    the first write creates one."""
+    with _LOCK:
+        known = _VERSIONS.get(store.url)
+    if known is None:
+        check_format(store)
+        with _LOCK:
+            known = _VERSIONS.get(store.url, 1)
+    return known
 
 
 def ensure_format_written(store: ObjectStore) -> None:
@@ -79,6 +99,7 @@ def ensure_format_written(store: ObjectStore) -> None:
     with _LOCK:
         _CHECKED[url] = True
         _WRITTEN.add(url)
+        _VERSIONS[url] = stored.format_version
 
 
 def _release() -> str:
@@ -96,3 +117,4 @@ def forget_formats() -> None:
     with _LOCK:
         _CHECKED.clear()
         _WRITTEN.clear()
+        _VERSIONS.clear()

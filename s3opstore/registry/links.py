@@ -33,8 +33,9 @@ def register_valid_link(ctx: Context, downstream: str | None, upstream: str, ver
         downstream_op_name=downstream, upstream_op_name=upstream, upstream_version=canonical,
         token=new_token(idempotency_key, scope=f"link\0{downstream}\0{upstream}\0{canonical.vid}"),
         registered_at=utc_now_ms(), registered_host=identity.host, registered_pid=identity.pid)
-    # logged in the upstream op's chain, whose head this call just used: many upstream
-    # ops validated for one downstream op must not all meet on one chain (D16)
+    # logged in the chain of the upstream version (its op's chain in a format-1 store): not
+    # the downstream op's, where every upstream validated for it would meet, nor the
+    # upstream op's, where every link of a contended op queued behind the others (D16)
     logged.create(ctx, Subject("link.register", upstream, canonical.vid, downstream),
                   link_key(downstream, upstream, canonical), manifest)
     return record

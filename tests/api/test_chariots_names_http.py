@@ -124,9 +124,11 @@ def test_chariots_names_over_http(served: tuple[str, OpStore]) -> None:
     listed = requests.post(f"{url}/v1/list_ops", data="{}", timeout=30).json()["ops"]
     assert sorted(listed) == sorted(NAMES)
     keys = [info.key for info in store.store.list("")]
-    # an op's history sits one level deeper (events/op/<op>/), the store's has no name
-    named = [key.split("/")[2] if key.startswith("events/op/") else key.split("/")[1]
+    # an op's history sits one level deeper (events/op/<op>/, events/links/<op>/<vid>/),
+    # the store's has no name
+    named = [key.split("/")[2] if key.startswith("events/") else key.split("/")[1]
              for key in keys if not key.startswith("events/store/")]
+    assert any(key.startswith("events/links/") for key in keys)
     assert all(segment in {encode_name(n) for n in NAMES} | {encode_name(
         "outer pipe ✓") + ".json", "probe", "format.json"} for segment in named), keys
 

@@ -28,6 +28,7 @@ from s3opstore.models.keys import (
     blob_key,
     event_key,
     events_prefix,
+    link_events_prefix,
     op_head_key,
     version_event_key,
     version_events_prefix,
@@ -71,6 +72,11 @@ def _chain(store: ObjectStore, op: str | None = OP) -> list[Event]:
     return list(reversed(read_chain(Context(store), events_prefix(op))))
 
 
+def _link_chain(store: ObjectStore, version: Version, op: str = OP) -> list[Event]:
+    """The link events of one version of ``op``, oldest first."""
+    return list(reversed(read_chain(Context(store), link_events_prefix(op, version.vid))))
+
+
 def _version_chain(store: ObjectStore, op: str = OP) -> list[Event]:
     """The op's version events, oldest first: those stored, and those its head carries
     (its latest and previous versions') that are not stored yet."""
@@ -111,9 +117,14 @@ def test_every_write_appends_one_event_to_its_chain(store: ObjectStore) -> None:
     opstore = OpStore(store)
     _write_everything(opstore)
     assert [(e.action, e.name) for e in _chain(store)] == [
-        ("metadata.register", None), ("bytes.bind", None), ("link.register", "down"),
+        ("metadata.register", None), ("bytes.bind", None),
         ("alias.set", "prod"), ("alias.set", "prod"), ("alias.delete", "prod"),
         ("tags.set", None), ("tags.set", None), ("status.set", "deprecated")]
+    # the link's event is in the chain of the upstream version it validates
+    links = _link_chain(store, v(1))
+    assert [(e.action, e.op, e.version, e.name) for e in links] == [
+        ("link.register", OP, v(1).vid, "down")]
+    assert _link_chain(store, v(0)) == []
     # Versions chain through their op head: v(1)'s event rides in it as its latest's,
     # v(0)'s as its previous version's, until later versions push them out of it.
     versions = _version_chain(store)
@@ -123,9 +134,9 @@ def test_every_write_appends_one_event_to_its_chain(store: ObjectStore) -> None:
     assert [(e.action, e.name) for e in _events(store, "down")] == [
         ("op.declare", None), ("status.set", "hidden")]
     assert [(e.action, e.name) for e in _events(store, None)] == [("pipeline.register", "pipe")]
-    assert _linked(_chain(store)) and _linked(versions)
+    assert _linked(_chain(store)) and _linked(versions) and _linked(links)
     assert Counter(e.action for e in _events(store)) == Counter(
-        e.action for e in [*_chain(store), *versions])
+        e.action for e in [*_chain(store), *versions, *links])
     assert fsck(store).ok, fsck(store).problems
 
     # The same writes again change nothing, so they log nothing.
@@ -139,6 +150,7 @@ def test_every_write_appends_one_event_to_its_chain(store: ObjectStore) -> None:
 
     merged = history(store, every=True)
     assert len(merged) == before + 2  # + the two events the op head carries
+    assert links[0] in merged
     assert [e.at for e in merged] == sorted((e.at for e in merged), reverse=True)
     assert len(history(store, every=True, limit=3)) == 3
 
@@ -244,7 +256,8 @@ def test_killed_between_the_write_and_its_event(store: ObjectStore) -> None:
         ("link.register", v(0).vid, True)]
     assert fsck(store).ok
     assert repair_history(store) == []
-    assert [e.recovered for e in _chain(store)] == [True]
+    # appended where the writer's own event would have gone: the version's link chain
+    assert [e.recovered for e in _link_chain(store, v(0))] == [True]
 
 
 def test_a_version_is_never_unlogged(store: ObjectStore) -> None:
@@ -355,7 +368,7 @@ def test_a_lost_response_on_the_event_is_recognised(store: ObjectStore) -> None:
     OpStore(hooked).register_valid_link("down", OP, v(0))
     OpStore(hooked).register_version(OP, v(1))
     OpStore(hooked).register_version(OP, v(2))  # stores v(0)'s event: lost answer too
-    assert [e.action for e in _chain(store)] == ["link.register"]
+    assert [e.action for e in _link_chain(store, v(0))] == ["link.register"]
     assert len(_version_chain(store)) == 3
     assert fsck(store).ok
 

@@ -67,8 +67,8 @@ _PATTERNS = {
     "alias_head": re.compile(rf"^alias-heads/(?P<op>{_NAME})/(?P<alias>{_NAME})\.json$"),
     "probe": re.compile(r"^_s3opstore/(probe|clock)/[0-9a-f]+$"),
     "format": re.compile(r"^_s3opstore/format\.json$"),
-    "event": re.compile(rf"^events/(store|op/(?P<op>{_NAME})|versions/(?P<vop>{_NAME}))/"
-                        rf"(?P<inv>\d{{20}})\.json$"),
+    "event": re.compile(rf"^events/(store|op/(?P<op>{_NAME})|versions/(?P<vop>{_NAME})|"
+                        rf"links/(?P<lop>{_NAME})/(?P<lvid>{_VID}))/(?P<inv>\d{{20}})\.json$"),
 }
 
 
@@ -90,7 +90,7 @@ def _classify(key: str) -> tuple[str, dict[str, str]] | None:
         if match:
             parts = match.groupdict()
             try:
-                for field_name in ("op", "vop", "down", "up", "name", "alias"):
+                for field_name in ("op", "vop", "lop", "down", "up", "name", "alias"):
                     if parts.get(field_name) is not None:
                         parts[field_name] = name_of_segment(parts[field_name])
             except ValueError:
@@ -164,9 +164,16 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
                     problem(f"root manifest {key!r} listed, then not found")
             elif kind == "event":  # the history (design.md, D16): checked per chain below
                 event = decode(Event, store.get(key).data, key)
-                chain = events.setdefault(
-                    f"versions of {parts['vop']}" if parts.get("vop") else parts.get("op") or "",
-                    {})
+                if parts.get("lop"):  # a link chain holds the links of its version only
+                    name = f"links of {parts['lop']} {parts['lvid']}"
+                    if (event.action, event.op, event.version) != (
+                            "link.register", parts["lop"], parts["lvid"]):
+                        problem(f"{key!r}: {event.action} of {event.op!r} {event.version} "
+                                "in another version's link chain")
+                else:
+                    name = (f"versions of {parts['vop']}" if parts.get("vop")
+                            else parts.get("op") or "")
+                chain = events.setdefault(name, {})
                 chain[parse_inverted(parts["inv"])] = event
             elif kind in ("probe", "trash", "upload"):
                 report.leftovers.append(key)

@@ -164,7 +164,8 @@ def _own_keys(name: str) -> tuple[str, ...]:
             f"alias-heads/{seg}/", f"links/{seg}/",
             f"links/down/{seg}/", f"pipelines/{seg}.json", "pipelines/pipe2.json",
             "ops/op/", "ops/down/", "links/down/op/", "_s3opstore/probe/",
-            f"events/op/{seg}/", "events/op/op/", "events/op/down/", "events/store/")
+            f"events/op/{seg}/", "events/op/op/", "events/op/down/", "events/store/",
+            f"events/links/{seg}/", "events/links/op/")
 
 
 @pytest.mark.parametrize("trick", NAME_TRICKS, ids=lambda a: repr(a[:20]))
