@@ -8,7 +8,9 @@
 - ``event_chain_break``: an event whose ``prev`` is not its predecessor's digest;
 - ``event_subject_missing`` / ``event_subject_mismatch``: the manifest an event
   names is not in the store, or is not what was written (its SHA-256 differs; a
-  version's event is checked against the registered record);
+  version's event is checked against the registered record); also an event in
+  a link chain that is not a link of that chain's version (copied from another
+  chain: its first event names no predecessor, so nothing else would show it);
 - ``unlogged``: a manifest no event names (its writer died, or raised, between
   the write and its event; or it predates the history). Any chain counts: a
   link's event is in its upstream version's link chain, or, written in format 1
@@ -35,6 +37,7 @@ from s3opstore.models.events import Action, Event, manifest_digest
 from s3opstore.models.head import OpHead
 from s3opstore.models.keys import (
     EVENTS_PREFIX,
+    LINK_EVENTS_PREFIX,
     alias_prefix,
     bytes_prefix,
     chain_prefix,
@@ -270,6 +273,20 @@ def _digest_as_logged(event: Event, data: bytes) -> str:
         return raw
 
 
+def _check_link_chain(entries: list[tuple[str, Event]], add: AddFn) -> None:
+    """Every event of a link chain is a link of the chain's own version: a link chain
+    mostly holds one event, with no ``prev``, so one copied into another version's
+    chain would pass every other check."""
+    for key, event in entries:
+        if not key.startswith(LINK_EVENTS_PREFIX):
+            return  # one chain: all its keys share the prefix
+        op, _seq = parse_event_key(key)
+        vid = key.split("/")[3]
+        if (event.action, event.op, event.version) != ("link.register", op, vid):
+            add(key, "event_subject_mismatch", f"the link chain of {op!r} version {vid} "
+                f"holds {event.action} of {event.op!r} version {event.version}")
+
+
 def check_history(store: ObjectStore, add: AddFn) -> set[str]:
     """Verify every chain and every event's subject; report unlogged writes.
 
@@ -283,6 +300,7 @@ def check_history(store: ObjectStore, add: AddFn) -> set[str]:
     for entries in chains.values():
         for fault in verify_chain(entries):
             add(fault.key, fault.kind, fault.message)
+        _check_link_chain(entries, add)
     for entries in chains.values():
         for key, event in entries:
             logged.add(event.manifest_key)

@@ -321,6 +321,16 @@ def test_a_link_chain_is_verified_like_any_chain(store: ObjectStore) -> None:
     assert fsck(store).ok
 
 
+def test_an_event_copied_into_another_versions_link_chain_is_named(
+        store: ObjectStore) -> None:
+    """Event 0 of a link chain names no predecessor, so a copy of it in an empty chain
+    is intact and linked: only its place gives it away."""
+    keys = _three_links(store)
+    misplaced = link_event_key(OP, v(1).vid, 0)
+    store.put(misplaced, store.get(keys[0]).data)
+    assert _problems(store) == [("event_subject_mismatch", misplaced)]
+
+
 # -- reading --------------------------------------------------------------------------
 def test_the_log_merges_link_chains_by_the_writers_clocks(
         store: ObjectStore, clock: list[datetime]) -> None:
