@@ -181,7 +181,8 @@ def run(bench: Bench) -> Result:
          "within"],
         rows, caption=f"{repeats} runs on fresh names, SeaweedFS, after `check_store()`. "
         "Budgets count metadata requests; blob requests are the transfer; history "
-        "requests are each write's event (1 PUT once the process knows the chain's head)."))
+        "requests are each write's event (1 PUT once the process knows the chain's head, "
+        "and for a link, whose version's chain is new, at once)."))
     result.notes.append(
         f"The one-time conditional-write probe (`check_store()`) costs "
         f"{probe['first']['total']} requests ({probe['first']['by_kind']}) once per store "

@@ -1,6 +1,7 @@
 """``s3opstore log [OP]``: the history, newest first (design.md, D16).
 
-With OP: that op's history (its chain and its versions' chain, merged by time).
+With OP: that op's history (its chain, its versions' chain and its versions' link
+chains, merged by time).
 Without: every chain (each op's and the store's own, which holds pipelines)
 merged by time. ``--json`` prints the events as stored,
 with their digests, so a script can verify them; ``fsck`` verifies the chains.

@@ -9,7 +9,9 @@ recomputing it breaks the next event's ``prev``. Only the newest event of a
 chain is protected by its own digest alone (design.md, D16).
 
 Chains are per op (``op`` names it) plus one store-level chain (``op`` None)
-for pipelines, so writers to different ops never serialise on one object.
+for pipelines, so writers to different ops never serialise on one object; a
+link's event has the chain of the upstream version it validates (``op`` and
+``version`` name it), so the links of one busy op do not serialise either.
 Models do no I/O.
 """
 
@@ -35,7 +37,8 @@ ACTIONS: tuple[str, ...] = Action.__args__  # type: ignore[attr-defined]
 
 
 class Event(Tokened):
-    """The ``seq``-th event of a chain (the op's, or the store's when ``op`` is None).
+    """The ``seq``-th event of a chain (the op's, the store's when ``op`` is None, or,
+    for a link, that of ``op``'s ``version``; an op's own chain in a store of format 1).
 
     ``version`` is a version id, ``name`` the other subject of the write (an
     alias, a pipeline, a link's downstream op). ``recovered`` marks an event
