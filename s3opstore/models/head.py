@@ -7,25 +7,40 @@ It lives apart from :mod:`s3opstore.models.manifests` because it carries an
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field
 
 from s3opstore.models.events import Event
-from s3opstore.models.manifests import Tokened, VersionManifest, VersionRecord
+from s3opstore.models.manifests import Tokened, VersionManifest, VersionRecord, _Frozen
 from s3opstore.models.seen import maybe_seen, seen_with
 
-__all__ = ["RECENT_VERSIONS", "OpHead", "fingerprint"]
+__all__ = ["MAX_BATCH", "RECENT_VERSIONS", "HeldVersion", "OpHead", "fingerprint"]
 
 RECENT_VERSIONS = 64
-# A head that holds a previous version is must-understand for it (D2, D13).
+# The most versions one compare-and-swap commits (D18): bounds the head (two batches of
+# records and events, ~1 KiB each) and the writer's work inside the serial step.
+MAX_BATCH = 8
+# A head that holds a previous version is must-understand for it (D2, D13); one that
+# holds a batch for the batch fields too (D18): a release from before would drop those
+# versions from the head unlisted, or miss them in a listing.
 _PREVIOUS_FIELDS = ["previous", "previous_event"]
+_BATCH_FIELDS = ["batch", "previous_batch"]
 
 
 def fingerprint(vid: str) -> str:
     """48 bits of a version id: enough that a miss proves absence, and a rare false
     hit only costs the LIST the window saves."""
     return hashlib.sha256(vid.encode()).hexdigest()[:12]
+
+
+class HeldVersion(_Frozen):
+    """A committed version the head holds besides ``latest``: the listing entry it gets
+    when it leaves the head (the token of the head that committed it), and its event."""
+
+    manifest: VersionManifest
+    event: Event | None = None
 
 
 class OpHead(Tokened):
@@ -49,7 +64,10 @@ class OpHead(Tokened):
     ``seen`` is a Bloom filter (:mod:`s3opstore.models.seen`) of every version id
     with a seq from ``seen_from`` on, so "is this version new?" needs no LIST
     either while the op is not much larger than 2,000 versions (None in heads
-    written before it).
+    written before it). ``batch`` holds the versions committed by the same CAS
+    as ``latest`` and before it (a group commit, D18), ``previous_batch`` those
+    committed with ``previous``; both are empty when one CAS committed one
+    version, and a CAS drops ``previous`` and ``previous_batch`` together.
     """
 
     kind: Literal["op-head"] = "op-head"
@@ -62,6 +80,8 @@ class OpHead(Tokened):
     recent: list[str] = Field(default_factory=list, max_length=RECENT_VERSIONS)
     seen: str | None = Field(default=None, max_length=4096)
     seen_from: int = Field(default=0, ge=0)
+    batch: list[HeldVersion] = Field(default_factory=list, max_length=MAX_BATCH - 1)
+    previous_batch: list[HeldVersion] = Field(default_factory=list, max_length=MAX_BATCH - 1)
     # D13: fields a reader must know to use this head. ``previous`` is one (set by
     # ``followed_by``): a reader unaware of it would miss that version in a listing, and
     # a writer unaware of it would drop it from the head unlisted. An older release
@@ -78,26 +98,49 @@ class OpHead(Tokened):
                    seen=seen_with(None, vid))
 
     def followed_by(self, record: VersionRecord, token: str,
-                    idempotency: list[tuple[str, str]], event: Event) -> OpHead:
-        """The head that commits ``record`` after this one: this head's latest becomes
-        its ``previous`` (this one's ``previous`` leaves the head, so it must be listed
-        first, D2), and the window and filter of seen versions grow by ``record``."""
-        vid = record.version.vid
-        seen, seen_from = self._seen_next(vid, record.seq)
+                    idempotency: list[tuple[str, str]], event: Event,
+                    mates: Sequence[tuple[VersionRecord, Event]] = ()) -> OpHead:
+        """The head that commits ``record`` after this one, with ``mates`` (versions of
+        other writers committed by the same CAS, seqs just before ``record``'s, D18):
+        this head's latest becomes ``previous`` and its batch ``previous_batch`` (what
+        this head holds as previous leaves it, so it must be listed first, D2), and the
+        window and filter of seen versions grow by every committed version."""
+        seen, seen_from = self.seen, self.seen_from
+        recent = list(self.recent)
+        for committed, _event in [*mates, (record, event)]:
+            vid = committed.version.vid
+            seen, seen_from = _seen_next(seen, seen_from, vid, committed.seq)
+            recent.append(fingerprint(vid))
+        batch = [HeldVersion(manifest=VersionManifest(record=mate, token=token), event=held)
+                 for mate, held in mates]
+        fields = _PREVIOUS_FIELDS + (_BATCH_FIELDS if batch or self.batch else [])
         return OpHead(op_name=self.op_name, latest=record, token=token,
                       idempotency=idempotency, event=event,
                       previous=VersionManifest(record=self.latest, token=self.token),
                       previous_event=self.event,
-                      recent=[*self.recent, fingerprint(vid)][-RECENT_VERSIONS:],
-                      seen=seen, seen_from=seen_from, must_understand=_PREVIOUS_FIELDS)
+                      recent=recent[-RECENT_VERSIONS:], seen=seen, seen_from=seen_from,
+                      batch=batch, previous_batch=list(self.batch), must_understand=fields)
+
+    def held(self) -> list[HeldVersion]:
+        """Every version the head holds, newest first, as the entry and event each gets."""
+        own = [HeldVersion(manifest=VersionManifest(record=self.latest, token=self.token),
+                           event=self.event), *reversed(self.batch)]
+        return own + self.dropped_next()
+
+    def dropped_next(self) -> list[HeldVersion]:
+        """What the next CAS drops from the head: ``previous`` and its batch."""
+        if self.previous is None:
+            return []
+        return [HeldVersion(manifest=self.previous, event=self.previous_event),
+                *reversed(self.previous_batch)]
 
     def carried(self) -> list[VersionRecord]:
         """The versions the head itself holds, which may not be listed yet."""
-        return [self.latest] + ([self.previous.record] if self.previous is not None else [])
+        return [held.manifest.record for held in self.held()]
 
     def carried_events(self) -> list[Event]:
         """Their events, which may not be stored in the version chain yet."""
-        return [e for e in (self.event, self.previous_event) if e is not None]
+        return [held.event for held in self.held() if held.event is not None]
 
     def rules_out(self, vid: str, since: int) -> bool:
         """Whether ``seen`` or ``recent`` proves no version ``vid`` has a seq in
@@ -108,11 +151,13 @@ class OpHead(Tokened):
         first = self.latest.seq - len(self.recent) + 1
         return first <= since and fingerprint(vid) not in self.recent
 
-    def _seen_next(self, vid: str, seq: int) -> tuple[str | None, int]:
-        """``seen`` and ``seen_from`` for the head committing ``vid`` at ``seq`` after this
-        one: this filter plus ``vid``, or a new one from ``seq`` if there is none."""
-        if self.seen is not None:
-            grown = seen_with(self.seen, vid)
-            if grown is not None:
-                return grown, self.seen_from
-        return seen_with(None, vid), seq
+
+
+def _seen_next(seen: str | None, seen_from: int, vid: str, seq: int) -> tuple[str | None, int]:
+    """``seen`` and ``seen_from`` once ``vid`` is committed at ``seq``: the filter plus
+    ``vid``, or a new one from ``seq`` if there is none (or it cannot take more)."""
+    if seen is not None:
+        grown = seen_with(seen, vid)
+        if grown is not None:
+            return grown, seen_from
+    return seen_with(None, vid), seq

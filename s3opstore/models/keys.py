@@ -14,6 +14,7 @@ take and return names, never segments.
     ops/<op>/blobs/sha256/<hex>                put    content-addressed op bytes
     ops/<op>/trash/sha256/<hex>/<token>        put    a blob gc set aside before deleting it
     ops/<op>/uploads/<token>                   put    a presigned upload, until committed
+    ops/<op>/intents/<ms>_<token>_<vid>_...    create a waiting writer's version, until committed
     ops/<op>/meta/<vid>.json                   create a version's registration metadata
     links/<downstream>/<upstream>/<vid>_<ctime>.json   create  validated links
     pipelines/<name>.json                      create
@@ -41,6 +42,8 @@ sort newest first, so the head of such a log is one ``LIST MaxKeys=1``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 
 from s3opstore.models.key_codecs import (
@@ -52,7 +55,7 @@ from s3opstore.models.key_codecs import (
     inverted,
     parse_inverted,
 )
-from s3opstore.models.manifests import VersionRecord
+from s3opstore.models.manifests import VersionIntent, VersionRecord
 from s3opstore.models.names import decode_name, encode_name
 from s3opstore.models.version import Version
 
@@ -84,6 +87,8 @@ __all__ = [
     "encode_ctime",
     "event_key",
     "events_prefix",
+    "intent_key",
+    "intents_prefix",
     "link_event_key",
     "link_events_prefix",
     "link_events_root",
@@ -96,6 +101,7 @@ __all__ = [
     "op_prefix",
     "parse_alias_head_key",
     "parse_event_key",
+    "parse_intent_key",
     "parse_inverted",
     "parse_link_key",
     "parse_pipeline_key",
@@ -124,6 +130,12 @@ __all__ = [
 _ENTRY = re.compile(
     r"^(?P<seq>\d{20})_(?P<M>\d+)\.(?P<m>\d+)\.(?P<p>\d+)_(?P<ctime>[0-9T.Z]+)_"
     r"(?P<reg>\d+)_(?P<host>[A-Za-z0-9.-]+)_(?P<pid>\d+)\.json$")
+_INTENT = re.compile(
+    r"^(?P<ms>\d{15})_(?P<token>[0-9a-f]{32})_"
+    r"(?P<vid>[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40})_(?P<ctime>[0-9T.Z]+)_"
+    r"(?P<host>[A-Za-z0-9.-]+)_(?P<pid>\d+)_(?P<digest>[0-9a-f]{32}|-)_"
+    r"(?P<actor>[A-Za-z0-9_-]+)\.json$")
+_MAX_INTENT_KEY = 1024
 _LINK = re.compile(
     r"^(?P<vid>[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40})_(?P<ctime>[0-9T.Z]+)\.json$")
 
@@ -217,6 +229,49 @@ def parse_upload_key(op: str, key: str) -> str | None:
     prefix = uploads_prefix(op)
     token = key[len(prefix):] if key.startswith(prefix) else ""
     return token if _UPLOAD_TOKEN.match(token) else None
+
+
+def intents_prefix(op: str) -> str:
+    return f"{op_prefix(op)}intents/"
+
+
+def intent_key(intent: VersionIntent) -> str:
+    """Where one waiting writer's intent lives (D18). The name holds all of it, oldest
+    first, so the writers that commit it need the LIST alone, not a GET each: with 16
+    writers on one op, every intent is read by most of the others.
+
+    ValueError when it would not fit in a key (a very long actor): that writer then
+    just waits without an intent.
+    """
+    if not _UPLOAD_TOKEN.match(intent.token):
+        raise ValueError(f"bad intent token {intent.token!r}")
+    created = (intent.created_at - EPOCH) // MS
+    who = base64.urlsafe_b64encode(intent.actor.encode()).decode().rstrip("=")
+    name = (f"{created:015d}_{intent.token}_{intent.version.vid}_"
+            f"{encode_ctime(intent.version.creation_time)}_{clean_host(intent.host)}_"
+            f"{intent.pid}_{intent.idempotency or '-'}_{who}.json")
+    key = f"{intents_prefix(intent.op_name)}{name}"
+    if len(key.encode()) > _MAX_INTENT_KEY or not _INTENT.match(name):
+        raise ValueError(f"intent of {intent.version.vid} does not fit in a key")
+    return key
+
+
+def parse_intent_key(op: str, key: str) -> VersionIntent | None:
+    """The intent ``key`` names if it is exactly an intent key of ``op``, else None."""
+    prefix = intents_prefix(op)
+    match = _INTENT.match(key[len(prefix):]) if key.startswith(prefix) else None
+    if match is None:
+        return None
+    major, minor, patch = match["vid"].split(".")
+    try:
+        who = base64.urlsafe_b64decode(match["actor"] + "=" * (-len(match["actor"]) % 4))
+        return VersionIntent(
+            op_name=op, version=Version(major, minor, patch, decode_ctime(match["ctime"])),
+            actor=who.decode(), host=match["host"], pid=int(match["pid"]),
+            idempotency=None if match["digest"] == "-" else match["digest"],
+            created_at=EPOCH + int(match["ms"]) * MS, token=match["token"])
+    except (ValueError, binascii.Error):  # pydantic's ValidationError is a ValueError
+        return None
 
 
 def trash_root(op: str) -> str:

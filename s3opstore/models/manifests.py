@@ -54,6 +54,7 @@ __all__ = [
     "TagsManifest",
     "Tokened",
     "UnknownRequiredFields",
+    "VersionIntent",
     "VersionMetadata",
     "VersionNumber",
     "VersionRecord",
@@ -179,6 +180,31 @@ class VersionManifest(Tokened):
 
     kind: Literal["version"] = "version"
     record: VersionRecord
+
+
+class VersionIntent(Tokened):
+    """A writer that lost the head's race, waiting: "commit ``version`` for me" (D18).
+
+    Everything the writer that commits it needs to write the record and the event
+    as the waiting writer's own: who (``actor``, ``host``, ``pid``), and the digest
+    of its idempotency key. ``created_at`` (the waiting writer's clock) bounds how
+    long others may commit it: an intent older than ``INTENT_TTL`` in
+    :mod:`s3opstore.registry.versions` is left to its writer, who may be gone.
+    """
+
+    kind: Literal["version-intent"] = "version-intent"
+    op_name: str
+    version: Version
+    actor: str = Field(min_length=1, max_length=256)
+    host: str = Field(max_length=255)
+    pid: int
+    idempotency: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    created_at: datetime
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class OpMarker(Tokened):

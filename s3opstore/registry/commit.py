@@ -47,7 +47,7 @@ from s3opstore.models.codec import decode, encode
 from s3opstore.models.manifests import Sequenced, Tokened
 from s3opstore.stores.base import IfMatch, ObjectStore, PutMode
 
-__all__ = ["Committer", "Done", "Put", "RetryPolicy", "Snapshot", "new_token", "same_key"]
+__all__ = ["Again", "Committer", "Done", "Put", "RetryPolicy", "Snapshot", "new_token", "same_key"]
 
 
 # Only tokened manifests go through the committer: the token is how a read-back
@@ -128,6 +128,16 @@ class Put(Generic[M, R]):
     # Follow-up writes once ``value`` is known to have landed; an error there is dropped:
     # the commit stands, and ``after`` may only do what a later writer redoes.
     after: Callable[[], None] | None = None
+    # Work to do when this compare-and-swap lost its race, before the backoff (a group
+    # commit leaves its intent there, D18); an error there is dropped: it only helps.
+    lost: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Again:
+    """Nothing to write yet: wait as after a lost race (without lengthening the wait)
+    and read again. A writer whose intent others are committing (D18) polls this way
+    instead of racing them."""
 
 
 Decision = Done[R] | Put[M, R]
@@ -209,13 +219,16 @@ class Committer:
                             "colliding (HTTP 409)")
 
     def update(self, key: str, model: type[M],
-               decide: Callable[[Snapshot[M] | None], Decision[R, M]]) -> R:
+               decide: Callable[[Snapshot[M] | None], Decision[R, M] | Again]) -> R:
         """Compare-and-swap loop on ``key`` until ``decide`` is applied or says Done."""
         for _attempt in range(self.retry.max_attempts):
             snapshot = self.read(key, model)
             decision = decide(snapshot)
             if isinstance(decision, Done):
                 return decision.result
+            if isinstance(decision, Again):
+                time.sleep(max(self._delay, self.retry.base_delay))
+                continue
             self._before_write()
             if decision.before is not None:
                 decision.before()
@@ -231,6 +244,9 @@ class Committer:
                 # already applied -- an earlier attempt of ours that landed behind a
                 # lost response, even one since superseded. On a contended key this
                 # saves one GET per lost race.
+                if decision.lost is not None:
+                    with contextlib.suppress(S3OpStoreError):
+                        decision.lost()
                 self._lost()
                 continue
             except StorageUnavailableError as exc:

@@ -176,15 +176,21 @@ def _build(subject: Subject, seq: int, prev: str | None, key: str, sha256: str,
     return draft.model_copy(update={"digest": event_digest(draft)})
 
 
-def version_event(ctx: Context, record: VersionRecord, prev: Event | None) -> Event:
+def version_event(ctx: Context, record: VersionRecord, prev: Event | None,
+                  owner: tuple[str, str, int] | None = None) -> Event:
     """The event of a version about to be committed: it rides in the op head with the
     record and takes the record's own seq in the op's version chain, after ``prev``
-    (the event the head being replaced carries), so it never races (D16)."""
-    identity = ctx.identity
+    (the event the head being replaced carries), so it never races (D16).
+
+    ``owner``: (actor, host, pid) of the writer whose version this is, when another
+    writer commits it for it (a group commit, D18); else this process.
+    """
+    if owner is None:
+        identity = ctx.identity
+        owner = (actor(), identity.host, identity.pid)
     return _build(Subject("version.register", record.op_name, record.version.vid),
                   record.seq, None if prev is None else prev.digest,
-                  version_entry_key(record), manifest_digest(encode(record)), actor(),
-                  identity.host, identity.pid, False)
+                  version_entry_key(record), manifest_digest(encode(record)), *owner, False)
 
 
 def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha256: str, *,
