@@ -53,7 +53,7 @@ def _check_op(ctx: FsckContext, report: Findings, op: str, state: OpState) -> No
             if head.op_name != op or head.latest.op_name != op:
                 report.add(state.head_key, "wrong_op",
                            f"head names op {head.op_name!r} / {head.latest.op_name!r}")
-            for held in head.carried():  # its latest, and the version that one replaced
+            for held in head.carried():  # its latest, its batch, and the versions they replaced
                 records.setdefault(held.seq, []).append((state.head_key, held))
                 for key, record in state.entries:
                     if record.version == held.version and record.seq != held.seq:

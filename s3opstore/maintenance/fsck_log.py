@@ -108,8 +108,8 @@ def _read_events(store: ObjectStore, add: AddFn) -> dict[str, list[tuple[str, Ev
 
 def _merge_head_events(ctx: Context, chains: dict[str, list[tuple[str, Event]]],
                        add: AddFn) -> None:
-    """Add to ``chains`` the events op heads carry (their latest and previous versions',
-    D16) that the version chain does not hold yet, each checked against its version.
+    """Add to ``chains`` the events op heads carry (every version the head holds, D16,
+    D18) that the version chain does not hold yet, each checked against its version.
 
     They go in under the keys the next writers will store them at, so the chain check
     (digest, gaps, links) covers them like stored events; a stored copy that differs
@@ -125,8 +125,8 @@ def _merge_head_events(ctx: Context, chains: dict[str, list[tuple[str, Event]]],
             continue
         prefix = version_events_prefix(op)
         stored = {e.seq: (k, e) for k, e in chains.get(prefix, [])}
-        for event, record in zip((head.value.event, head.value.previous_event),
-                                 head.value.carried(), strict=False):
+        for held in head.value.held():
+            event, record = held.event, held.manifest.record
             if event is None:
                 continue
             if event.seq != record.seq or event.version != record.version.vid:

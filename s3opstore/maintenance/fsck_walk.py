@@ -137,6 +137,9 @@ class FsckContext:
             if kind == "uploads" and len(parts) == 4:
                 self.count("uncommitted uploads")
                 return
+            if kind == "intents" and len(parts) == 4 and parts[3].endswith(".json"):
+                self.count("waiting writers' intents")  # D18: until their calls end or gc
+                return
             if kind == "trash" and len(parts) == 6 and parts[3] == "sha256":
                 op.trash.setdefault(parts[4], []).append(info)
                 self.count("trash copies")

@@ -76,7 +76,9 @@ from s3opstore.models.keys import (
     blob_prefix,
     clock_key,
     decode_names,
+    intents_prefix,
     op_prefix,
+    parse_intent_key,
     parse_upload_key,
     trash_key,
     trash_root,
@@ -242,6 +244,7 @@ def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep) -> 
         return
     _sweep_trash(store, op, bindings, cutoff, report)
     _sweep_uploads(store, op, cutoff, report)
+    _sweep_intents(store, op, cutoff, report)
     prefix = blob_prefix(op)
     for info in store.list(prefix):
         digest = info.key[len(prefix):]
@@ -269,6 +272,22 @@ def _sweep_uploads(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep
                 store.delete(info.key)
             report.deleted.append(_item(info.key, info.size, info.last_modified,
                                         "presigned upload never committed"))
+
+
+def _sweep_intents(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep) -> None:
+    """Intents left by writers killed while they waited (D18). Nothing reads an intent
+    older than a minute, and a live writer that finds its intent gone just commits its
+    version itself, so one past the grace is only clutter in the next writers' LIST."""
+    for info in store.list(intents_prefix(op)):
+        if parse_intent_key(op, info.key) is None:
+            report.warnings.append(f"unexpected key {info.key!r} among the intents: left alone")
+        elif not _old(info, cutoff):
+            report.young += 1
+        else:
+            if not report.dry_run:
+                store.delete(info.key)
+            report.deleted.append(_item(info.key, info.size, info.last_modified,
+                                        "intent of a writer that never finished"))
 
 
 def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datetime,

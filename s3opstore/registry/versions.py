@@ -31,34 +31,45 @@ and creates nothing inside the head's critical section. And:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from datetime import timedelta
 
 from s3opstore.errors import (
     ConflictError,
     CorruptManifestError,
     OpNotFoundError,
+    S3OpStoreError,
     VersionNotFoundError,
 )
 from s3opstore.models.events import Event
-from s3opstore.models.head import OpHead
+from s3opstore.models.head import MAX_BATCH, HeldVersion, OpHead
+from s3opstore.models.key_codecs import EPOCH, MS
 from s3opstore.models.keys import (
+    intent_key,
+    intents_prefix,
     op_head_key,
+    parse_intent_key,
+    parse_inverted,
     parse_version_entry,
     version_dir,
     version_entry_key,
     version_event_key,
+    version_events_prefix,
 )
 from s3opstore.models.keys import versions_prefix as _versions_prefix
 from s3opstore.models.manifests import (
+    VersionIntent,
     VersionManifest,
     VersionNumber,
     VersionRecord,
     utc_now_ms,
 )
 from s3opstore.models.version import Version
-from s3opstore.registry.commit import Done, Put, Snapshot, new_token
+from s3opstore.registry.commit import Again, Done, Put, Snapshot, new_token
 from s3opstore.registry.context import Context
-from s3opstore.registry.events import version_event
+from s3opstore.registry.events import actor, version_event
+from s3opstore.registry.format import format_version
 from s3opstore.registry.listing import Listing, SkippedKey, skipped_key
 
 __all__ = [
@@ -74,6 +85,22 @@ __all__ = [
 ]
 
 MAX_IDEMPOTENCY_KEYS = 64
+# How long a waiting writer's intent may be committed by others (D18). Its writer
+# deletes it when its call ends; one left behind (the writer was killed) must not
+# register a version long after anyone waited for it. Clocks of writers differ, so
+# an intent dated this far in the future is left alone too.
+INTENT_TTL = timedelta(seconds=60)
+# The store format from which a writer that lost leaves an intent and batches commit them,
+# and a version's entry is stored before its event (D18): an older release would refuse a
+# head holding a batch, and proves a version stored by its entry (D2).
+GROUP_COMMIT_FROM = 2
+# A waiting writer lets others commit (it only re-reads the head) while the head moves,
+# for at most this many looks in a row before it tries to commit itself: an intent
+# that no winner takes (their batches are full, or they are not contended) still
+# gets committed.
+_POLLS = 3
+# At most this many intents are looked at per attempt (one LIST page).
+_INTENTS_LISTED = 100
 
 
 def next_number(latest: VersionRecord, version: Version) -> VersionNumber:
@@ -184,6 +211,14 @@ def register_version(ctx: Context, op: str, version: Version,
     # - ``tries``: attempts so far; from the second on, the op is contended.
     absent_through: int | None = None
     tries = 0
+    # D18: once this call lost a race, its intent (``waiting``) asks whoever wins next
+    # to commit ``version`` too.
+    waiting: str | None = None
+    grouped = format_version(ctx.store) >= GROUP_COMMIT_FROM
+    # While it waits, the head's latest seq at its last look, and how many looks in a
+    # row found others committing (``polls``) without it attempting a commit itself.
+    looked: int | None = None
+    polls = 0
 
     def contended() -> bool:
         return tries >= 2 or ctx.committer.contended
@@ -214,38 +249,118 @@ def register_version(ctx: Context, op: str, version: Version,
         absent_through = latest.seq
         return None
 
-    def listed(manifest: VersionManifest, event: Event | None, *, look_first: bool) -> None:
-        """D2: ``manifest``'s version has its event, then its entry, stored.
-
-        Both are copies of what a head holds (identical bytes whoever writes them),
-        stored objects are never removed, and the entry is written second, so an
-        entry seen stored proves both. Under contention a HEAD that finds it (1
-        request) replaces the creates that would answer 412 and read back (4).
-        """
+    def store(held: HeldVersion) -> None:
+        """D2: ``held``'s version gets its entry and its event (copies of what a head
+        holds: identical bytes whoever writes them; never removed). From format 2 the
+        event is written second, so an event seen stored proves both (D18); before, the
+        entry was, and proves both there."""
+        manifest, event = held.manifest, held.event
         key = version_entry_key(manifest.record)
         if ctx.was_listed(key):
             return
-        if not look_first or ctx.store.head(key) is None:
-            if event is not None:  # None: a head from before D16's version chain
-                ctx.committer.create(version_event_key(op, manifest.record.seq), event)
-            ctx.committer.create(key, manifest)
+        writes: list[tuple[str, VersionManifest | Event]] = [(key, manifest)]
+        if event is not None:  # None: a head from before D16's version chain
+            writes.append((version_event_key(op, manifest.record.seq), event))
+        for target, value in writes if grouped else reversed(writes):
+            ctx.committer.create(target, value)
         ctx.mark_listed(key)
 
+    def stored(dropped: list[HeldVersion], *, look_first: bool) -> None:
+        """Before a CAS drops them from the head, every version in ``dropped`` is stored.
+
+        Under contention the writer that committed them stored them right after its
+        CAS, so look first: the dropped versions have consecutive seqs, and one LIST
+        of the version chain from the newest of them finds their events (1 request
+        for the whole batch, instead of the creates that would answer 412 and read
+        back: 4 each). A head from before version events proves by a HEAD of the entry.
+        """
+        todo = [held for held in dropped
+                if not ctx.was_listed(version_entry_key(held.manifest.record))]
+        if not todo:
+            return
+        found: set[int] = set()
+        by_list = grouped and all(held.event is not None for held in todo)
+        if look_first and by_list:
+            seqs = [held.manifest.record.seq for held in todo]
+            chain = version_events_prefix(op)
+            for info in ctx.store.list(chain, start_after=version_event_key(op, max(seqs) + 1),
+                                       limit=max(seqs) - min(seqs) + 1):
+                with contextlib.suppress(ValueError):  # a foreign key proves nothing
+                    found.add(parse_inverted(info.key[len(chain):]))
+        for held in todo:
+            record = held.manifest.record
+            key = version_entry_key(record)
+            if record.seq in found or (look_first and not by_list
+                                       and ctx.store.head(key) is not None):
+                ctx.mark_listed(key)
+            else:
+                store(held)
+
+    def wait() -> None:
+        """After a lost race: leave an intent, so the next winner may commit ours (D18)."""
+        nonlocal waiting
+        if waiting is not None or not grouped:
+            return
+        intent = VersionIntent(op_name=op, version=version, actor=actor(), host=identity.host,
+                               pid=identity.pid, idempotency=digest,
+                               created_at=utc_now_ms(), token=new_token())
+        try:
+            key = intent_key(intent)
+        except ValueError:  # does not fit in a key: wait without one
+            return
+        ctx.committer.create(key, intent)
+        waiting = key
+
+    def mates(head: OpHead) -> list[VersionIntent]:
+        """The waiting versions this attempt commits with ours, oldest intent first.
+
+        Looked for (one LIST: an intent's key holds all of it) by a call that waits
+        itself, or whose process lost a race lately: an uncontended commit pays
+        nothing. An intent is taken only when the head proves its version new (the
+        filter of seen versions, from seq 0) and its idempotency key unused, so
+        nothing is registered twice; any other waiting writer commits its own
+        version itself.
+        """
+        if not grouped or (waiting is None and not ctx.committer.contended):
+            return []
+        now = utc_now_ms()
+        used = dict(head.idempotency)
+        vids, digests = {version.vid}, {digest}
+        chosen: list[VersionIntent] = []
+        # Keys sort by age: start past the ones too old to take (left by killed writers).
+        oldest = f"{intents_prefix(op)}{(now - INTENT_TTL - EPOCH) // MS:015d}"
+        for info in ctx.store.list(intents_prefix(op), start_after=oldest,
+                                   limit=_INTENTS_LISTED):
+            intent = parse_intent_key(op, info.key)
+            if info.key == waiting or intent is None or abs(
+                    now - intent.created_at) > INTENT_TTL:
+                continue
+            vid = intent.version.vid
+            if (vid in vids or (intent.idempotency is not None and (
+                    intent.idempotency in digests or intent.idempotency in used))
+                    or not head.rules_out(vid, 0)):
+                continue
+            chosen.append(intent)
+            vids.add(vid)
+            digests.add(intent.idempotency)
+            if len(chosen) == MAX_BATCH - 1:
+                break
+        return chosen
+
     def put(new_head: OpHead, record: VersionRecord,
-            dropped: tuple[VersionManifest, Event | None] | None) -> Put[OpHead, VersionRecord]:
-        def before() -> None:  # the version the CAS drops from the head is listed first
-            if dropped is not None:
-                listed(*dropped, look_first=contended())
+            dropped: list[HeldVersion]) -> Put[OpHead, VersionRecord]:
+        def before() -> None:  # the versions the CAS drops from the head are stored first
+            stored(dropped, look_first=contended())
 
-        def after() -> None:  # contended: list our own version now, outside the CAS loop
+        def after() -> None:  # contended: store what we committed now, outside the CAS loop
             if contended():
-                listed(VersionManifest(record=record, token=new_head.token), new_head.event,
-                       look_first=False)
+                for held in new_head.held()[:1 + len(new_head.batch)]:
+                    store(held)
 
-        return Put(new_head, record, before=before, after=after)
+        return Put(new_head, record, before=before, after=after, lost=wait)
 
-    def decide(snapshot: Snapshot[OpHead] | None) -> Done[VersionRecord] | Put[OpHead,
-                                                                               VersionRecord]:
+    def decide(snapshot: Snapshot[OpHead] | None) -> (
+            Done[VersionRecord] | Put[OpHead, VersionRecord] | Again):
         if snapshot is None:
             record = VersionRecord(
                 op_name=op, version=version, number=(1, 0, 0), seq=0,
@@ -253,7 +368,7 @@ def register_version(ctx: Context, op: str, version: Version,
                 registered_pid=identity.pid)
             keys = [(digest, version.vid)] if digest else []
             return put(OpHead.first(record, token, keys, version_event(ctx, record, None)),
-                       record, None)
+                       record, [])
         nonlocal tries
         tries += 1
         head = snapshot.value
@@ -265,17 +380,47 @@ def register_version(ctx: Context, op: str, version: Version,
         existing = registered(head)
         if existing is not None:
             return Done(existing)
-        latest = head.latest
-        record = VersionRecord(
-            op_name=op, version=version, number=next_number(latest, version),
-            seq=latest.seq + 1, registered_at=utc_now_ms(), registered_host=identity.host,
-            registered_pid=identity.pid)
+        nonlocal looked, polls
+        progressed = looked is not None and head.latest.seq > looked
+        looked = head.latest.seq
+        if waiting is None and grouped and ctx.committer.contended:
+            # This process lost races lately: its first attempt would most likely lose
+            # one too (a GET and a 412 for nothing). Ask the next winner instead.
+            wait()
+            if waiting is not None:
+                return Again()
+        if waiting is not None and progressed and polls < _POLLS:
+            polls += 1  # others are committing, and may take our intent: do not race them
+            return Again()
+        polls = 0
+        now = utc_now_ms()
         keys = list(head.idempotency)
+        batch: list[tuple[VersionRecord, Event]] = []
+        last, last_event = head.latest, head.event
+        for intent in mates(head):
+            mate = VersionRecord(
+                op_name=op, version=intent.version, number=next_number(last, intent.version),
+                seq=last.seq + 1, registered_at=now, registered_host=intent.host,
+                registered_pid=intent.pid)
+            last_event = version_event(ctx, mate, last_event,
+                                       (intent.actor, intent.host, intent.pid))
+            batch.append((mate, last_event))
+            if intent.idempotency is not None:
+                keys.append((intent.idempotency, intent.version.vid))
+            last = mate
+        record = VersionRecord(
+            op_name=op, version=version, number=next_number(last, version),
+            seq=last.seq + 1, registered_at=now, registered_host=identity.host,
+            registered_pid=identity.pid)
         if digest is not None:
-            keys = [*keys, (digest, version.vid)][-MAX_IDEMPOTENCY_KEYS:]
-        new_head = head.followed_by(record, token, keys,
-                                    version_event(ctx, record, head.event))
-        dropped = None if head.previous is None else (head.previous, head.previous_event)
-        return put(new_head, record, dropped)
+            keys.append((digest, version.vid))
+        new_head = head.followed_by(record, token, keys[-MAX_IDEMPOTENCY_KEYS:],
+                                    version_event(ctx, record, last_event), mates=batch)
+        return put(new_head, record, head.dropped_next())
 
-    return ctx.committer.update(op_head_key(op), OpHead, decide)
+    try:
+        return ctx.committer.update(op_head_key(op), OpHead, decide)
+    finally:
+        if waiting is not None:  # committed (by us or a winner), or given up: not waiting
+            with contextlib.suppress(S3OpStoreError):
+                ctx.store.delete(waiting)

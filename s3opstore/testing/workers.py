@@ -64,7 +64,8 @@ def register_versions(url: str, env: dict[str, str] | None, op: str, worker: int
         if link_to is not None:
             store.register_valid_link(link_to, op, version)
         committed.append({"vid": record.version.vid, "seq": record.seq,
-                          "number": list(record.number)})
+                          "number": list(record.number), "pid": os.getpid(),
+                          "registered_pid": record.registered_pid})
     return committed
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from s3opstore import OpStore, Version
+from s3opstore.maintenance.fsck import fsck
+from s3opstore.models.keys import intents_prefix
 from s3opstore.registry.versions import next_number
 from s3opstore.testing import workers
 
@@ -70,6 +72,12 @@ def test_many_writers_lose_nothing(shared: tuple[str, dict[str, str]],
             expected = next_number(previous, record.version)
         assert record.number == expected
     assert len(store.get_validated_links("downstream", "shared_op")) == WRITERS * EACH
+    # A version another writer committed for its waiting writer (a group commit, D18)
+    # is still that writer's own, and nobody who finished left an intent behind.
+    assert all(item["registered_pid"] == item["pid"] for item in committed)
+    assert list(store.store.list(intents_prefix("shared_op"))) == []
+    report = fsck(store)
+    assert report.ok, report.problems
 
 
 def test_same_version_from_many_writers_is_one_record(

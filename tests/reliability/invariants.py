@@ -14,8 +14,9 @@ registry's read paths:
   ``stale_alias_head``); links: the upstream
   version registered with the same creation time; pipelines: their last op known.
 
-Unreferenced blobs, conditional-write probe keys and gc clock keys are *leftovers* (what a
-crash or a lost response may leave; gc's business), not problems.
+Unreferenced blobs, conditional-write probe keys, gc clock keys and waiting writers'
+intents (D18) are *leftovers* (what a crash or a lost response may leave; gc's business),
+not problems.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from s3opstore.models.head import OpHead
 from s3opstore.models.keys import (
     blob_key,
     name_of_segment,
+    parse_intent_key,
     parse_inverted,
     parse_link_key,
     parse_version_entry,
@@ -60,6 +62,7 @@ _PATTERNS = {
     "binding": re.compile(rf"^ops/(?P<op>{_NAME})/bytes/(?P<vid>{_VID})/(?P<inv>\d{{20}})\.json$"),
     "blob": re.compile(rf"^ops/(?P<op>{_NAME})/blobs/sha256/(?P<sha>[0-9a-f]{{64}})$"),
     "upload": re.compile(rf"^ops/(?P<op>{_NAME})/uploads/[0-9a-f]{{32}}$"),
+    "intent": re.compile(rf"^ops/(?P<op>{_NAME})/intents/[^/]+\.json$"),
     "trash": re.compile(rf"^ops/(?P<op>{_NAME})/trash/sha256/(?P<sha>[0-9a-f]{{64}})/[0-9a-f]+$"),
     "link": re.compile(rf"^links/(?P<down>{_NAME})/(?P<up>{_NAME})/[^/]+\.json$"),
     "pipeline": re.compile(rf"^pipelines/(?P<name>{_NAME})\.json$"),
@@ -175,6 +178,10 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
                             else parts.get("op") or "")
                 chain = events.setdefault(name, {})
                 chain[parse_inverted(parts["inv"])] = event
+            elif kind == "intent":  # a writer's, left when its DELETE failed (D18)
+                if parse_intent_key(name_of_segment(key.split("/")[1]), key) is None:
+                    problem(f"{key!r} is not an intent")
+                report.leftovers.append(key)
             elif kind in ("probe", "trash", "upload"):
                 report.leftovers.append(key)
         except (S3OpStoreError, ValueError) as exc:
@@ -182,8 +189,8 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
 
     for op, op_head in sorted(heads.items()):  # a version's event rides in its head
         stored = events.setdefault(f"versions of {op}", {})
-        carried = [op_head.event, op_head.previous_event]
-        for carried_event, record in zip(carried, op_head.carried(), strict=False):
+        for held in op_head.held():  # latest, batches (D18) and previous
+            carried_event, record = held.event, held.manifest.record
             if carried_event is None or (carried_event.seq, carried_event.version) != (
                     record.seq, record.version.vid):
                 problem(f"op {op!r}: the head does not carry the event of its version "
