@@ -220,15 +220,23 @@ class Committer:
 
     def update(self, key: str, model: type[M],
                decide: Callable[[Snapshot[M] | None], Decision[R, M] | Again]) -> R:
-        """Compare-and-swap loop on ``key`` until ``decide`` is applied or says Done."""
-        for _attempt in range(self.retry.max_attempts):
+        """Compare-and-swap loop on ``key`` until ``decide`` is applied or says Done.
+
+        ``max_attempts`` bounds the writes tried, and, separately, the waits ``decide``
+        asks for (``Again``): a writer that lets others commit for it is not closer to
+        giving up than one that raced them.
+        """
+        attempts = waits = 0
+        while attempts < self.retry.max_attempts and waits <= self.retry.max_attempts:
             snapshot = self.read(key, model)
             decision = decide(snapshot)
             if isinstance(decision, Done):
                 return decision.result
             if isinstance(decision, Again):
+                waits += 1
                 time.sleep(max(self._delay, self.retry.base_delay))
                 continue
+            attempts += 1
             self._before_write()
             if decision.before is not None:
                 decision.before()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -187,3 +187,36 @@ def test_botocore_retry_of_a_landed_write_is_ours(server_fixture: str, key_part:
     assert [r.number for r in opstore.get_versions("op")] == [(1, 0, 0), (2, 0, 0)]
     assert opstore.get_validated_links("down", "op") == {v("b")}
     assert opstore.pipeline_exists("pipe")
+
+
+def test_waits_and_writes_have_separate_budgets() -> None:
+    """A writer that lets others commit for it (``Again``) is not closer to giving up,
+    and one that only ever waits still gives up."""
+    from s3opstore.errors import ConflictError
+    from s3opstore.models.manifests import StoreFormat
+    from s3opstore.registry.commit import Again, Committer, Put
+
+    store = _AlwaysBeaten()
+    committer = Committer(store, FAST, lambda: None)
+    tried: list[str] = []
+
+    def alternate(_snapshot: object) -> Again | Put[StoreFormat, str]:
+        tried.append("wait" if len(tried) % 2 == 0 else "write")
+        if tried[-1] == "wait":
+            return Again()
+        return Put(StoreFormat(format_version=1, written_by="test", created_at=datetime.now(UTC),
+                               token="a" * 32), "done")
+
+    with pytest.raises(ConflictError):
+        committer.update("ops/op/head.json", StoreFormat, alternate)
+    assert tried.count("write") == FAST.max_attempts
+
+    waited = []
+
+    def always_wait(_snapshot: object) -> Again:
+        waited.append(1)
+        return Again()
+
+    with pytest.raises(ConflictError):
+        committer.update("ops/op/head.json", StoreFormat, always_wait)
+    assert len(waited) == FAST.max_attempts + 1

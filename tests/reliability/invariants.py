@@ -189,8 +189,8 @@ def check_invariants(store: ObjectStore, *, verify_blobs: bool = True) -> Report
 
     for op, op_head in sorted(heads.items()):  # a version's event rides in its head
         stored = events.setdefault(f"versions of {op}", {})
-        for held in op_head.held():  # latest, batches (D18) and previous
-            carried_event, record = held.event, held.manifest.record
+        for carried in op_head.held():  # latest, batches (D18) and previous
+            carried_event, record = carried.event, carried.manifest.record
             if carried_event is None or (carried_event.seq, carried_event.version) != (
                     record.seq, record.version.vid):
                 problem(f"op {op!r}: the head does not carry the event of its version "
