@@ -3,14 +3,19 @@
 The op's head (``ops/<op>/head.json``) holds its latest version and the one
 that version replaced (``previous``), with their events (D16), and is moved
 only by compare-and-swap. Before a writer's CAS drops a version from the head,
-it makes sure that version's event is stored in the op's version chain and
-then its listing entry (both create-only, both pure functions of the head: the
-entry's key encodes the whole record). So at every instant each committed
-version is either held by the head or has a listing entry and a stored event;
-a version's event is never a separate write that can race or be lost. A
-writer that won its CAS under contention lists its own version right away,
-so the writer that drops it two commits later finds it listed with one HEAD
-and creates nothing inside the head's critical section. And:
+it makes sure that version's listing entry and event are stored (both
+create-only, both pure functions of the head: the entry's key encodes the whole
+record). So at every instant each committed version is either held by the head
+or has a listing entry and a stored event; a version's event is never a
+separate write that can race or be lost. A writer that won its CAS under
+contention stores what it committed right away, so the writer that drops it a
+commit later finds it stored and creates nothing inside the head's critical
+section.
+
+Under contention (store format 2, D18) a writer that lost leaves an intent and
+waits, and the next winner commits up to :data:`~s3opstore.models.head.MAX_BATCH`
+versions in one CAS: the head then also holds the batch (``batch``,
+``previous_batch``), numbered as if registered one after the other. And:
 
 - ``latest_version``: GET head (1 request);
 - ``get_versions``: GET head, then LIST the entries (1 + ceil(N/1000)); an
@@ -19,11 +24,12 @@ and creates nothing inside the head's critical section. And:
 - registering a new version: GET head, LIST the version's entry prefix (is it
   an older version? the head's filter of every version it has seen answers
   that without the LIST but for its false positives: under 0.1% up to 1,000
-  versions, 2% at 2,000), PUT the dropped version's event and entry, CAS the
+  versions, 2% at 2,000), PUT the dropped version's entry and event, CAS the
   head (3 requests, 4 with the LIST; an op's first version: GET + create the
   head, 2; its second: GET + CAS, 2, as nothing is dropped yet). Under
-  contention the PUTs become one HEAD, and the winner lists its own version
-  after its CAS (2 PUTs);
+  contention the PUTs become one LIST of the version chain (format 1: a HEAD
+  per entry), and the winner stores what it committed after its CAS (2 PUTs
+  per version);
 - numbers are computed against the latest version under the CAS, so
   concurrent writers get exactly the numbers sequential registration in the
   final order gives.
