@@ -16,12 +16,15 @@ from s3opstore.models.events import Event
 from s3opstore.models.manifests import Tokened, VersionManifest, VersionRecord, _Frozen
 from s3opstore.models.seen import maybe_seen, seen_with
 
-__all__ = ["MAX_BATCH", "RECENT_VERSIONS", "HeldVersion", "OpHead", "fingerprint"]
+__all__ = ["MAX_BATCH", "MAX_CARRIED", "RECENT_VERSIONS", "HeldVersion", "OpHead", "fingerprint"]
 
 RECENT_VERSIONS = 64
 # The most versions one compare-and-swap commits (D18): bounds the head (two batches of
 # records and events, ~1 KiB each) and the writer's work inside the serial step.
 MAX_BATCH = 8
+# The most versions a head holds besides ``latest``, its batch and ``previous``: under
+# contention a version whose committer has not stored it yet stays (D18).
+MAX_CARRIED = 2 * MAX_BATCH
 # A head that holds a previous version is must-understand for it (D2, D13); one that
 # holds a batch for the batch fields too (D18): a release from before would drop those
 # versions from the head unlisted, or miss them in a listing.
@@ -66,8 +69,10 @@ class OpHead(Tokened):
     either while the op is not much larger than 2,000 versions (None in heads
     written before it). ``batch`` holds the versions committed by the same CAS
     as ``latest`` and before it (a group commit, D18), ``previous_batch`` those
-    committed with ``previous``; both are empty when one CAS committed one
-    version, and a CAS drops ``previous`` and ``previous_batch`` together.
+    committed with ``previous``, and older ones whose committer had not stored
+    them when the CAS after theirs looked (oldest first); both are empty when one
+    CAS committed one version, and a CAS drops ``previous`` and
+    ``previous_batch`` together, but for what is not stored yet.
     """
 
     kind: Literal["op-head"] = "op-head"
@@ -81,7 +86,7 @@ class OpHead(Tokened):
     seen: str | None = Field(default=None, max_length=4096)
     seen_from: int = Field(default=0, ge=0)
     batch: list[HeldVersion] = Field(default_factory=list, max_length=MAX_BATCH - 1)
-    previous_batch: list[HeldVersion] = Field(default_factory=list, max_length=MAX_BATCH - 1)
+    previous_batch: list[HeldVersion] = Field(default_factory=list, max_length=MAX_CARRIED)
     # D13: fields a reader must know to use this head. ``previous`` is one (set by
     # ``followed_by``): a reader unaware of it would miss that version in a listing, and
     # a writer unaware of it would drop it from the head unlisted. An older release
@@ -99,12 +104,15 @@ class OpHead(Tokened):
 
     def followed_by(self, record: VersionRecord, token: str,
                     idempotency: list[tuple[str, str]], event: Event,
-                    mates: Sequence[tuple[VersionRecord, Event]] = ()) -> OpHead:
+                    mates: Sequence[tuple[VersionRecord, Event]] = (),
+                    carried: Sequence[HeldVersion] = ()) -> OpHead:
         """The head that commits ``record`` after this one, with ``mates`` (versions of
         other writers committed by the same CAS, seqs just before ``record``'s, D18):
         this head's latest becomes ``previous`` and its batch ``previous_batch`` (what
-        this head holds as previous leaves it, so it must be listed first, D2), and the
-        window and filter of seen versions grow by every committed version."""
+        this head holds as previous leaves it, so it must be listed first, D2, but for
+        ``carried``: versions it held as previous that are not stored yet, which stay,
+        oldest first, D18), and the window and filter of seen versions grow by every
+        committed version."""
         seen, seen_from = self.seen, self.seen_from
         recent = list(self.recent)
         for committed, _event in [*mates, (record, event)]:
@@ -113,13 +121,14 @@ class OpHead(Tokened):
             recent.append(fingerprint(vid))
         batch = [HeldVersion(manifest=VersionManifest(record=mate, token=token), event=held)
                  for mate, held in mates]
-        fields = _PREVIOUS_FIELDS + (_BATCH_FIELDS if batch or self.batch else [])
+        held = [*carried, *self.batch]
+        fields = _PREVIOUS_FIELDS + (_BATCH_FIELDS if batch or held else [])
         return OpHead(op_name=self.op_name, latest=record, token=token,
                       idempotency=idempotency, event=event,
                       previous=VersionManifest(record=self.latest, token=self.token),
                       previous_event=self.event,
                       recent=recent[-RECENT_VERSIONS:], seen=seen, seen_from=seen_from,
-                      batch=batch, previous_batch=list(self.batch), must_understand=fields)
+                      batch=batch, previous_batch=held, must_understand=fields)
 
     def held(self) -> list[HeldVersion]:
         """Every version the head holds, newest first, as the entry and event each gets."""

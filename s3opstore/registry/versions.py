@@ -49,7 +49,7 @@ from s3opstore.errors import (
     VersionNotFoundError,
 )
 from s3opstore.models.events import Event
-from s3opstore.models.head import MAX_BATCH, HeldVersion, OpHead
+from s3opstore.models.head import MAX_BATCH, MAX_CARRIED, HeldVersion, OpHead
 from s3opstore.models.key_codecs import EPOCH, MS
 from s3opstore.models.keys import (
     intent_key,
@@ -271,33 +271,45 @@ def register_version(ctx: Context, op: str, version: Version,
             ctx.committer.create(target, value)
         ctx.mark_listed(key)
 
-    def stored(dropped: list[HeldVersion], *, look_first: bool) -> None:
-        """Before a CAS drops them from the head, every version in ``dropped`` is stored.
+    def unstored(dropped: list[HeldVersion]) -> list[HeldVersion]:
+        """Which of ``dropped`` are not stored yet (format 2, under contention: D18).
 
-        Under contention the writer that committed them stored them right after its
-        CAS, so look first: the dropped versions have consecutive seqs, and one LIST
-        of the version chain from the newest of them finds their events (1 request
-        for the whole batch, instead of the creates that would answer 412 and read
-        back: 4 each). A head from before version events proves by a HEAD of the entry.
+        The writer that committed them stores them right after its CAS, so look
+        first: the dropped versions have consecutive seqs, and one LIST of the
+        version chain from the newest of them finds their events (1 request for a
+        whole batch, where creating them would answer 412 and read back: 4 each).
         """
         todo = [held for held in dropped
                 if not ctx.was_listed(version_entry_key(held.manifest.record))]
-        if not todo:
-            return
+        if not todo or any(held.event is None for held in todo):
+            return todo  # a head from before version events: store them (D16)
+        seqs = [held.manifest.record.seq for held in todo]
+        chain = version_events_prefix(op)
         found: set[int] = set()
-        by_list = grouped and all(held.event is not None for held in todo)
-        if look_first and by_list:
-            seqs = [held.manifest.record.seq for held in todo]
-            chain = version_events_prefix(op)
-            for info in ctx.store.list(chain, start_after=version_event_key(op, max(seqs) + 1),
-                                       limit=max(seqs) - min(seqs) + 1):
-                with contextlib.suppress(ValueError):  # a foreign key proves nothing
-                    found.add(parse_inverted(info.key[len(chain):]))
+        for info in ctx.store.list(chain, start_after=version_event_key(op, max(seqs) + 1),
+                                   limit=max(seqs) - min(seqs) + 1):
+            with contextlib.suppress(ValueError):  # a foreign key proves nothing
+                found.add(parse_inverted(info.key[len(chain):]))
+        missing = []
         for held in todo:
-            record = held.manifest.record
-            key = version_entry_key(record)
-            if record.seq in found or (look_first and not by_list
-                                       and ctx.store.head(key) is not None):
+            if held.manifest.record.seq in found:
+                ctx.mark_listed(version_entry_key(held.manifest.record))
+            else:
+                missing.append(held)
+        return missing
+
+    def stored(dropped: list[HeldVersion], *, look_first: bool) -> None:
+        """Before a CAS drops them from the head, every version in ``dropped`` is stored.
+
+        ``look_first`` (under contention, in a format-1 store: the writer that won
+        them listed them after its CAS): a HEAD of each entry first, which proves
+        both there (the entry is written second).
+        """
+        for held in dropped:
+            key = version_entry_key(held.manifest.record)
+            if ctx.was_listed(key):
+                continue
+            if look_first and ctx.store.head(key) is not None:
                 ctx.mark_listed(key)
             else:
                 store(held)
@@ -356,7 +368,7 @@ def register_version(ctx: Context, op: str, version: Version,
     def put(new_head: OpHead, record: VersionRecord,
             dropped: list[HeldVersion]) -> Put[OpHead, VersionRecord]:
         def before() -> None:  # the versions the CAS drops from the head are stored first
-            stored(dropped, look_first=contended())
+            stored(dropped, look_first=contended() and not grouped)
 
         def after() -> None:  # contended: store what we committed now, outside the CAS loop
             if contended():
@@ -420,9 +432,17 @@ def register_version(ctx: Context, op: str, version: Version,
             registered_pid=identity.pid)
         if digest is not None:
             keys.append((digest, version.vid))
+        dropped, carried = head.dropped_next(), []
+        if grouped and contended():
+            # D18: what its committer has not stored yet (it is storing it now, or died)
+            # stays in the head while there is room, instead of being stored twice
+            dropped = unstored(dropped)
+            if len(dropped) + len(head.batch) <= MAX_CARRIED:
+                dropped, carried = [], sorted(dropped, key=lambda held: held.manifest.record.seq)
         new_head = head.followed_by(record, token, keys[-MAX_IDEMPOTENCY_KEYS:],
-                                    version_event(ctx, record, last_event), mates=batch)
-        return put(new_head, record, head.dropped_next())
+                                    version_event(ctx, record, last_event), mates=batch,
+                                    carried=carried)
+        return put(new_head, record, dropped)
 
     try:
         return ctx.committer.update(op_head_key(op), OpHead, decide)

@@ -285,9 +285,10 @@ def test_two_writers_meet_on_the_previous_versions_event(store: ObjectStore,
     """Writer A has read the head (v(1), and v(0) before it) and is about to store v(0)'s
     event, its entry, or its compare-and-swap, when writer B commits v(2) and v(3) in
     full. A's copies of v(0)'s event and entry are identical bytes (B stored them
-    already), its CAS loses, and its retry, now contended, finds v(2)'s entry missing
-    (B listed it on leaving, not on winning: B never lost a race), stores it, commits
-    v(4) on top and lists v(4) right after its CAS: one event per version, one chain."""
+    already), its CAS loses, and its retry, now contended, finds v(2) not stored (B
+    stores a version on dropping it, not on winning: B never lost a race), so the head
+    keeps holding it (D18); A commits v(4) on top and stores v(4) right after its CAS:
+    one event per version, one chain."""
     OpStore(store).register_version(OP, v(0))
     OpStore(store).register_version(OP, v(1))
     key = {"event": version_events_prefix(OP), "entry": "ops/model/versions/",
@@ -303,9 +304,11 @@ def test_two_writers_meet_on_the_previous_versions_event(store: ObjectStore,
     assert record.seq == 4
     assert [e.version for e in _version_chain(store)] == [v(i).vid for i in range(5)]
     assert _linked(_version_chain(store))
-    # newest first; v(3)'s rides in the head as its previous version's
+    # newest first; v(3)'s rides in the head as its previous version's, v(2)'s with it
     assert [info.key for info in store.list(version_events_prefix(OP))] == [
-        version_event_key(OP, seq) for seq in (4, 2, 1, 0)]
+        version_event_key(OP, seq) for seq in (4, 1, 0)]
+    head = OpHead.model_validate_json(store.get(op_head_key(OP)).data)
+    assert [h.manifest.record.version for h in head.previous_batch] == [v(2)]
     assert fsck(store).ok, fsck(store).problems
 
 
@@ -323,11 +326,12 @@ def test_the_winners_own_listing_may_fail(store: ObjectStore, failure: str) -> N
             raise Killed
         raise StorageUnavailableError("connection reset", maybe_applied=False)
 
-    # A: drops v(0) (entry: 1st PUT under versions/), loses its CAS to B's v(2), drops
-    # v(1) on its retry (2nd), wins, and lists its own v(3) (3rd): that one fails.
+    # A: drops v(0) (entry: 1st PUT under versions/), loses its CAS to B's v(2), finds
+    # v(1) not stored on its retry and keeps it in the head (D18), wins, and stores its
+    # own v(3) (2nd): that one fails.
     hooked = Hooked(store, Hook("put", op_head_key(OP),
                                 lambda: OpStore(store).register_version(OP, v(2))),
-                    Hook("put", "ops/model/versions/", fail, nth=3))
+                    Hook("put", "ops/model/versions/", fail, nth=2))
     if failure == "killed":
         with pytest.raises(Killed):
             OpStore(hooked).register_version(OP, v(3))
@@ -336,7 +340,7 @@ def test_the_winners_own_listing_may_fail(store: ObjectStore, failure: str) -> N
     assert hooked.hooks[1].fired
     assert OpStore(store).latest_version(OP).version == v(3)  # type: ignore[union-attr]
     assert fsck(store).ok, fsck(store).problems
-    for i in (4, 5):  # v(3) leaves the head: its writer finds the entry missing
+    for i in (4, 5):  # v(3) leaves the head (v(1) with it): their writer stores them
         OpStore(store).register_version(OP, v(i))
     assert [r.version for r in OpStore(store).get_versions(OP)] == [v(i) for i in range(6)]
     assert _linked(_version_chain(store))

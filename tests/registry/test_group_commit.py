@@ -21,7 +21,7 @@ from s3opstore.maintenance.fsck import fsck
 from s3opstore.maintenance.gc import collect_garbage
 from s3opstore.models.codec import decode, encode
 from s3opstore.models.events import Event
-from s3opstore.models.head import HeldVersion, OpHead
+from s3opstore.models.head import MAX_BATCH, MAX_CARRIED, HeldVersion, OpHead
 from s3opstore.models.keys import (
     intent_key,
     intents_prefix,
@@ -177,18 +177,21 @@ def test_batched_versions_are_stored_before_they_leave_the_head(
 
 
 def test_a_contended_drop_is_proved_by_one_list() -> None:
-    """A contended writer dropping a stored batch looks with one LIST of the version
-    chain (no HEAD, no create); one whose events are missing stores them itself."""
+    """A contended writer about to drop a batch looks with one LIST of the version chain
+    (no HEAD, no create). What is not stored yet (its committer is still at it, or died)
+    stays in the head instead of being stored twice, while there is room; it is stored
+    before it leaves."""
     for stored in (True, False):
         store = MemoryStore()
         OpStore(store).register_version(OP, v("0"))
-        for i in range(3):
-            _leave(store, _intent(v(f"w{i}")))
+        for i in range(3):  # oldest first
+            _leave(store, _intent(v(f"w{i}"), age=timedelta(milliseconds=10 * (3 - i))))
         OpStore(store, retry=CONTENDED).register_version(OP, v("x"))  # batch of 4
         OpStore(store).register_version(OP, v("y"))
+        batch = _head(store).dropped_next()
         # the batch's committer stored its versions right after its CAS; "not stored":
         # it died before it could
-        for held in [] if stored else _head(store).dropped_next():
+        for held in [] if stored else batch:
             store.delete(version_entry_key(held.manifest.record))
             store.delete(version_event_key(OP, held.manifest.record.seq))
         counting = _Puts(store)
@@ -196,9 +199,38 @@ def test_a_contended_drop_is_proved_by_one_list() -> None:
         assert counting.counts["head"] == 0
         assert counting.counts["list"] == 2  # the version chain's, and the intents'
         # the intent, the CAS, its own entry and event (a contended writer stores what it
-        # committed right away), and, when not stored yet, the dropped versions'
-        assert len(counting.puts) == (4 if stored else 4 + 2 * 4), counting.puts
+        # committed right away): nothing of the batch either way
+        assert [_kind(key) for key in counting.puts] == ["intent", "head", "entry", "event"]
+        carried = _head(store).previous_batch
+        assert carried == ([] if stored else sorted(
+            batch, key=lambda held: held.manifest.record.seq))
+        assert [r.version for r in OpStore(store).get_versions(OP)] == [
+            v("0"), v("w0"), v("w1"), v("w2"), v("x"), v("y"), v("z")]
         assert fsck(store).ok
+        # uncontended, the next writers store what they drop, the carried versions too
+        OpStore(store).register_version(OP, v("1"))
+        OpStore(store).register_version(OP, v("2"))
+        for held in batch:
+            assert store.head(version_entry_key(held.manifest.record)) is not None
+        assert fsck(store).ok
+
+
+def test_a_full_head_stores_what_it_cannot_carry() -> None:
+    store = MemoryStore()
+    OpStore(store).register_version(OP, v("0"))
+    for round_ in range(4):  # batches of 8 whose committers never store them
+        for i in range(MAX_BATCH - 1):
+            _leave(store, _intent(v(f"{round_}-{i}")))
+        committed = OpStore(store, retry=CONTENDED).register_version(OP, v(f"r{round_}"))
+        for held in _head(store).held()[:MAX_BATCH]:
+            store.delete(version_entry_key(held.manifest.record))
+            store.delete(version_event_key(OP, held.manifest.record.seq))
+        head = _head(store)
+        assert len(head.previous_batch) <= MAX_CARRIED
+        assert head.latest == committed
+    records = OpStore(store).get_versions(OP)
+    assert [r.seq for r in records] == list(range(1 + 4 * MAX_BATCH))
+    assert fsck(store).ok
 
 
 def test_nothing_is_committed_twice_or_against_its_key(store: ObjectStore) -> None:
