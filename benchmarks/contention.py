@@ -4,10 +4,11 @@ W spawned processes (1, 4, 16) each register ``count`` new versions and a
 link for each, either all on one shared op or each on its own op. Processes
 wait on a barrier (after imports and the store probe), so the measured
 window is only the registrations. Each worker counts, through botocore
-events, its PUTs to the op's ``head.json``: every head PUT beyond one per
-commit is a lost compare-and-swap race, i.e. a retry; 412/409 answers are
-counted too. Afterwards the parent checks nothing was lost: every committed
-version listed once, sequence numbers dense, every link present.
+events, its PUTs to the op's ``head.json`` and which of them lost their
+compare-and-swap race (412/409): with group commit (design.md, D18) one head
+write may commit several versions, so lost races are counted, not inferred.
+Afterwards the parent checks nothing was lost: every committed version listed
+once, sequence numbers dense, every link present.
 """
 
 from __future__ import annotations
@@ -40,20 +41,24 @@ def worker(url: str, env: dict[str, str], op: str, link_to: str, index: int, cou
     store = OpStore.from_url(url, retry=RetryPolicy(**retry) if retry else None)
     store.check_store()
     client = store.store.client  # type: ignore[attr-defined]
-    head_puts, requests = [0], [0]
+    head_puts, head_lost, requests = [0], [0], [0]
+    pending = [False]  # the request in flight is a head PUT
     statuses: Counter[int] = Counter()
 
     def count_request(**_: Any) -> None:
         requests[0] += 1
 
     def before_send(request: Any = None, **_: Any) -> None:
-        if request is not None and request.method == "PUT" and str(request.url).split(
-                "?")[0].endswith("/head.json"):
+        pending[0] = request is not None and request.method == "PUT" and str(
+            request.url).split("?")[0].endswith("/head.json")
+        if pending[0]:
             head_puts[0] += 1
 
     def after_call(http_response: Any = None, **_: Any) -> None:
         if http_response is not None and http_response.status_code in (409, 412):
             statuses[int(http_response.status_code)] += 1
+            if pending[0]:
+                head_lost[0] += 1
 
     client.meta.events.register("before-send.s3.PutObject", before_send)
     client.meta.events.register("after-call.s3.PutObject", after_call)
@@ -73,7 +78,8 @@ def worker(url: str, env: dict[str, str], op: str, link_to: str, index: int, cou
             errors.append(f"{type(exc).__name__}: {exc}")
     end = time.time()
     results.put({"index": index, "op": op, "start": start, "end": end, "committed": committed,
-                 "head_puts": head_puts[0], "requests": requests[0], "status_412": statuses[412],
+                 "head_puts": head_puts[0], "head_lost": head_lost[0], "requests": requests[0],
+                 "status_412": statuses[412],
                  "status_409": statuses[409], "errors": errors})
 
 
@@ -108,10 +114,13 @@ def _round(bench: Bench, workers: int, shared: bool, count: int,
     commits = sum(len(o["committed"]) for o in outs)
     window = max(o["end"] for o in outs) - min(o["start"] for o in outs)
     head_puts = sum(o["head_puts"] for o in outs)
+    head_lost = sum(o["head_lost"] for o in outs)
     errors = [e for o in outs for e in o["errors"]]
     return {"workers": workers, "shared": shared, "commits": commits, "seconds": window,
             "per_second": commits / window if window else 0.0,
-            "retries_per_commit": (head_puts - commits) / commits if commits else 0.0,
+            "retries_per_commit": head_lost / commits if commits else 0.0,
+            "versions_per_head_write": (commits / (head_puts - head_lost)
+                                        if head_puts > head_lost else 0.0),
             "requests_per_commit": (sum(o["requests"] for o in outs) / commits
                                     if commits else 0.0),
             "status_412": sum(o["status_412"] for o in outs),
@@ -164,6 +173,7 @@ def run(bench: Bench) -> Result:
                 continue
             rate = stats([r["per_second"] for r in group])
             retries = stats([r["retries_per_commit"] for r in group])
+            batch = stats([r.get("versions_per_head_write", 1.0) for r in group])
             requests = stats([r["requests_per_commit"] for r in group])
             intact = all(not r["problems"] and r["lost"] == 0 for r in group)
             failed = [e for r in group for e in r["errors"]]
@@ -172,7 +182,7 @@ def run(bench: Bench) -> Result:
             rows.append([workers, label, group[0]["commits"], fmt(rate.median, 1),
                          fmt(rate.min, 1), fmt(rate.max, 1),
                          _interval_cell(interval) if interval else "", fmt(retries.median),
-                         fmt(retries.max), fmt(requests.median, 1),
+                         fmt(retries.max), fmt(batch.median), fmt(requests.median, 1),
                          sum(r["status_412"] for r in group),
                          sum(r["status_409"] for r in group), len(failed),
                          "yes" if intact else "NO: " + "; ".join(
@@ -185,7 +195,8 @@ def run(bench: Bench) -> Result:
             data.append({"workers": workers, "shared": shared, "runs": group})
     result.tables.append(Table(
         ["processes", "ops", "versions per run", "versions/s median", "min", "max",
-         "one op / distinct ops [95% CI]", "retries per commit (median)", "(max)",
+         "one op / distinct ops [95% CI]", "lost races per commit (median)", "(max)",
+         "versions per head write (median)",
          "requests per version + link (median)",
          "412s (all runs)", "409s (all runs)", "writer errors (all runs)", "nothing lost"],
         rows, caption=f"{count} versions (each with a link) per process, spawned processes, "
@@ -193,13 +204,14 @@ def run(bench: Bench) -> Result:
         "distinct runs alternate pair by pair; the ratio is the geometric mean of the "
         "per-pair ratios of versions/s, with its 95% interval."))
     result.notes.append(
-        "Retries per commit = head.json PUTs beyond one per committed version, counted "
-        "through botocore events in each worker; a 412 is a lost compare-and-swap race. "
-        "Requests per version + link: every HTTP request the writers sent (retries "
-        "included) over the versions committed; a lost race costs the failed head PUT (a "
-        "412, not read back), a fresh GET of the head after the backoff, a HEAD of the "
-        "listing entry of the version the next attempt drops from the head (its writer "
-        "listed it, with its event, right after winning) and the next head PUT; the "
+        "Lost races per commit = head.json PUTs answered 412 or 409, counted through "
+        "botocore events in each worker; versions per head write = committed versions "
+        "over the head PUTs that landed (above 1: a group commit, design.md D18, took "
+        "waiting writers' versions along). Requests per version + link: every HTTP request "
+        "the writers sent (retries included) over the versions committed; a lost race "
+        "costs the failed head PUT (a 412, not read back), the intent the writer leaves "
+        "(a PUT, and a DELETE when its call ends) and a GET of the head per look until its "
+        "version is committed, by another writer's batch or its own; the "
         "link's event is event 0 of its version's own link chain (one PUT, which no other "
         "writer contends; in the op's chain before store format 2).")
     result.data = {"rounds": data, "count_per_worker": count, "pair_ratios": pair_ratios}

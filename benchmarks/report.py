@@ -210,7 +210,7 @@ def headline(document: dict[str, Any]) -> list[str]:
             str(most["workers"]))
         versus = f" ({_ci(pair)} of {most['workers']} ops)" if pair else ""
         lines.append(f"Contention: {most['workers']} processes on one op commit {rate:.0f} "
-                     f"versions/s{versus} with {retries:.2f} retries per commit; "
+                     f"versions/s{versus} with {retries:.2f} lost races per commit; "
                      f"{'nothing lost in any run' if not lost else f'{lost} PROBLEMS'}"
                      + (f"; {gave_up} registration(s) raised (see the scenario's notes)"
                         if gave_up else "") + ".")

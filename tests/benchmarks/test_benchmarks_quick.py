@@ -140,6 +140,10 @@ def test_contention_lost_nothing(quick_run: tuple[dict[str, Any], str]) -> None:
         assert run["lost"] == 0
         assert run["commits"] == run["workers"] * count
         assert run["retries_per_commit"] >= 0
+        # one head write commits one version or more (a group commit, D18), never none
+        assert run["versions_per_head_write"] >= 1
+        if not run["shared"] or run["workers"] == 1:
+            assert run["versions_per_head_write"] == 1 and run["retries_per_commit"] == 0
 
 
 @pytest.mark.slow
