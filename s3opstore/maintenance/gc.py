@@ -261,33 +261,36 @@ def _sweep_op(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep) -> 
 
 
 def _sweep_uploads(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep) -> None:
-    """Presigned uploads never committed: nothing references a staging key."""
-    for info in store.list(uploads_prefix(op)):
-        if parse_upload_key(op, info.key) is None:
-            report.warnings.append(f"unexpected key {info.key!r} among the uploads: left alone")
-        elif not _old(info, cutoff) or not _old(store.head(info.key), cutoff):
-            report.young += 1
-        else:
-            if not report.dry_run:
-                store.delete(info.key)
-            report.deleted.append(_item(info.key, info.size, info.last_modified,
-                                        "presigned upload never committed"))
+    """Presigned uploads never committed: nothing references a staging key. A URL holder
+    may overwrite one until it expires, so its age is read again just before."""
+    _sweep_staging(store, uploads_prefix(op), lambda key: parse_upload_key(op, key), cutoff,
+                   report, what="uploads", reason="presigned upload never committed",
+                   recheck=True)
 
 
 def _sweep_intents(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep) -> None:
     """Intents left by writers killed while they waited (D18). Nothing reads an intent
     older than a minute, and a live writer that finds its intent gone just commits its
-    version itself, so one past the grace is only clutter in the next writers' LIST."""
-    for info in store.list(intents_prefix(op)):
-        if parse_intent_key(op, info.key) is None:
-            report.warnings.append(f"unexpected key {info.key!r} among the intents: left alone")
-        elif not _old(info, cutoff):
+    version itself, so one past the grace is only clutter in the next writers' LIST.
+    Intents are create-only: the LIST's age is final."""
+    _sweep_staging(store, intents_prefix(op), lambda key: parse_intent_key(op, key), cutoff,
+                   report, what="intents", reason="intent of a writer that never finished",
+                   recheck=False)
+
+
+def _sweep_staging(store: ObjectStore, prefix: str, parse: Callable[[str], object | None],
+                   cutoff: datetime, report: _Sweep, *, what: str, reason: str,
+                   recheck: bool) -> None:
+    """Delete the objects under ``prefix`` older than ``cutoff``; nothing references them."""
+    for info in store.list(prefix):
+        if parse(info.key) is None:
+            report.warnings.append(f"unexpected key {info.key!r} among the {what}: left alone")
+        elif not _old(info, cutoff) or (recheck and not _old(store.head(info.key), cutoff)):
             report.young += 1
         else:
             if not report.dry_run:
                 store.delete(info.key)
-            report.deleted.append(_item(info.key, info.size, info.last_modified,
-                                        "intent of a writer that never finished"))
+            report.deleted.append(_item(info.key, info.size, info.last_modified, reason))
 
 
 def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datetime,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,7 +19,7 @@ import pytest
 
 from s3opstore.maintenance.fsck import fsck
 from s3opstore.maintenance.fsck_log import repair_history
-from s3opstore.models.events import Event, event_digest
+from s3opstore.models.events import Event
 from s3opstore.models.keys import (
     EVENTS_PREFIX,
     FORMAT_KEY,
@@ -47,20 +46,10 @@ from s3opstore.registry.events import (
 )
 from s3opstore.registry.opstore import OpStore
 from s3opstore.stores.base import ObjectInfo, ObjectStore
-from tests.conftest import make_store
+from tests.registry.test_events import OP, _rewrite, store, v
 from tests.reliability.interleave import Hook, Hooked, Killed
 
-OP = "model"
-
-
-def v(i: int) -> Version:
-    return Version.from_parts(major=f"{i}", creation_time=datetime(2025, 1, 2, 3, 4, i))
-
-
-@pytest.fixture(params=["memory", "local", "moto", "seaweedfs"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
-    forget_heads()
-    return make_store(request.param, request, tmp_path)
+__all__ = ["store"]  # the fixture (every backend, a fresh process's chain heads)
 
 
 class Recorded(Hooked):
@@ -285,15 +274,6 @@ def _three_links(store: ObjectStore) -> list[str]:
         opstore.register_valid_link(down, OP, v(0))
     assert fsck(store).ok, fsck(store).problems
     return [link_event_key(OP, v(0).vid, seq) for seq in range(3)]
-
-
-def _rewrite(store: ObjectStore, key: str, change: dict[str, object], *,
-             redigest: bool = False) -> None:
-    raw = orjson.loads(store.get(key).data)
-    raw.update(change)
-    if redigest:
-        raw["digest"] = event_digest(Event.model_validate(raw))
-    store.put(key, orjson.dumps(raw, option=orjson.OPT_SORT_KEYS))
 
 
 def test_a_link_chain_is_verified_like_any_chain(store: ObjectStore) -> None:
