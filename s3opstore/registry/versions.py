@@ -403,8 +403,10 @@ def register_version(ctx: Context, op: str, version: Version,
         looked = head.latest.seq
         if waiting is None and grouped and ctx.committer.contended:
             # This process lost races lately: its first attempt would most likely lose
-            # one too (a GET and a 412 for nothing). Ask the next winner instead.
-            wait()
+            # one too (a GET and a 412 for nothing). Ask the next winner instead; an
+            # intent that could not be stored only means racing as before.
+            with contextlib.suppress(S3OpStoreError):
+                wait()
             if waiting is not None:
                 return Again()
         if waiting is not None and progressed and polls < _POLLS:

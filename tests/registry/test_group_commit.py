@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from s3opstore import OpStore, RetryPolicy, Version
+from s3opstore.errors import StorageUnavailableError
 from s3opstore.maintenance.fsck import fsck
 from s3opstore.maintenance.gc import collect_garbage
 from s3opstore.models.codec import decode, encode
@@ -346,3 +347,23 @@ def test_a_format_1_store_is_written_as_before(store: ObjectStore) -> None:
         v("0"), v("1"), v("c"), v("a")]
     assert _head(store).batch == [] and "batch" not in _head(store).must_understand
     assert fsck(store).ok
+
+
+class _NoIntents(MemoryStore):
+    """A store that fails every write of an intent (5xx that did not apply)."""
+
+    def put(self, key: str, data: bytes, *, mode: PutMode = "overwrite") -> str:
+        if "/intents/" in key:
+            raise StorageUnavailableError("slow down", maybe_applied=False)
+        return super().put(key, data, mode=mode)
+
+
+def test_an_intent_that_cannot_be_stored_only_means_racing_as_before() -> None:
+    store = _NoIntents()
+    OpStore(store).register_version(OP, v("0"))
+    hooked = Hooked(store, Hook("put", "head.json",
+                                lambda: OpStore(store).register_version(OP, v("c"))))
+    # contended from the start (intent first), then a lost race (intent after it)
+    record = OpStore(hooked, retry=CONTENDED).register_version(OP, v("a"))
+    assert record.seq == 2 and _intents(store) == []
+    assert [r.version for r in OpStore(store).get_versions(OP)] == [v("0"), v("c"), v("a")]
