@@ -80,6 +80,7 @@ __all__ = [
     "blob_prefix",
     "bytes_key",
     "bytes_prefix",
+    "chain_event_key",
     "chain_prefix",
     "clock_key",
     "decode_ctime",
@@ -130,14 +131,15 @@ __all__ = [
 _ENTRY = re.compile(
     r"^(?P<seq>\d{20})_(?P<M>\d+)\.(?P<m>\d+)\.(?P<p>\d+)_(?P<ctime>[0-9T.Z]+)_"
     r"(?P<reg>\d+)_(?P<host>[A-Za-z0-9.-]+)_(?P<pid>\d+)\.json$")
+_VID_PATTERN = r"[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40}"  # major.minor.patch digests
 _INTENT = re.compile(
     r"^(?P<ms>\d{15})_(?P<token>[0-9a-f]{32})_"
-    r"(?P<vid>[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40})_(?P<ctime>[0-9T.Z]+)_"
+    rf"(?P<vid>{_VID_PATTERN})_(?P<ctime>[0-9T.Z]+)_"
     r"(?P<host>[A-Za-z0-9.-]+)_(?P<pid>\d+)_(?P<digest>[0-9a-f]{32}|-)_"
     r"(?P<actor>[A-Za-z0-9_-]+)\.json$")
 _MAX_INTENT_KEY = 1024
 _LINK = re.compile(
-    r"^(?P<vid>[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40})_(?P<ctime>[0-9T.Z]+)\.json$")
+    rf"^(?P<vid>{_VID_PATTERN})_(?P<ctime>[0-9T.Z]+)\.json$")
 
 
 def op_head_key(op: str) -> str:
@@ -209,7 +211,7 @@ def upstreams_prefix(downstream: str) -> str:
     return f"{LINKS_PREFIX}{_seg(downstream)}/"
 
 
-_UPLOAD_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")  # an upload's or an intent's: new_token()
 
 
 def uploads_prefix(op: str) -> str:
@@ -219,7 +221,7 @@ def uploads_prefix(op: str) -> str:
 def upload_key(op: str, token: str) -> str:
     """Where one presigned upload lands: never a content address, which only the
     registry writes (after proving the bytes), so a URL holder can overwrite nothing."""
-    if not _UPLOAD_TOKEN.match(token):
+    if not _TOKEN.match(token):
         raise ValueError(f"bad upload token {token!r}")
     return f"{uploads_prefix(op)}{token}"
 
@@ -228,7 +230,7 @@ def parse_upload_key(op: str, key: str) -> str | None:
     """The token of ``key`` if it is exactly an upload key of ``op``, else None."""
     prefix = uploads_prefix(op)
     token = key[len(prefix):] if key.startswith(prefix) else ""
-    return token if _UPLOAD_TOKEN.match(token) else None
+    return token if _TOKEN.match(token) else None
 
 
 def intents_prefix(op: str) -> str:
@@ -243,7 +245,7 @@ def intent_key(intent: VersionIntent) -> str:
     ValueError when it would not fit in a key (a very long actor): that writer then
     just waits without an intent.
     """
-    if not _UPLOAD_TOKEN.match(intent.token):
+    if not _TOKEN.match(intent.token):
         raise ValueError(f"bad intent token {intent.token!r}")
     created = (intent.created_at - EPOCH) // MS
     who = base64.urlsafe_b64encode(intent.actor.encode()).decode().rstrip("=")
@@ -432,7 +434,7 @@ def events_prefix(op: str | None) -> str:
 
 
 def event_key(op: str | None, seq: int) -> str:
-    return f"{events_prefix(op)}{inverted(seq)}.json"
+    return chain_event_key(events_prefix(op), seq)
 
 
 def version_events_prefix(op: str) -> str:
@@ -441,14 +443,14 @@ def version_events_prefix(op: str) -> str:
 
 
 def version_event_key(op: str, seq: int) -> str:
-    return f"{version_events_prefix(op)}{inverted(seq)}.json"
+    return chain_event_key(version_events_prefix(op), seq)
 
 
 # A link's event goes to a chain of its own per upstream version, not to the op's chain:
 # under contention every link of one op queued on that one chain (D16). Stores of format 1
 # keep theirs in the op chain (registry/events.py decides which).
 LINK_EVENTS_PREFIX = "events/links/"  # list_dirs: the ops whose versions have link chains
-_VID = re.compile(r"^[0-9a-f]{40}\.[0-9a-f]{40}\.[0-9a-f]{40}$")
+_VID = re.compile(rf"^{_VID_PATTERN}$")
 
 
 def link_events_root(op: str) -> str:
@@ -466,7 +468,12 @@ def link_events_prefix(op: str, vid: str) -> str:
 
 
 def link_event_key(op: str, vid: str, seq: int) -> str:
-    return f"{link_events_prefix(op, vid)}{inverted(seq)}.json"
+    return chain_event_key(link_events_prefix(op, vid), seq)
+
+
+def chain_event_key(chain: str, seq: int) -> str:
+    """The key of event ``seq`` in the chain under ``chain`` (a prefix ending in '/')."""
+    return f"{chain}{inverted(seq)}.json"
 
 
 def chain_prefix(key: str) -> str:

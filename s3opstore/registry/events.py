@@ -47,12 +47,12 @@ from s3opstore.errors import ConflictError, InvalidInputError, StorageUnavailabl
 from s3opstore.models.codec import encode
 from s3opstore.models.events import Action, Event, event_digest, event_token, manifest_digest
 from s3opstore.models.head import OpHead
-from s3opstore.models.key_codecs import inverted
 from s3opstore.models.keys import (
     LINK_EVENTS_PREFIX,
     OP_EVENTS_PREFIX,
     OPS_PREFIX,
     VERSION_EVENTS_PREFIX,
+    chain_event_key,
     chain_prefix,
     decode_names,
     events_prefix,
@@ -218,7 +218,7 @@ def append_event(ctx: Context, subject: Subject, manifest_key: str, manifest_sha
             seq, prev = head[0] + 1, None if newest is None else newest.digest
             event = _build(subject, seq, prev, manifest_key, manifest_sha256, who,
                            identity.host, identity.pid, recovered)
-            stored, created = committer.create(f"{chain}{inverted(seq)}.json", event)
+            stored, created = committer.create(chain_event_key(chain, seq), event)
         except StorageUnavailableError:
             transient += 1
             if transient > _TRANSIENT_RETRIES:
@@ -383,7 +383,7 @@ def verify_chain(entries: list[tuple[str, Event]]) -> list[ChainFault]:
 
 def event_key_hint(entries: list[tuple[str, Event]], seq: int) -> str:
     """The key a missing event would have (same chain as the others)."""
-    return f"{chain_prefix(entries[0][0])}{inverted(seq)}.json"
+    return chain_event_key(chain_prefix(entries[0][0]), seq)
 
 
 def history(store: ObjectStore, op: str | None = None, *, every: bool = False,

@@ -315,7 +315,8 @@ def register_version(ctx: Context, op: str, version: Version,
                 store(held)
 
     def wait() -> None:
-        """After a lost race: leave an intent, so the next winner may commit ours (D18)."""
+        """Leave an intent, so the next winner may commit ours too (D18): after a lost
+        race, or before a first attempt that would most likely lose one."""
         nonlocal waiting
         if waiting is not None or not grouped:
             return
@@ -324,9 +325,9 @@ def register_version(ctx: Context, op: str, version: Version,
                                created_at=utc_now_ms(), token=new_token())
         try:
             key = intent_key(intent)
-        except ValueError:  # does not fit in a key: wait without one
-            return
-        ctx.committer.create(key, intent)
+            ctx.committer.create(key, intent)
+        except (ValueError, S3OpStoreError):  # too long for a key, or not stored: an
+            return  # intent only helps, so this call races as before
         waiting = key
 
     def mates(head: OpHead) -> list[VersionIntent]:
@@ -403,10 +404,8 @@ def register_version(ctx: Context, op: str, version: Version,
         looked = head.latest.seq
         if waiting is None and grouped and ctx.committer.contended:
             # This process lost races lately: its first attempt would most likely lose
-            # one too (a GET and a 412 for nothing). Ask the next winner instead; an
-            # intent that could not be stored only means racing as before.
-            with contextlib.suppress(S3OpStoreError):
-                wait()
+            # one too (a GET and a 412 for nothing). Ask the next winner instead.
+            wait()
             if waiting is not None:
                 return Again()
         if waiting is not None and progressed and polls < _POLLS:
