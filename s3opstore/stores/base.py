@@ -39,7 +39,7 @@ from __future__ import annotations
 import base64
 import builtins
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Literal, Protocol, runtime_checkable
@@ -161,6 +161,17 @@ class ObjectStore(Protocol):
         looked (a repair with other content) are never the ones it removes. An absent
         key with ``if_match`` is a no-op as well (there is nothing left to protect).
         StorageUnavailableError(maybe_applied=True): the delete may have happened.
+        """
+        ...
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Remove every object in ``keys`` (absent ones are not an error), unconditionally,
+        in as few requests as the backend allows (S3: one DeleteObjects per 1,000 keys).
+
+        For short-lived objects whose writer is done with them and whose every reader
+        tolerates absence (a group commit's intents, D18): one request where a
+        ``delete`` per key would cost one each. Every key is checked before anything
+        is deleted. StorageUnavailableError(maybe_applied=True): some may be gone.
         """
         ...
 

@@ -32,7 +32,7 @@ import hashlib
 import os
 import stat
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
@@ -338,6 +338,13 @@ class LocalStore:
                     return
                 progress.visible = True
                 fsync_dir(os.path.dirname(path))
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """One unlink per key (a directory has no batch delete), each as ``delete``."""
+        for key in keys:
+            check_key(key)
+        for key in keys:
+            self.delete(key)
 
     # -- listings (stores/local_listing.py) --------------------------------------------
     def list(self, prefix: str, *, start_after: str | None = None,

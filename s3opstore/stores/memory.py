@@ -10,7 +10,7 @@ import builtins
 import hashlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -76,6 +76,13 @@ class MemoryStore:
             if current is not None and if_match is not None and current[1] != if_match:
                 raise PreconditionFailedError(key)
             self._objects.pop(key, None)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            check_key(key)
+        with self._lock:
+            for key in keys:
+                self._objects.pop(key, None)
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:

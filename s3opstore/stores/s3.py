@@ -28,7 +28,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, cast
 
 from boto3.s3.transfer import TransferConfig
@@ -60,6 +60,7 @@ from s3opstore.stores.s3_client import (
 )
 from s3opstore.stores.s3_errors import (
     Missing,
+    batch_delete_error,
     http_status,
     is_missing,
     stored_crc32,
@@ -93,6 +94,7 @@ class S3Store:
         self.client: S3Client = client if client is not None else default_client()
         self._sigv4_client: tuple[S3Client, S3Client] | None = None  # (of client, twin)
         self.page_size = 1000  # LIST page size; tests lower it to exercise pagination
+        self.delete_page_size = 1000  # keys per DeleteObjects (S3's most); tests lower it
         # A copy: the caller's TransferConfig (perhaps shared with other code) stays as given.
         self.transfer_config = copy.copy(transfer_config) if transfer_config else TransferConfig(
             multipart_threshold=MULTIPART_THRESHOLD,
@@ -194,6 +196,17 @@ class S3Store:
             kwargs["IfMatch"] = if_match
         with self._errors(key, may_apply=True, missing="absent"):  # already gone: done
             self.client.delete_object(**kwargs)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        full = [self._full(key) for key in keys]  # every key checked before any request
+        for start in range(0, len(full), self.delete_page_size):
+            page = full[start:start + self.delete_page_size]
+            with self._errors(keys[start], may_apply=True):
+                response = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": key} for key in page], "Quiet": True})
+            if response.get("Errors"):
+                raise batch_delete_error(response["Errors"], len(page), bucket=self.bucket)
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from botocore.exceptions import (
@@ -30,8 +31,8 @@ from s3opstore.errors import (
     StorageUnavailableError,
 )
 
-__all__ = ["Missing", "error_code", "http_status", "is_missing", "missing_key_hint",
-           "stored_sha256", "translate"]
+__all__ = ["Missing", "batch_delete_error", "error_code", "http_status", "is_missing",
+           "missing_key_hint", "stored_sha256", "translate"]
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _PRECONDITION = {"PreconditionFailed", "412"}
@@ -141,3 +142,20 @@ def translate(exc: Exception, key: str, *, bucket: str, prefix: str, may_apply: 
             f"S3 unreachable for key {key!r}: {type(exc).__name__}",
             maybe_applied=may_apply)
     return StorageError(f"S3 client error for key {key!r}: {exc}")
+
+
+def batch_delete_error(errors: Sequence[Mapping[str, object]], keys: int, *,
+                       bucket: str) -> S3OpStoreError:
+    """The failure of a DeleteObjects whose answer lists keys it did not delete.
+
+    S3 answers 200 and reports each key it failed apart; the first one is named. A
+    denial is StorageAccessError; anything else may be transient, and the others of
+    the request may be gone (StorageUnavailableError, maybe applied).
+    """
+    first = errors[0]
+    code = str(first.get("Code", ""))
+    message = (f"S3 did not delete {len(errors)} of {keys} keys in bucket {bucket!r}, "
+               f"the first {first.get('Key', '')!r}: {code} {first.get('Message', '')}".rstrip())
+    if code in _ACCESS:
+        return StorageAccessError(message)
+    return StorageUnavailableError(message, maybe_applied=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import builtins
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -66,6 +66,10 @@ class CountingStore:
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         self._tick("delete")
         self.inner.delete(key, if_match=if_match)
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        self._tick("delete_many")
+        self.inner.delete_many(keys)
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:
@@ -132,8 +136,9 @@ class FaultyStore(CountingStore):
                                           maybe_applied=True)
         if fault.kind == "error" and fault.exc is not None:
             raise fault.exc
-        raise StorageUnavailableError(f"injected failure for {op} {key!r}",
-                                      maybe_applied=op in ("put", "upload", "delete", "copy"))
+        raise StorageUnavailableError(
+            f"injected failure for {op} {key!r}",
+            maybe_applied=op in ("put", "upload", "delete", "delete_many", "copy"))
 
     def get(self, key: str) -> GetResult:
         self._tick("get")
@@ -162,6 +167,10 @@ class FaultyStore(CountingStore):
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         self._tick("delete")
         self._run("delete", key, lambda: self.inner.delete(key, if_match=if_match))
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        self._tick("delete_many")  # a fault's key_part is looked for in every key
+        self._run("delete_many", "\n".join(keys), lambda: self.inner.delete_many(keys))
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:

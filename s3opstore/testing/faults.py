@@ -29,7 +29,7 @@ from __future__ import annotations
 import builtins
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 FAULT_KINDS = ("unavailable", "ambiguous", "conflict", "precondition")
-WRITE_PRIMITIVES = frozenset({"put", "upload", "delete", "copy"})
+WRITE_PRIMITIVES = frozenset({"put", "upload", "delete", "delete_many", "copy"})
 
 # (1-based position, primitive, key) -> fault kind or None
 Plan = Callable[[int, str, str], str | None]
@@ -165,6 +165,9 @@ class FaultInjector:
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         self._run("delete", key, lambda: self.inner.delete(key, if_match=if_match))
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        self._run("delete_many", "\n".join(keys), lambda: self.inner.delete_many(keys))
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:

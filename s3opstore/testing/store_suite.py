@@ -42,6 +42,9 @@ class StoreSuite:
     stream_size = 5 * 1024 * 1024 + 12345
     #: keys the pagination test lists: more than one page of the store as its fixture made it
     paginate_keys = 1005
+    #: keys the batch-delete test removes: more than one request's worth of the store as
+    #: its fixture made it, where the backend batches
+    delete_many_keys = 12
     #: what the raw name of the store's key ``k`` is, minus ``k`` ("" for a whole container)
     raw_prefix = ""
 
@@ -157,6 +160,24 @@ class StoreSuite:
         store.delete("d/key")  # absent: not an error
         store.put("d/key", b"again", mode="create")  # a deleted key can be created again
 
+    def test_delete_many(self, store: ObjectStore) -> None:
+        keys = [f"gone/{i:03d}" for i in range(self.delete_many_keys)]
+        for key in keys:
+            store.put(key, b"x")
+        store.put("kept/one", b"k")
+        store.put("gone-not/x", b"n")  # shares the first characters of the deleted keys
+        store.delete_many([*reversed(keys), "gone/absent"])  # absent: not an error
+        assert [i.key for i in store.list("")] == ["gone-not/x", "kept/one"]
+        store.delete_many([])
+        store.put(keys[0], b"again", mode="create")  # a deleted key can be created again
+
+    def test_delete_many_checks_every_key_before_deleting(self, store: ObjectStore) -> None:
+        store.put("ok/key", b"x")
+        for key in BAD_KEYS:
+            with pytest.raises(InvalidKeyError):
+                store.delete_many(["ok/key", key])
+        assert store.get("ok/key").data == b"x"
+
     def test_list_order_prefix_and_bounds(self, store: ObjectStore) -> None:
         keys = ["p/b/2", "p/a/1", "p/a/10", "p/a2", "q/x", "pz"]
         for key in keys:
@@ -230,6 +251,9 @@ class PrefixSuite(StoreSuite):
         assert store.get("k/x").data == b"mine"
         store.delete("k/x")
         assert store.head("k/x") is None
+        store.put("k/y", b"mine too")
+        store.delete_many(["k/y", "k/x"])
+        assert store.head("k/y") is None
         assert self.raw_list(store) == sorted(neighbours)
         for name, data in neighbours.items():
             assert self.raw_get(store, name) == data, name

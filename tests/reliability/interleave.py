@@ -11,7 +11,7 @@ on every backend, moto's in-process mock included.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Literal
 
@@ -74,6 +74,9 @@ class Hooked(CountingStore):
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
         self._call("delete", key, lambda: self.inner.delete(key, if_match=if_match))
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        self._call("delete_many", "\n".join(keys), lambda: self.inner.delete_many(keys))
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:

@@ -42,6 +42,7 @@ CALLS: dict[str, tuple[str, Callable[[S3Store], object], bool]] = {
     "list": ("list_objects_v2", lambda s: list(s.list("ops/")), False),
     "put": ("put_object", lambda s: s.put("k", b"x", mode="create"), True),
     "delete": ("delete_object", lambda s: s.delete("k"), True),
+    "delete_many": ("delete_objects", lambda s: s.delete_many(["k", "j"]), True),
 }
 
 
@@ -54,6 +55,32 @@ def test_a_5xx_may_have_applied_only_for_writes(stubbed: tuple[S3Store, Stubber]
     with pytest.raises(StorageUnavailableError) as caught:
         call(store)
     assert caught.value.maybe_applied is write
+
+
+@pytest.mark.parametrize(("code", "error"), [("AccessDenied", StorageAccessError),
+                                             ("InternalError", StorageUnavailableError)])
+def test_keys_a_batch_delete_did_not_delete_are_an_error_naming_the_first(
+        stubbed: tuple[S3Store, Stubber], code: str, error: type[Exception]) -> None:
+    """DeleteObjects answers 200 and lists the keys it failed: never taken as success."""
+    store, stubber = stubbed
+    stubber.add_response("delete_objects", {"Errors": [
+        {"Key": "p/j", "Code": code, "Message": "no"}, {"Key": "p/k", "Code": code}]})
+    with pytest.raises(error, match=rf"did not delete 2 of 3 keys.*'p/j': {code} no"):
+        store.delete_many(["i", "j", "k"])
+
+
+def test_a_batch_delete_is_one_request_per_page(moto_client: Any) -> None:
+    store = S3Store("mock-bucket", f"many/{uuid.uuid4().hex[:8]}", client=moto_client)
+    store.delete_page_size = 3
+    sent: list[int] = []
+    moto_client.meta.events.register(
+        "provide-client-params.s3.DeleteObjects",
+        lambda params, **_: sent.append(len(params["Delete"]["Objects"])))
+    for i in range(7):
+        store.put(f"k{i}", b"x")
+    store.delete_many([f"k{i}" for i in range(7)])
+    assert sent == [3, 3, 1]
+    assert list(store.list("")) == []
 
 
 def test_missing_bucket_is_an_access_error_even_for_delete(
