@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from s3opstore.api import handle
@@ -35,6 +35,7 @@ from s3opstore.models.keys import alias_head_key
 from s3opstore.models.names import check_name, encode_name
 from s3opstore.models.version import Version
 from s3opstore.registry.opstore import OpStore
+from s3opstore.registry.refs import check_alias_name
 from s3opstore.stores import LocalStore, MemoryStore
 from s3opstore.stores.s3 import S3Store
 from s3opstore.testing.faults import WRITE_PRIMITIVES, FaultInjector
@@ -232,6 +233,8 @@ def test_python_api_refuses_wrong_types(value: Any) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.text(st.characters(codec="utf-8"), max_size=220)
        | st.text(alphabet="./%\\\x00-_aZ9\u2215\uff0e", max_size=12))
+@example(name="latest")
+@example(name="1.2")
 def test_generated_names_are_refused_or_stay_in_their_op(name: str) -> None:
     inner = MemoryStore()
     store, recorder = _populated(inner)
@@ -247,6 +250,11 @@ def test_generated_names_are_refused_or_stay_in_their_op(name: str) -> None:
         return
     TALLY["generated names accepted"] += 1
     store.register_version(name, V1)
+    try:  # a valid name may still be no alias name: "latest", or one that reads as a number
+        check_alias_name(name)
+    except InvalidInputError:
+        _refused_without_io(lambda: store.set_alias("op", name, V1), recorder, repr(name))
+        return
     store.set_alias("op", name, V1)
     written = [key for primitive, key in recorder.calls if primitive in WRITE_PRIMITIVES]
     segment = encode_name(name)
