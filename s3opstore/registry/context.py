@@ -68,6 +68,9 @@ class Context:
         # under the process.
         self._listed: OrderedDict[str, None] = OrderedDict()
         self._listed_lock = threading.Lock()
+        # D18: how many other writers' intents this process's last LIST of each op's
+        # intents found (most recently listed ops last). A hint: a torn update blurs it.
+        self._waiting: OrderedDict[str, int] = OrderedDict()
         self._format_checked = False
 
     @property
@@ -95,6 +98,18 @@ class Context:
     def was_listed(self, entry_key: str) -> bool:
         with self._listed_lock:
             return entry_key in self._listed
+
+    def waiting_on(self, op: str) -> int:
+        """How many writers the last look at ``op``'s intents found waiting (0: none yet)."""
+        with self._listed_lock:
+            return self._waiting.get(op, 0)
+
+    def saw_waiting(self, op: str, count: int) -> None:
+        with self._listed_lock:
+            self._waiting[op] = count
+            self._waiting.move_to_end(op)
+            if len(self._waiting) > _LISTED_KEPT:
+                self._waiting.popitem(last=False)
 
     def mark_listed(self, entry_key: str) -> None:
         with self._listed_lock:

@@ -13,9 +13,10 @@ commit later finds it stored and creates nothing inside the head's critical
 section.
 
 Under contention (store format 2, D18) a writer that lost leaves an intent and
-waits, and the next winner commits up to :data:`~s3opstore.models.head.MAX_BATCH`
-versions in one CAS: the head then also holds the batch (``batch``,
-``previous_batch``), numbered as if registered one after the other. And:
+waits (where others wait too), and the next winner commits up to
+:data:`~s3opstore.models.head.MAX_BATCH` versions in one CAS and deletes the intents it
+answered: the head then also holds the batch (``batch``, ``previous_batch``),
+numbered as if registered one after the other. And:
 
 - ``latest_version``: GET head (1 request);
 - ``get_versions``: GET head, then LIST the entries (1 + ceil(N/1000)); an
@@ -27,9 +28,9 @@ versions in one CAS: the head then also holds the batch (``batch``,
   versions, 2% at 2,000), PUT the dropped version's entry and event, CAS the
   head (3 requests, 4 with the LIST; an op's first version: GET + create the
   head, 2; its second: GET + CAS, 2, as nothing is dropped yet). Under
-  contention the PUTs become one LIST of the version chain (format 1: a HEAD
-  per entry), and the winner stores what it committed after its CAS (2 PUTs
-  per version);
+  contention, and for a dropped batch, the PUTs become one LIST of the version
+  chain (format 1: a HEAD per entry), and the winner stores what it committed
+  after its CAS (2 PUTs per version);
 - numbers are computed against the latest version under the CAS, so
   concurrent writers get exactly the numbers sequential registration in the
   final order gives.
@@ -73,7 +74,7 @@ from s3opstore.models.manifests import (
 )
 from s3opstore.models.version import Version
 from s3opstore.registry.commit import Again, Done, Put, Snapshot, new_token
-from s3opstore.registry.context import Context
+from s3opstore.registry.context import Context, Identity
 from s3opstore.registry.events import actor, version_event
 from s3opstore.registry.format import format_version
 from s3opstore.registry.listing import Listing, SkippedKey, skipped_key
@@ -91,8 +92,9 @@ __all__ = [
 ]
 
 MAX_IDEMPOTENCY_KEYS = 64
-# How long a waiting writer's intent may be committed by others (D18). Its writer
-# deletes it when its call ends; one left behind (the writer was killed) must not
+# How long a waiting writer's intent may be committed by others (D18). The writer that
+# commits it deletes it (all it answered in one request), or else its own writer when
+# its call ends; one left behind (a writer was killed) must not
 # register a version long after anyone waited for it. Clocks of writers differ, so
 # an intent dated this far in the future is left alone too.
 INTENT_TTL = timedelta(seconds=60)
@@ -105,6 +107,11 @@ GROUP_COMMIT_FROM = 2
 # that no winner takes (their batches are full, or they are not contended) still
 # gets committed.
 _POLLS = 3
+# A writer leaves an intent after its first lost race only where waiting pays: when the
+# last look at the op's intents found at least this many other writers waiting (else
+# after its second). With few writers batches stay small, and an intent (its PUT, its
+# DELETE, the committers' LIST) costs more than racing (D18, measured).
+_CROWD = 2
 # At most this many intents are looked at per attempt (one LIST page).
 _INTENTS_LISTED = 100
 
@@ -119,6 +126,14 @@ def next_number(latest: VersionRecord, version: Version) -> VersionNumber:
     if version.patch != latest.version.patch:
         return (major, minor, patch + 1)
     return latest.number
+
+
+def _batched(head: OpHead, record: VersionRecord, identity: Identity) -> bool:
+    """Whether ``head`` holds ``record`` as one it committed for a waiting writer that
+    is ``identity`` (D18): a version in a batch, registered under that host and pid."""
+    return (record.registered_host, record.registered_pid) == (identity.host, identity.pid) \
+        and any(held.manifest.record.seq == record.seq
+                for held in [*head.batch, *head.previous_batch])
 
 
 def _key_digest(idempotency_key: str) -> str:
@@ -225,6 +240,7 @@ def register_version(ctx: Context, op: str, version: Version,
     # row found others committing (``polls``) without it attempting a commit itself.
     looked: int | None = None
     polls = 0
+    losses = 0  # CASes this call lost
 
     def contended() -> bool:
         return tries >= 2 or ctx.committer.contended
@@ -330,8 +346,9 @@ def register_version(ctx: Context, op: str, version: Version,
             return  # intent only helps, so this call races as before
         waiting = key
 
-    def mates(head: OpHead) -> list[VersionIntent]:
-        """The waiting versions this attempt commits with ours, oldest intent first.
+    def mates(head: OpHead) -> list[tuple[VersionIntent, str]]:
+        """The waiting versions this attempt commits with ours, oldest intent first, with
+        their intents' keys.
 
         Looked for (one LIST: an intent's key holds all of it) by a call that waits
         itself, or whose process lost a race lately: an uncontended commit pays
@@ -345,7 +362,8 @@ def register_version(ctx: Context, op: str, version: Version,
         now = utc_now_ms()
         used = dict(head.idempotency)
         vids, digests = {version.vid}, {digest}
-        chosen: list[VersionIntent] = []
+        chosen: list[tuple[VersionIntent, str]] = []
+        others = 0  # other writers' live intents: do they crowd this op?
         # Keys sort by age: start past the ones too old to take (left by killed writers).
         oldest = f"{intents_prefix(op)}{(now - INTENT_TTL - EPOCH) // MS:015d}"
         for info in ctx.store.list(intents_prefix(op), start_after=oldest,
@@ -354,29 +372,46 @@ def register_version(ctx: Context, op: str, version: Version,
             if info.key == waiting or intent is None or abs(
                     now - intent.created_at) > INTENT_TTL:
                 continue
+            others += 1
             vid = intent.version.vid
             if (vid in vids or (intent.idempotency is not None and (
                     intent.idempotency in digests or intent.idempotency in used))
                     or not head.rules_out(vid, 0)):
                 continue
-            chosen.append(intent)
+            chosen.append((intent, info.key))
             vids.add(vid)
             digests.add(intent.idempotency)
             if len(chosen) == MAX_BATCH - 1:
                 break
+        ctx.saw_waiting(op, others)
         return chosen
 
-    def put(new_head: OpHead, record: VersionRecord,
-            dropped: list[HeldVersion]) -> Put[OpHead, VersionRecord]:
+    def put(new_head: OpHead, record: VersionRecord, dropped: list[HeldVersion],
+            taken: list[str]) -> Put[OpHead, VersionRecord]:
+        # Decided now: a win halves the process's backoff, and must not make a contended
+        # writer leave its versions to the writer that drops them.
+        eager = contended() or bool(new_head.batch)
+
         def before() -> None:  # the versions the CAS drops from the head are stored first
             stored(dropped, look_first=contended() and not grouped)
 
         def after() -> None:  # contended: store what we committed now, outside the CAS loop
-            if contended():
+            nonlocal waiting
+            if eager:
                 for held in new_head.held()[:1 + len(new_head.batch)]:
                     store(held)
+            done = [*taken, *([waiting] if waiting is not None else [])]
+            if done:  # the intents this CAS answered, ours too: one request for them all
+                ctx.store.delete_many(done)
+                waiting = None
 
-        return Put(new_head, record, before=before, after=after, lost=wait)
+        def lost() -> None:
+            nonlocal losses
+            losses += 1
+            if losses >= 2 or ctx.waiting_on(op) >= _CROWD:
+                wait()
+
+        return Put(new_head, record, before=before, after=after, lost=lost)
 
     def decide(snapshot: Snapshot[OpHead] | None) -> (
             Done[VersionRecord] | Put[OpHead, VersionRecord] | Again):
@@ -387,7 +422,7 @@ def register_version(ctx: Context, op: str, version: Version,
                 registered_pid=identity.pid)
             keys = [(digest, version.vid)] if digest else []
             return put(OpHead.first(record, token, keys, version_event(ctx, record, None)),
-                       record, [])
+                       record, [], [])
         nonlocal tries
         tries += 1
         head = snapshot.value
@@ -396,15 +431,18 @@ def register_version(ctx: Context, op: str, version: Version,
             raise ConflictError(
                 f"idempotency key {idempotency_key!r} was already used to register "
                 f"another version of op {op!r} ({used})")
+        nonlocal looked, polls, waiting
         existing = registered(head)
         if existing is not None:
+            if waiting is not None and _batched(head, existing, identity):
+                waiting = None  # committed from our intent: its committer deletes it
             return Done(existing)
-        nonlocal looked, polls
         progressed = looked is not None and head.latest.seq > looked
         looked = head.latest.seq
-        if waiting is None and grouped and ctx.committer.contended:
-            # This process lost races lately: its first attempt would most likely lose
-            # one too (a GET and a 412 for nothing). Ask the next winner instead.
+        if (waiting is None and grouped and ctx.committer.contended
+                and ctx.waiting_on(op) >= _CROWD):
+            # This process lost races lately, and others wait: its first attempt would
+            # most likely lose one too (a GET and a 412 for nothing). Ask the next winner.
             wait()
             if waiting is not None:
                 return Again()
@@ -416,7 +454,9 @@ def register_version(ctx: Context, op: str, version: Version,
         keys = list(head.idempotency)
         batch: list[tuple[VersionRecord, Event]] = []
         last, last_event = head.latest, head.event
-        for intent in mates(head):
+        taken: list[str] = []  # the keys of the intents this attempt answers
+        for intent, answered in mates(head):
+            taken.append(answered)
             mate = VersionRecord(
                 op_name=op, version=intent.version, number=next_number(last, intent.version),
                 seq=last.seq + 1, registered_at=now, registered_host=intent.host,
@@ -434,20 +474,23 @@ def register_version(ctx: Context, op: str, version: Version,
         if digest is not None:
             keys.append((digest, version.vid))
         dropped, carried = head.dropped_next(), []
-        if grouped and contended():
-            # D18: what its committer has not stored yet (it is storing it now, or died)
-            # stays in the head while there is room, instead of being stored twice
+        if grouped and (contended() or len(dropped) > 1):
+            # D18: a contended writer stores what it committed right after its CAS (a
+            # batch was committed by one), so look before creating: 1 LIST, where each
+            # create would answer 412 and read back. What is not stored yet (its
+            # committer is storing it now, or died) stays in the head while there is
+            # room, instead of being stored twice
             dropped = unstored(dropped)
-            if len(dropped) + len(head.batch) <= MAX_CARRIED:
+            if contended() and len(dropped) + len(head.batch) <= MAX_CARRIED:
                 dropped, carried = [], sorted(dropped, key=lambda held: held.manifest.record.seq)
         new_head = head.followed_by(record, token, keys[-MAX_IDEMPOTENCY_KEYS:],
                                     version_event(ctx, record, last_event), mates=batch,
                                     carried=carried)
-        return put(new_head, record, dropped)
+        return put(new_head, record, dropped, taken)
 
     try:
         return ctx.committer.update(op_head_key(op), OpHead, decide)
     finally:
-        if waiting is not None:  # committed (by us or a winner), or given up: not waiting
+        if waiting is not None:  # not answered by a commit (given up, failed): not waiting
             with contextlib.suppress(S3OpStoreError):
                 ctx.store.delete(waiting)

@@ -108,8 +108,9 @@ def _kind(key: str) -> str:
 
 def test_the_next_winner_commits_a_waiting_writers_version(
         store: ObjectStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A loses to C, leaves its intent; B, itself waiting, commits A's version with its
-    own in one CAS; A finds it there and never writes the head again."""
+    """A loses to C, then to D, leaves its intent (nobody else waits: only after its
+    second lost race); B, itself waiting, commits A's version with its own in one CAS
+    and deletes A's intent; A finds its version there and never writes the head again."""
     OpStore(store).register_version(OP, v("0"))
     OpStore(store).register_version(OP, v("1"))
     monkeypatch.setenv(ACTOR_ENV, "alice")
@@ -122,8 +123,9 @@ def test_the_next_winner_commits_a_waiting_writers_version(
     counting = _Puts(store)
     hooked = Hooked(
         counting,
-        # C wins the race A is about to run, so A's CAS answers 412 ...
+        # C wins the race A is about to run, so A's CAS answers 412, D the next one ...
         Hook("put", "head.json", lambda: OpStore(store).register_version(OP, v("c"))),
+        Hook("put", "head.json", lambda: OpStore(store).register_version(OP, v("d")), nth=2),
         # ... and once A's intent is stored, B commits.
         Hook("put", "/intents/", bob_commits, when="after"))
     record = OpStore(hooked).register_version(OP, v("a"))
@@ -133,23 +135,92 @@ def test_the_next_winner_commits_a_waiting_writers_version(
     assert head.latest.version == v("b")
     assert record == head.batch[0].manifest.record
     assert "batch" in head.must_understand
-    # the CAS that lost (after storing the version it would drop), then the intent,
-    # never a second CAS; then its intent deleted
-    assert [_kind(key) for key in counting.puts] == ["entry", "event", "head", "intent"]
-    assert counting.counts["delete"] == 1
+    # the CAS that lost (after storing the version it would drop), the second (the version
+    # it would drop is not stored yet: carried, not stored twice), then the intent, never
+    # a third CAS; the intent is deleted by B, its committer, not by A
+    assert [_kind(key) for key in counting.puts] == [
+        "entry", "event", "head", "head", "intent"]
+    assert counting.counts["delete"] == counting.counts["delete_many"] == 0
     assert _intents(store) == []
 
     records = OpStore(store).get_versions(OP)
-    assert [r.version for r in records] == [v("0"), v("1"), v("c"), v("a"), v("b")]
-    assert [r.seq for r in records] == list(range(5))
+    assert [r.version for r in records] == [v("0"), v("1"), v("c"), v("d"), v("a"), v("b")]
+    assert [r.seq for r in records] == list(range(6))
     for earlier, later in itertools.pairwise(records):
         assert later.number == next_number(earlier, later.version)
     events = _version_chain(store)
-    assert [(e.version, e.actor) for e in events[3:]] == [(v("a").vid, "alice"),
+    assert [(e.version, e.actor) for e in events[4:]] == [(v("a").vid, "alice"),
                                                           (v("b").vid, "bob")]
     assert all(later.prev == earlier.digest
                for earlier, later in itertools.pairwise(events))
     assert fsck(store).ok
+
+
+def test_a_writer_leaves_its_intent_after_one_lost_race_where_others_wait(
+        store: ObjectStore) -> None:
+    """A's last look at the intents found two writers waiting: after one lost race it
+    leaves its intent at once. Nobody else commits, so A commits itself with theirs, and
+    deletes every intent its CAS answered, its own too, in one request."""
+    OpStore(store).register_version(OP, v("0"))
+    waiting = [_intent(v(f"w{i}"), age=timedelta(milliseconds=10 * (2 - i))) for i in range(2)]
+    for intent in waiting:
+        _leave(store, intent)
+    counting = _Puts(store)
+    hooked = Hooked(counting, Hook("put", "head.json",
+                                   lambda: OpStore(store).register_version(OP, v("c"))))
+    record = OpStore(hooked, retry=CONTENDED).register_version(OP, v("a"))
+    assert [_kind(key) for key in counting.puts][:3] == ["head", "intent", "head"]
+    assert counting.counts["delete_many"] == 1 and counting.counts["delete"] == 0
+    assert _intents(store) == []
+    head = _head(store)
+    assert head.latest == record
+    assert [h.manifest.record.version for h in head.batch] == [i.version for i in waiting]
+    assert fsck(store).ok
+
+
+def test_a_batch_committed_on_a_first_attempt_is_stored_by_its_committer(
+        store: ObjectStore) -> None:
+    """A process that lost lately commits a batch on its first attempt; the win halves
+    its backoff below ``base_delay``, and it still stores the batch right after its CAS
+    (the writer dropping it then finds it stored)."""
+    OpStore(store).register_version(OP, v("0"))
+    for i in range(3):
+        _leave(store, _intent(v(f"w{i}"), age=timedelta(milliseconds=10 * (3 - i))))
+    writer = OpStore(store, retry=RetryPolicy(base_delay=0.01, max_delay=0.01))
+    writer._ctx.committer._delay = 0.015  # lost a race lately; one win takes it under 0.01
+    writer.register_version(OP, v("x"))
+    assert not writer._ctx.committer.contended
+    head = _head(store)
+    assert len(head.batch) == 3
+    for held in head.held()[:4]:
+        assert store.head(version_entry_key(held.manifest.record)) is not None
+        assert store.head(version_event_key(OP, held.manifest.record.seq)) is not None
+
+
+def test_an_uncontended_writer_proves_a_dropped_batch_by_one_list() -> None:
+    """A batch was committed under contention, and its committer stores it right after its
+    CAS: the writer that drops it looks first (1 LIST), even when it is not contended
+    itself, where creating each entry and event would answer 412 and read back. What is
+    missing (its committer died) it stores itself."""
+    for stored in (True, False):
+        store = MemoryStore()
+        OpStore(store).register_version(OP, v("0"))
+        for i in range(3):
+            _leave(store, _intent(v(f"w{i}"), age=timedelta(milliseconds=10 * (3 - i))))
+        OpStore(store, retry=CONTENDED).register_version(OP, v("x"))  # batch of 4
+        OpStore(store).register_version(OP, v("y"))
+        batch = _head(store).dropped_next()
+        assert len(batch) == 4
+        for held in [] if stored else batch:
+            store.delete(version_entry_key(held.manifest.record))
+            store.delete(version_event_key(OP, held.manifest.record.seq))
+        counting = _Puts(store)
+        OpStore(counting).register_version(OP, v("z"))
+        assert counting.counts["list"] == 1  # the version chain's, not the intents'
+        assert [_kind(key) for key in counting.puts] == (
+            ["head"] if stored else ["entry", "event"] * 4 + ["head"])
+        assert _head(store).previous_batch == []
+        assert fsck(store).ok
 
 
 def test_batched_versions_are_stored_before_they_leave_the_head(
@@ -199,9 +270,9 @@ def test_a_contended_drop_is_proved_by_one_list() -> None:
         OpStore(counting, retry=CONTENDED).register_version(OP, v("z"))
         assert counting.counts["head"] == 0
         assert counting.counts["list"] == 2  # the version chain's, and the intents'
-        # the intent, the CAS, its own entry and event (a contended writer stores what it
-        # committed right away): nothing of the batch either way
-        assert [_kind(key) for key in counting.puts] == ["intent", "head", "entry", "event"]
+        # the CAS, its own entry and event (a contended writer stores what it committed
+        # right away): nothing of the batch either way, and no intent: nobody else waits
+        assert [_kind(key) for key in counting.puts] == ["head", "entry", "event"]
         carried = _head(store).previous_batch
         assert carried == ([] if stored else sorted(
             batch, key=lambda held: held.manifest.record.seq))
