@@ -3,8 +3,9 @@
 #
 # Least privilege: the Lambda may read and write objects under the registry prefix and
 # list the registry bucket (which this module creates for the registry alone; see
-# RegistryList for why the listing grant has no prefix condition). It cannot delete:
-# garbage collection is an operator task with its own policy (gc_policy_json).
+# RegistryList for why the listing grant has no prefix condition). It deletes only the
+# staging keys it is done with (RegistryStagingDelete): garbage collection is an
+# operator task with its own policy (gc_policy_json).
 
 data "aws_iam_policy_document" "lambda_assume_role" {
   statement {
@@ -33,6 +34,16 @@ data "aws_iam_policy_document" "lambda" {
     effect    = "Allow"
     actions   = ["s3:GetObject", "s3:PutObject"]
     resources = [local.object_arn_pattern]
+  }
+
+  # Deletes of staging keys only (see local.intents_arn_pattern): a group commit's
+  # committer deletes the intents it answered, so the next committers' LIST of intents
+  # is not filled with answered ones. Registry data is deleted by gc alone.
+  statement {
+    sid       = "RegistryStagingDelete"
+    effect    = "Allow"
+    actions   = ["s3:DeleteObject"]
+    resources = [local.intents_arn_pattern, local.uploads_arn_pattern, local.probe_arn_pattern]
   }
 
   # s3:ListBucket on the bucket, with no s3:prefix condition. S3 answers 404 for a missing
@@ -117,7 +128,8 @@ data "aws_iam_policy_document" "read_only" {
   }
 }
 
-# Read-write: read-only plus registering ops (conditional PutObject).
+# Read-write: read-only plus registering ops (conditional PutObject), and deleting the
+# staging keys a writer is done with.
 data "aws_iam_policy_document" "read_write" {
   source_policy_documents = [data.aws_iam_policy_document.read_only.json]
 
@@ -126,6 +138,16 @@ data "aws_iam_policy_document" "read_write" {
     effect    = "Allow"
     actions   = ["s3:PutObject"]
     resources = [local.object_arn_pattern]
+  }
+
+  # Deletes of staging keys only (see local.intents_arn_pattern): a group commit's
+  # committer deletes the intents it answered, so the next committers' LIST of intents
+  # is not filled with answered ones. Registry data is deleted by gc alone.
+  statement {
+    sid       = "RegistryStagingDelete"
+    effect    = "Allow"
+    actions   = ["s3:DeleteObject"]
+    resources = [local.intents_arn_pattern, local.uploads_arn_pattern, local.probe_arn_pattern]
   }
 
   dynamic "statement" {

@@ -13,6 +13,14 @@ locals {
 
   # IAM resource pattern of the object actions: scoped to the registry prefix.
   object_arn_pattern = var.prefix == "" ? "${aws_s3_bucket.this.arn}/*" : "${aws_s3_bucket.this.arn}/${var.prefix}/*"
+
+  # IAM resource patterns of the keys a writer stages and deletes itself once done with
+  # them: a group commit's intents (design.md, D18), presigned uploads (D11) and the
+  # conditional-write probe's scratch objects. None of them is registry data.
+  registry_arn        = var.prefix == "" ? aws_s3_bucket.this.arn : "${aws_s3_bucket.this.arn}/${var.prefix}"
+  intents_arn_pattern = "${local.registry_arn}/ops/*/intents/*"
+  uploads_arn_pattern = "${local.registry_arn}/ops/*/uploads/*"
+  probe_arn_pattern   = "${local.registry_arn}/_s3opstore/probe/*"
 }
 
 resource "aws_s3_bucket" "this" {

@@ -3,18 +3,37 @@ ListBucket on the module's own bucket (so that a missing key reads as 404, not 4
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
 
 import pytest
 
+from s3opstore import Version
+from s3opstore.models.keys import (
+    FORMAT_KEY,
+    alias_head_key,
+    blob_key,
+    intent_key,
+    link_key,
+    op_head_key,
+    probe_key,
+    upload_key,
+    version_entry_key,
+    version_event_key,
+)
+from s3opstore.models.manifests import VersionIntent, VersionRecord, utc_now_ms
+from s3opstore.registry.commit import new_token
 from tests.terraform.conftest import Module, Statement
 
 OBJECTS = "${local.object_arn_pattern}"
+STAGING = ["${local.intents_arn_pattern}", "${local.uploads_arn_pattern}",
+           "${local.probe_arn_pattern}"]
 BUCKET_ARN = "${aws_s3_bucket.this.arn}"
 
 LAMBDA_ALLOWED_ACTIONS = {
     "s3:GetObject",
     "s3:PutObject",
+    "s3:DeleteObject",
     "s3:ListBucket",
     "logs:CreateLogStream",
     "logs:PutLogEvents",
@@ -62,9 +81,41 @@ def test_lambda_actions_are_exactly_the_allowed_set(module: Module) -> None:
     assert actions_of(statements) == LAMBDA_ALLOWED_ACTIONS
 
 
-def test_lambda_cannot_delete(module: Module) -> None:
-    actions = actions_of(module.policy_statements("lambda"))
-    assert not any("Delete" in a for a in actions), actions
+@pytest.mark.parametrize("document", ["lambda", "read_write"])
+def test_writers_delete_only_staging_keys(module: Module, document: str) -> None:
+    """The Lambda and writers delete what they staged (intents, uploads, probes), never
+    registry data: that is gc's policy alone."""
+    deleting = [s for s in module.policy_statements(document)
+                if any("Delete" in a for a in s.actions)]
+    assert [(s.actions, s.resources) for s in deleting] == [(["s3:DeleteObject"], STAGING)]
+    assert deleting[0].for_each is None
+
+
+def test_staging_patterns_match_staging_keys_and_no_registry_data(
+        module: Module, squashed: Callable[[str], str]) -> None:
+    """The patterns, as IAM reads them (``*`` spans "/"), against the keys the library
+    builds: every staging key matches one, and no key of registry data matches any."""
+    assert squashed(module.local("registry_arn")) == (
+        '${var.prefix==""?aws_s3_bucket.this.arn:"${aws_s3_bucket.this.arn}/${var.prefix}"}')
+    globs = []
+    for pattern in STAGING:
+        value = module.local(pattern[len("${local."):-1])
+        assert value.startswith("${local.registry_arn}/"), value
+        globs.append(value[len("${local.registry_arn}/"):])
+    intent = VersionIntent(op_name="op", version=Version.from_parts(b"a"), actor="ci",
+                           host="h", pid=1, idempotency=None, created_at=utc_now_ms(),
+                           token=new_token())
+    staging = [intent_key(intent), upload_key("op", "ab" * 16), probe_key("ab" * 16)]
+    for key in staging:
+        assert any(fnmatch.fnmatchcase(key, glob) for glob in globs), key
+    record = VersionRecord(op_name="intents", version=Version.from_parts(b"a"),
+                           number=(1, 0, 0), seq=0, registered_at=utc_now_ms(),
+                           registered_host="h", registered_pid=1)
+    data = [op_head_key("intents"), version_entry_key(record), version_event_key("op", 0),
+            blob_key("uploads", "ab" * 32), link_key("intents", "uploads", record.version),
+            alias_head_key("intents", "prod"), FORMAT_KEY]
+    for key in data:
+        assert not any(fnmatch.fnmatchcase(key, glob) for glob in globs), key
 
 
 @pytest.mark.parametrize("document", ALL_DOCUMENTS)
@@ -102,7 +153,9 @@ def test_object_actions_scoped_to_prefix(module: Module, squashed: Callable[[str
     for name in ("lambda", "read_only", "read_write", "gc"):
         for statement in s3_statements(module.policy_statements(name)):
             object_actions = [a for a in statement.actions if a != "s3:ListBucket"]
-            if object_actions:
+            if statement.resources == STAGING:  # test_writers_delete_only_staging_keys
+                assert name in ("lambda", "read_write")
+            elif object_actions:
                 assert statement.resources == [OBJECTS], (name, statement.body)
                 assert "s3:ListBucket" not in statement.actions
 
@@ -175,6 +228,7 @@ def test_unconditional_lambda_statements(module: Module) -> None:
     assert actions_of(unconditional) == {
         "s3:GetObject",
         "s3:PutObject",
+        "s3:DeleteObject",
         "s3:ListBucket",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -195,7 +249,7 @@ def test_worker_policy_documents_are_layered(module: Module) -> None:
         return {a for a in actions_of(module.policy_statements(name)) if a.startswith("s3:")}
 
     assert own_s3("read_only") == {"s3:GetObject", "s3:ListBucket"}
-    assert own_s3("read_write") == {"s3:PutObject"}
+    assert own_s3("read_write") == {"s3:PutObject", "s3:DeleteObject"}  # staging keys only
     assert own_s3("gc") == {"s3:DeleteObject"}
     # Reading KMS-encrypted objects needs Decrypt; writing them needs GenerateDataKey.
     assert {a for a in actions_of(module.policy_statements("read_only")) if "kms" in a} == {
