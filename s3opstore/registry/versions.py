@@ -94,9 +94,9 @@ __all__ = [
 MAX_IDEMPOTENCY_KEYS = 64
 # How long a waiting writer's intent may be committed by others (D18). The writer that
 # commits it deletes it (all it answered in one request), or else its own writer when
-# its call ends; one left behind (a writer was killed) must not
-# register a version long after anyone waited for it. Clocks of writers differ, so
-# an intent dated this far in the future is left alone too.
+# its call ends; one left behind (a writer was killed) must not register a version long
+# after anyone waited for it. Clocks of writers differ, so an intent dated this far in
+# the future is left alone too.
 INTENT_TTL = timedelta(seconds=60)
 # The store format from which a writer that lost leaves an intent and batches commit them,
 # and a version's entry is stored before its event (D18): an older release would refuse a
@@ -109,8 +109,8 @@ GROUP_COMMIT_FROM = 2
 _POLLS = 3
 # A writer leaves an intent after its first lost race only where waiting pays: when the
 # last look at the op's intents found at least this many other writers waiting (else
-# after its second). With few writers batches stay small, and an intent (its PUT, its
-# DELETE, the committers' LIST) costs more than racing (D18, measured).
+# after its second). With few writers batches stay small, and an intent (its PUT, the
+# committers' LIST and delete, the looks at the head) costs more than racing (D18).
 _CROWD = 2
 # At most this many intents are looked at per attempt (one LIST page).
 _INTENTS_LISTED = 100
@@ -131,9 +131,9 @@ def next_number(latest: VersionRecord, version: Version) -> VersionNumber:
 def _batched(head: OpHead, record: VersionRecord, identity: Identity) -> bool:
     """Whether ``head`` holds ``record`` as one it committed for a waiting writer that
     is ``identity`` (D18): a version in a batch, registered under that host and pid."""
-    return (record.registered_host, record.registered_pid) == (identity.host, identity.pid) \
-        and any(held.manifest.record.seq == record.seq
-                for held in [*head.batch, *head.previous_batch])
+    mine = (record.registered_host, record.registered_pid) == (identity.host, identity.pid)
+    return mine and any(held.manifest.record.seq == record.seq
+                        for held in [*head.batch, *head.previous_batch])
 
 
 def _key_digest(idempotency_key: str) -> str:

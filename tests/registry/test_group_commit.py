@@ -39,7 +39,7 @@ from s3opstore.registry.events import ACTOR_ENV, forget_heads, history, read_cha
 from s3opstore.registry.versions import INTENT_TTL, next_number
 from s3opstore.stores.base import ObjectStore, PutMode
 from s3opstore.stores.memory import MemoryStore
-from s3opstore.stores.wrappers import CountingStore
+from s3opstore.stores.wrappers import CountingStore, Fault, FaultyStore
 from tests.conftest import make_store
 from tests.registry.test_link_chains import _set_format
 from tests.reliability.interleave import Hook, Hooked
@@ -399,6 +399,26 @@ def test_gc_removes_intents_past_the_grace_and_fsck_counts_them(
     assert [item.key for item in deleted] == [key]
     assert _intents(store) == []
     assert [e.version for e in history(store, OP)] == [v("0").vid]
+
+
+def test_answered_intents_a_committer_could_not_delete_are_never_committed_again() -> None:
+    """The committer's delete fails (or it dies first): its registration still succeeds,
+    every later committer skips the answered intents (their versions are committed),
+    and gc removes them."""
+    store = MemoryStore()
+    OpStore(store).register_version(OP, v("0"))
+    keys = [_leave(store, _intent(v(f"w{i}"), age=timedelta(milliseconds=10 * (2 - i))))
+            for i in range(2)]
+    failing = FaultyStore(store, [Fault("delete_many", key_part="/intents/")])
+    OpStore(failing, retry=CONTENDED).register_version(OP, v("x"))
+    assert failing.faults[0].fired == 1
+    assert _intents(store) == keys
+    OpStore(store, retry=CONTENDED).register_version(OP, v("y"))
+    assert [r.version for r in OpStore(store).get_versions(OP)] == [
+        v("0"), v("w0"), v("w1"), v("x"), v("y")]
+    assert _head(store).batch == []
+    assert [item.key for item in collect_garbage(OpStore(store), grace_hours=0).deleted] == keys
+    assert fsck(store).ok
 
 
 def test_a_format_1_store_is_written_as_before(store: ObjectStore) -> None:
