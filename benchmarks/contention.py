@@ -210,8 +210,9 @@ def run(bench: Bench) -> Result:
         "waiting writers' versions along). Requests per version + link: every HTTP request "
         "the writers sent (retries included) over the versions committed; a lost race "
         "costs the failed head PUT (a 412, not read back), the intent the writer leaves "
-        "(a PUT, and a DELETE when its call ends) and a GET of the head per look until its "
-        "version is committed, by another writer's batch or its own; the "
+        "where others wait (a PUT; the writer that commits it deletes it with the others "
+        "its CAS answered, one DeleteObjects per batch) and a GET of the head per look "
+        "until its version is committed, by another writer's batch or its own; the "
         "link's event is event 0 of its version's own link chain (one PUT, which no other "
         "writer contends; in the op's chain before store format 2).")
     result.data = {"rounds": data, "count_per_worker": count, "pair_ratios": pair_ratios}
