@@ -161,7 +161,6 @@ class OpHead(Tokened):
         return first <= since and fingerprint(vid) not in self.recent
 
 
-
 def _seen_next(seen: str | None, seen_from: int, vid: str, seq: int) -> tuple[str | None, int]:
     """``seen`` and ``seen_from`` once ``vid`` is committed at ``seq``: the filter plus
     ``vid``, or a new one from ``seq`` if there is none (or it cannot take more)."""

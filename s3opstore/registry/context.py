@@ -21,6 +21,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TypeVar
 
 from s3opstore.errors import PreconditionFailedError, StorageError, UnsafeStoreError
 from s3opstore.models.key_codecs import clean_host
@@ -30,6 +31,8 @@ from s3opstore.registry.format import check_format, ensure_format_written, forge
 from s3opstore.stores.base import IfMatch, ObjectStore
 from s3opstore.trust.keys import SigningKey
 from s3opstore.trust.verify import Verifier
+
+V = TypeVar("V")
 
 __all__ = ["Context", "Identity"]
 
@@ -47,7 +50,17 @@ class Identity:
         return cls(clean_host(socket.gethostname()), os.getpid())
 
 
-_LISTED_KEPT = 256  # entry keys; only an op's newest few versions ever leave its head
+# How many entries each per-process memo below keeps (entry keys: only an op's newest
+# few versions ever leave its head; ops: a process writes to a few at a time).
+_KEPT = 256
+
+
+def _remember(memo: OrderedDict[str, V], key: str, value: V) -> None:
+    """Put ``key`` in ``memo`` as its newest entry, forgetting the oldest past _KEPT."""
+    memo[key] = value
+    memo.move_to_end(key)
+    if len(memo) > _KEPT:
+        memo.popitem(last=False)
 
 
 class Context:
@@ -106,16 +119,11 @@ class Context:
 
     def saw_waiting(self, op: str, count: int) -> None:
         with self._listed_lock:
-            self._waiting[op] = count
-            self._waiting.move_to_end(op)
-            if len(self._waiting) > _LISTED_KEPT:
-                self._waiting.popitem(last=False)
+            _remember(self._waiting, op, count)
 
     def mark_listed(self, entry_key: str) -> None:
         with self._listed_lock:
-            self._listed[entry_key] = None
-            if len(self._listed) > _LISTED_KEPT:
-                self._listed.popitem(last=False)
+            _remember(self._listed, entry_key, None)
 
     def ensure_safe(self) -> None:
         """Before writing: the conditional-write probe and the root manifest, once per URL."""
