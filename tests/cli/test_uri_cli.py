@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import shutil
@@ -106,14 +107,18 @@ def test_the_documented_uri_command_runs_as_written(
     line = found.group(0).strip()
     monkeypatch.delenv("S3OPSTORE_URL", raising=False)
     monkeypatch.chdir(tmp_path)
-    shutil.rmtree(EXAMPLE, ignore_errors=True)
-    try:
-        store = OpStore.from_url(EXAMPLE.as_uri())
-        store.register_version("pca", A)
-        store.save_op_bytes("pca", A, b"production weights")
-        store.set_alias("pca", "production", A)
-        result = run_cli(capsys, None, *line.split()[1:])
-        assert result.code == 0, result.err
-        assert (tmp_path / "model.bin").read_bytes() == b"production weights"
-    finally:
+    # One fixed directory for every case (and every pytest run on the machine): the
+    # cases take turns, or one removes it under the other (seen under pytest -n 2).
+    with open(f"{EXAMPLE}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         shutil.rmtree(EXAMPLE, ignore_errors=True)
+        try:
+            store = OpStore.from_url(EXAMPLE.as_uri())
+            store.register_version("pca", A)
+            store.save_op_bytes("pca", A, b"production weights")
+            store.set_alias("pca", "production", A)
+            result = run_cli(capsys, None, *line.split()[1:])
+            assert result.code == 0, result.err
+            assert (tmp_path / "model.bin").read_bytes() == b"production weights"
+        finally:
+            shutil.rmtree(EXAMPLE, ignore_errors=True)
