@@ -281,16 +281,26 @@ def _sweep_intents(store: ObjectStore, op: str, cutoff: datetime, report: _Sweep
 def _sweep_staging(store: ObjectStore, prefix: str, parse: Callable[[str], object | None],
                    cutoff: datetime, report: _Sweep, *, what: str, reason: str,
                    recheck: bool) -> None:
-    """Delete the objects under ``prefix`` older than ``cutoff``; nothing references them."""
+    """Delete the objects under ``prefix`` older than ``cutoff``; nothing references them.
+
+    Objects nobody can rewrite (no ``recheck``) go in one DeleteObjects per 1,000 once
+    listed: their LIST's age is final, and a killed writer may leave many at once.
+    """
+    old: list[ObjectInfo] = []
     for info in store.list(prefix):
         if parse(info.key) is None:
             report.warnings.append(f"unexpected key {info.key!r} among the {what}: left alone")
         elif not _old(info, cutoff) or (recheck and not _old(store.head(info.key), cutoff)):
             report.young += 1
-        else:
+        elif recheck:  # rewritable until just now: one at a time, right after its look
             if not report.dry_run:
                 store.delete(info.key)
             report.deleted.append(_item(info.key, info.size, info.last_modified, reason))
+        else:
+            old.append(info)
+    if old and not report.dry_run:
+        store.delete_many([info.key for info in old])
+    report.deleted += [_item(info.key, info.size, info.last_modified, reason) for info in old]
 
 
 def _sweep_trash(store: ObjectStore, op: str, bindings: _Bindings, cutoff: datetime,

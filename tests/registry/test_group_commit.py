@@ -89,6 +89,18 @@ def _leave(store: ObjectStore, intent: VersionIntent) -> str:
     return key
 
 
+class _Deletes(CountingStore):
+    """Counts every call, and keeps the keys deleted one at a time."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        super().__init__(inner)
+        self.one_by_one: list[str] = []
+
+    def delete(self, key: str, *, if_match: str | None = None) -> None:
+        self.one_by_one.append(key)
+        super().delete(key, if_match=if_match)
+
+
 class _Puts(CountingStore):
     """Counts every call, and keeps the keys written."""
 
@@ -389,14 +401,18 @@ def test_held_versions_and_what_the_next_cas_drops() -> None:
 
 def test_gc_removes_intents_past_the_grace_and_fsck_counts_them(
         store: ObjectStore) -> None:
+    """Killed writers' intents go in one request, whatever their number."""
     OpStore(store).register_version(OP, v("0"))
-    key = _leave(store, _intent(v("left-behind")))
+    keys = sorted(_leave(store, _intent(v(f"left-{i}"))) for i in range(3))
     report = fsck(store)
-    assert report.ok and report.counts["waiting writers' intents"] == 1
+    assert report.ok and report.counts["waiting writers' intents"] == 3
     assert collect_garbage(OpStore(store), grace_hours=1).deleted == []
-    assert _intents(store) == [key]
-    deleted = collect_garbage(OpStore(store), grace_hours=0).deleted
-    assert [item.key for item in deleted] == [key]
+    assert _intents(store) == keys
+    counted = _Deletes(store)
+    deleted = collect_garbage(OpStore(counted), grace_hours=0).deleted
+    assert [item.key for item in deleted] == keys
+    assert counted.counts["delete_many"] == 1
+    assert [key for key in counted.one_by_one if "/intents/" in key] == []
     assert _intents(store) == []
     assert [e.version for e in history(store, OP)] == [v("0").vid]
 
