@@ -129,10 +129,11 @@ def _round(bench: Bench, workers: int, shared: bool, count: int,
 
 
 # Versions each process registers in a full run. A run's window ends when its last
-# process does, and the last few finish with the op to themselves: that ramp-down lasts
-# about a second whatever the run's length. With 15 versions it was a third of the 16
-# ops' 3 s window, whose rate then varied by +-20% from run to run (the shared op's by
-# +-8%), and the ratio with it; with 40 the windows are 8 and 15 s.
+# process does, and the last few finish on their own: a ramp-down of about a second
+# whatever the run's length, slower on a shared op than on one op each. With 15 versions
+# the last tenth of the versions took 17-28% of the shared op's window and 11-14% of the
+# 16 ops' 3 s one, whose rate varied from 68 to 104 versions/s; with 40 the windows are
+# about 8 and 15 s, and the ratio measures 16 writers at work.
 VERSIONS_PER_PROCESS = 40
 
 
