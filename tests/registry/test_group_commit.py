@@ -401,7 +401,7 @@ def test_held_versions_and_what_the_next_cas_drops() -> None:
 
 def test_gc_removes_intents_past_the_grace_and_fsck_counts_them(
         store: ObjectStore) -> None:
-    """Killed writers' intents go in one request, whatever their number."""
+    """Killed writers' intents go in one request (up to 1,000 keys), not one each."""
     OpStore(store).register_version(OP, v("0"))
     keys = sorted(_leave(store, _intent(v(f"left-{i}"))) for i in range(3))
     report = fsck(store)
