@@ -117,7 +117,7 @@ class S3Store:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _rel(self, full: str) -> str:
-        return full.removeprefix(f"{self.prefix}/") if self.prefix else full
+        return full[len(self.prefix) + 1:] if self.prefix else full
 
     @contextlib.contextmanager
     def _errors(self, key: str, *, may_apply: bool = False, missing: Missing = "not_found",
@@ -205,10 +205,9 @@ class S3Store:
                 response = self.client.delete_objects(
                     Bucket=self.bucket,
                     Delete={"Objects": [{"Key": key} for key in page], "Quiet": True})
-            if response.get("Errors"):  # named as the caller named them, like every error
-                raise batch_delete_error([{**error, "Key": self._rel(str(error.get("Key", "")))}
-                                          for error in response["Errors"]],
-                                         len(page), bucket=self.bucket)
+            if response.get("Errors"):
+                raise batch_delete_error(response["Errors"], len(page), bucket=self.bucket,
+                                         prefix=self.prefix)
 
     def list(self, prefix: str, *, start_after: str | None = None,
              limit: int | None = None) -> Iterator[ObjectInfo]:

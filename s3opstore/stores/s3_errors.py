@@ -145,17 +145,20 @@ def translate(exc: Exception, key: str, *, bucket: str, prefix: str, may_apply: 
 
 
 def batch_delete_error(errors: Sequence[Mapping[str, object]], keys: int, *,
-                       bucket: str) -> S3OpStoreError:
+                       bucket: str, prefix: str) -> S3OpStoreError:
     """The failure of a DeleteObjects whose answer lists keys it did not delete.
 
-    S3 answers 200 and reports each key it failed apart; the first one is named. A
+    S3 answers 200 and reports each key it failed apart; the first one is named, as the
+    caller named it (without the store's ``prefix``, like every other error). A
     denial is StorageAccessError; anything else may be transient, and the others of
     the request may be gone (StorageUnavailableError, maybe applied).
     """
     first = errors[0]
     code = str(first.get("Code", ""))
+    key = str(first.get("Key", ""))
+    key = key.removeprefix(f"{prefix}/") if prefix else key
     message = (f"S3 did not delete {len(errors)} of {keys} keys in bucket {bucket!r}, "
-               f"the first {first.get('Key', '')!r}: {code} {first.get('Message', '')}".rstrip())
+               f"the first {key!r}: {code} {first.get('Message', '')}".rstrip())
     if code in _ACCESS:
         return StorageAccessError(message)
     return StorageUnavailableError(message, maybe_applied=True)
